@@ -1,0 +1,92 @@
+// swift-tools-version: 6.0
+// LambdaStore: an embedded storage engine for the Lambda architecture.
+// Layering (dependencies point one way):
+//   CCRC32C, CLZ4, CZstd → LambdaStoreCore (bytes, checksums, codecs, schemas, file layer)
+//   → LambdaStoreLog (segments) · LambdaStoreViews (definitions, filter, monoids)
+//   · LambdaStoreColumnar (snapshot files, manifest) → LambdaStore (speed, batch, serving,
+//   drift, lifecycle, facade) → lambdastore (the command).
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "LambdaStore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LambdaStore", targets: ["LambdaStore"]),
+        .executable(name: "lambdastore", targets: ["lambdastore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+    ],
+    targets: [
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+        .systemLibrary(
+            name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "LambdaStoreCore", dependencies: ["CCRC32C", "CLZ4", "CZstd"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreLog", dependencies: ["LambdaStoreCore"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreViews", dependencies: ["LambdaStoreCore"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreColumnar", dependencies: ["LambdaStoreCore"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStore",
+            dependencies: [
+                "LambdaStoreCore", "LambdaStoreLog", "LambdaStoreViews", "LambdaStoreColumnar",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lambdastore",
+            dependencies: [
+                "LambdaStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/lambdastore",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreTestSupport",
+            dependencies: ["LambdaStoreCore"],
+            path: "Tests/LambdaStoreTestSupport",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreCoreTests",
+            dependencies: ["LambdaStoreCore", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreLogTests",
+            dependencies: ["LambdaStoreLog", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreViewsTests",
+            dependencies: ["LambdaStoreViews", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreColumnarTests",
+            dependencies: ["LambdaStoreColumnar", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreTests",
+            dependencies: ["LambdaStore", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreToolTests",
+            dependencies: ["LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,192 @@
+/// One column of values of a single ``FieldType``, stored contiguously.
+///
+/// Storage by type: `int64`, `timestamp` and `bool` (0/1) in ``ints``; `float64` in
+/// ``doubles``; `string` as ``offsets`` (count + 1 entries, `offsets[0] == 0`) into ``utf8``.
+/// A null slot holds 0 / 0.0 / the empty string. ``validity`` is empty when the column has no
+/// nulls, else a bitmap where bit `i & 7` of byte `i >> 3` is set when row `i` is non-null.
+///
+/// Thread safety: a value type; share copies freely.
+public struct Column: Sendable {
+    /// The value type.
+    public let type: FieldType
+    /// The number of rows.
+    @inlinable public var count: Int { _count }
+    @usableFromInline var _count: Int
+    /// The number of null rows.
+    @inlinable public var nullCount: Int { _nullCount }
+    @usableFromInline var _nullCount: Int
+    /// Validity bitmap, or empty when there are no nulls.
+    @inlinable public var validity: [UInt8] { _validity }
+    @usableFromInline var _validity: [UInt8]
+    /// Values of integer-backed types.
+    @inlinable public var ints: [Int64] { _ints }
+    @usableFromInline var _ints: [Int64]
+    /// Values of `float64` columns.
+    @inlinable public var doubles: [Double] { _doubles }
+    @usableFromInline var _doubles: [Double]
+    /// String offsets (count + 1 entries).
+    @inlinable public var offsets: [UInt32] { _offsets }
+    @usableFromInline var _offsets: [UInt32]
+    /// String bytes.
+    @inlinable public var utf8: [UInt8] { _utf8 }
+    @usableFromInline var _utf8: [UInt8]
+
+    /// An empty column.
+    public init(type: FieldType, capacity: Int = 0) {
+        self.type = type
+        _count = 0
+        _nullCount = 0
+        _validity = []
+        _ints = []
+        _doubles = []
+        _offsets = type == .string ? [0] : []
+        _utf8 = []
+        if capacity > 0 {
+            switch type {
+            case .float64: _doubles.reserveCapacity(capacity)
+            case .string: _offsets.reserveCapacity(capacity + 1)
+            default: _ints.reserveCapacity(capacity)
+            }
+        }
+    }
+
+    /// A column from already-built storage; `validity` empty or `(count + 7) / 8` bytes.
+    public init(type: FieldType, count: Int, nullCount: Int, validity: [UInt8], ints: [Int64] = [], doubles: [Double] = [], offsets: [UInt32] = [0], utf8: [UInt8] = []) {
+        self.type = type
+        self._count = count
+        self._nullCount = nullCount
+        self._validity = validity
+        self._ints = ints
+        self._doubles = doubles
+        self._offsets = type == .string ? offsets : []
+        self._utf8 = utf8
+    }
+
+    /// Whether row `i` is null.
+    @inlinable
+    public func isNull(_ i: Int) -> Bool {
+        nullCount != 0 && (validity[i >> 3] & (1 << UInt8(i & 7))) == 0
+    }
+
+    /// Whether the column has any null.
+    @inlinable public var hasNulls: Bool { nullCount != 0 }
+
+    @usableFromInline
+    mutating func markValid() {
+        if nullCount != 0 {
+            let i = count
+            if i >> 3 >= validity.count { _validity.append(0) }
+            _validity[i >> 3] |= 1 << UInt8(i & 7)
+        }
+    }
+
+    /// Appends a null.
+    public mutating func appendNull() {
+        if nullCount == 0 {
+            // First null: materialise the bitmap with every earlier row valid.
+            _validity = [UInt8](repeating: 0, count: (count + 8) / 8)
+            for b in 0..<(count >> 3) { _validity[b] = 0xFF }
+            if count & 7 != 0 { _validity[count >> 3] = UInt8((1 << (count & 7)) - 1) }
+        } else if count >> 3 >= validity.count {
+            _validity.append(0)
+        }
+        _nullCount += 1
+        switch type {
+        case .float64: _doubles.append(0)
+        case .string: _offsets.append(UInt32(utf8.count))
+        default: _ints.append(0)
+        }
+        _count += 1
+    }
+
+    /// Appends an integer-backed value (`int64`, `timestamp`, or `bool` as 0/1).
+    @inlinable
+    public mutating func append(int v: Int64) {
+        markValid()
+        _ints.append(v)
+        _count += 1
+    }
+
+    /// Appends a `float64`.
+    @inlinable
+    public mutating func append(double v: Double) {
+        markValid()
+        _doubles.append(v)
+        _count += 1
+    }
+
+    /// Appends a string from its UTF-8 bytes.
+    @inlinable
+    public mutating func append(utf8 bytes: UnsafeRawBufferPointer) {
+        markValid()
+        _utf8.append(contentsOf: bytes)
+        _offsets.append(UInt32(truncatingIfNeeded: utf8.count))
+        _count += 1
+    }
+
+    /// Appends a string.
+    @inlinable
+    public mutating func append(string s: String) {
+        var s = s
+        s.withUTF8 { append(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends a value of this column's type, or null.
+    /// - Throws: ``LambdaStoreError/Code/schema`` when the value has another type.
+    public mutating func append(_ value: Value) throws(LambdaStoreError) {
+        switch (type, value) {
+        case (_, .null): appendNull()
+        case (.int64, .int64(let v)), (.timestamp, .timestamp(let v)): append(int: v)
+        case (.float64, .float64(let v)): append(double: v)
+        case (.bool, .bool(let b)): append(int: b ? 1 : 0)
+        case (.string, .string(let s)): append(string: s)
+        default:
+            throw LambdaStoreError(.schema, "value \(value) is not a \(type)")
+        }
+    }
+
+    /// The value at row `i` (`i < count`).
+    public func value(at i: Int) -> Value {
+        if isNull(i) { return .null }
+        switch type {
+        case .int64: return .int64(ints[i])
+        case .timestamp: return .timestamp(ints[i])
+        case .bool: return .bool(ints[i] != 0)
+        case .float64: return .float64(doubles[i])
+        case .string: return .string(string(at: i))
+        }
+    }
+
+    /// The string at row `i` of a string column.
+    public func string(at i: Int) -> String {
+        let a = Int(offsets[i]), b = Int(offsets[i + 1])
+        return utf8.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[a..<b]), as: UTF8.self) }
+    }
+
+    /// A column of `count` copies of `value` (used to project old records onto a new schema).
+    public static func constant(_ value: Value, type: FieldType, count: Int) -> Column {
+        var c = Column(type: type, capacity: count)
+        for _ in 0..<count { try? c.append(value) }
+        return c
+    }
+
+    /// The rows `range` of this column, as a new column.
+    public func slice(_ range: Range<Int>) -> Column {
+        var c = Column(type: type, capacity: range.count)
+        for i in range { c.append(copyOf: self, row: i) }
+        return c
+    }
+
+    /// Appends row `i` of `other` (same type).
+    @inlinable
+    public mutating func append(copyOf other: Column, row i: Int) {
+        if other.isNull(i) { appendNull(); return }
+        switch type {
+        case .float64: append(double: other.doubles[i])
+        case .string:
+            let a = Int(other.offsets[i]), b = Int(other.offsets[i + 1])
+            other.utf8.withUnsafeBytes { append(utf8: UnsafeRawBufferPointer(rebasing: $0[a..<b])) }
+        default: append(int: other.ints[i])
+        }
+    }
+}

@@ -1,0 +1,188 @@
+/// A batch of records in columnar form: one ``Column`` per field of a schema version, in that
+/// version's field order. The unit of append, of log storage and of evaluation.
+///
+/// ``encodePayload(into:)`` / ``init(decodingPayload:schema:)`` are the record batch payload
+/// codec of format-spec.md §2.3 (before compression).
+///
+/// Thread safety: a value type.
+public struct ColumnBatch: Sendable {
+    /// The schema version the columns follow.
+    public var schemaVersion: UInt32
+    /// One column per field.
+    public var columns: [Column]
+
+    /// The number of records.
+    @inlinable public var count: Int { columns.first?.count ?? 0 }
+
+    /// A batch from columns that all have the same count.
+    public init(schemaVersion: UInt32, columns: [Column]) {
+        precondition(Set(columns.map(\.count)).count <= 1, "columns of a batch must have one length")
+        self.schemaVersion = schemaVersion
+        self.columns = columns
+    }
+
+    /// An empty batch for `schema`.
+    public init(schema: Schema, capacity: Int = 0) {
+        schemaVersion = schema.version
+        columns = schema.fields.map { Column(type: $0.type, capacity: capacity) }
+    }
+
+    /// The smallest and largest non-null value of integer-backed column `index`, or nil when
+    /// every value is null (or there are no rows).
+    /// - Complexity: O(n).
+    public func range(ofColumn index: Int) -> (min: Int64, max: Int64)? {
+        let c = columns[index]
+        var lo = Int64.max, hi = Int64.min, any = false
+        c.ints.withUnsafeBufferPointer { v in
+            if !c.hasNulls {
+                for x in v { lo = Swift.min(lo, x); hi = Swift.max(hi, x) }
+                any = !v.isEmpty
+            } else {
+                for i in 0..<v.count where !c.isNull(i) { lo = Swift.min(lo, v[i]); hi = Swift.max(hi, v[i]); any = true }
+            }
+        }
+        return any ? (lo, hi) : nil
+    }
+
+    /// The rows `range`, as a new batch.
+    public func slice(_ range: Range<Int>) -> ColumnBatch {
+        ColumnBatch(schemaVersion: schemaVersion, columns: columns.map { $0.slice(range) })
+    }
+
+    /// Checks that the columns match `schema` (types, counts, non-null fields hold no null).
+    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field.
+    public func validate(against schema: Schema) throws(LambdaStoreError) {
+        guard columns.count == schema.fields.count else {
+            throw LambdaStoreError(.schema, "batch has \(columns.count) columns, schema v\(schema.version) of '\(schema.stream)' has \(schema.fields.count) fields")
+        }
+        for (c, f) in zip(columns, schema.fields) {
+            guard c.type == f.type else { throw LambdaStoreError(.schema, "field '\(f.name)': column is \(c.type), schema says \(f.type)") }
+            guard c.count == count else { throw LambdaStoreError(.schema, "field '\(f.name)': column has \(c.count) rows, batch has \(count)") }
+            if c.hasNulls && !f.nullable { throw LambdaStoreError(.schema, "field '\(f.name)': null in a non-nullable field") }
+        }
+    }
+
+    /// This batch (written under `from`) laid out under `to`, a later version of the same
+    /// stream: fields in `to`'s order, added fields filled with their default, else null.
+    public func projected(from: Schema, to: Schema) -> ColumnBatch {
+        if from.version == to.version { return self }
+        let n = count
+        var out: [Column] = []
+        out.reserveCapacity(to.fields.count)
+        for f in to.fields {
+            if let i = from.index(of: f.name) {
+                out.append(columns[i])
+            } else {
+                out.append(Column.constant(f.defaultValue ?? .null, type: f.type, count: n))
+            }
+        }
+        return ColumnBatch(schemaVersion: to.version, columns: out)
+    }
+
+    // MARK: Payload codec (format-spec.md §2.3)
+
+    /// Appends the uncompressed payload encoding of this batch to `out`.
+    ///
+    /// `u32 rowCount, u16 columnCount`, then per column: `u8 type, u8 flags (bit 0: has
+    /// validity bitmap)`, the bitmap (`ceil(rows/8)` bytes) when flagged, then the values:
+    /// `int64`/`timestamp` rows × i64, `float64` rows × f64 bits, `bool` rows × u8 (0/1),
+    /// `string` (rows + 1) × u32 offsets then the bytes.
+    /// - Complexity: O(bytes).
+    public func encodePayload(into out: inout [UInt8]) {
+        let n = count
+        var w = ByteWriter()
+        swap(&w.bytes, &out)
+        w.write(UInt32(n))
+        w.write(UInt16(columns.count))
+        for c in columns {
+            w.write(c.type.rawValue)
+            w.write(UInt8(c.hasNulls ? 1 : 0))
+            if c.hasNulls { w.write(bytes: c.validity.prefix((n + 7) / 8)) }
+            switch c.type {
+            case .int64, .timestamp:
+                c.ints.withUnsafeBytes { w.write(raw: $0) }   // little-endian hosts only (checked in tests)
+            case .float64:
+                c.doubles.withUnsafeBytes { w.write(raw: $0) }
+            case .bool:
+                for v in c.ints { w.write(UInt8(v != 0 ? 1 : 0)) }
+            case .string:
+                c.offsets.withUnsafeBytes { w.write(raw: $0) }
+                w.write(bytes: c.utf8)
+            }
+        }
+        swap(&w.bytes, &out)
+    }
+
+    /// Decodes an uncompressed payload written under `schema` (the version it names).
+    ///
+    /// Every count and offset is checked against the buffer before use; the column types must
+    /// match the schema's fields.
+    /// - Throws: ``LambdaStoreError/Code/corruption`` with the offset relative to the payload.
+    /// - Complexity: O(bytes).
+    public init(decodingPayload payload: UnsafeRawBufferPointer, schema: Schema) throws(LambdaStoreError) {
+        var r = ByteReader(payload)
+        let n = Int(try r.read(UInt32.self, "row count"))
+        try r.bound(n, max: Limits.batchRecordsMax, "row count")
+        let nc = Int(try r.read(UInt16.self, "column count"))
+        guard nc == schema.fields.count else {
+            throw LambdaStoreError(.corruption, "payload has \(nc) columns, schema v\(schema.version) has \(schema.fields.count)", offset: 4)
+        }
+        var cols: [Column] = []
+        cols.reserveCapacity(nc)
+        for f in schema.fields {
+            let at = r.position
+            let t = try r.read(UInt8.self, "column type")
+            guard t == f.type.rawValue else {
+                throw LambdaStoreError(.corruption, "column '\(f.name)' has type code \(t), schema says \(f.type)", offset: Int64(at))
+            }
+            let flags = try r.read(UInt8.self, "column flags")
+            guard flags & ~1 == 0 else { throw LambdaStoreError(.corruption, "column '\(f.name)' has unknown flags \(flags)", offset: Int64(at + 1)) }
+            var validity: [UInt8] = []
+            var nulls = 0
+            if flags & 1 != 0 {
+                validity = try r.readBytes((n + 7) / 8, "validity of '\(f.name)'")
+                for i in 0..<n where validity[i >> 3] & (1 << UInt8(i & 7)) == 0 { nulls += 1 }
+                if nulls == 0 { validity = [] }
+            }
+            switch f.type {
+            case .int64, .timestamp:
+                let s = try r.readSlice(n * 8, "values of '\(f.name)'")
+                cols.append(Column(type: f.type, count: n, nullCount: nulls, validity: validity, ints: Self.copyInts(s, n)))
+            case .float64:
+                let s = try r.readSlice(n * 8, "values of '\(f.name)'")
+                let d = [Double](unsafeUninitializedCapacity: n) { buf, k in
+                    if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: s) }
+                    k = n
+                }
+                cols.append(Column(type: .float64, count: n, nullCount: nulls, validity: validity, doubles: d))
+            case .bool:
+                let s = try r.readSlice(n, "values of '\(f.name)'")
+                cols.append(Column(type: .bool, count: n, nullCount: nulls, validity: validity, ints: s.map { Int64($0 != 0 ? 1 : 0) }))
+            case .string:
+                let s = try r.readSlice((n + 1) * 4, "string offsets of '\(f.name)'")
+                let offs = [UInt32](unsafeUninitializedCapacity: n + 1) { buf, k in
+                    UnsafeMutableRawBufferPointer(buf).copyMemory(from: s)
+                    k = n + 1
+                }
+                guard offs[0] == 0 else { throw LambdaStoreError(.corruption, "string offsets of '\(f.name)' do not start at 0", offset: Int64(r.position - s.count)) }
+                for i in 0..<n where offs[i] > offs[i + 1] {
+                    throw LambdaStoreError(.corruption, "string offsets of '\(f.name)' decrease at row \(i)", offset: Int64(r.position - s.count + 4 * i))
+                }
+                let bytes = try r.readBytes(Int(offs[n]), "string bytes of '\(f.name)'")
+                cols.append(Column(type: .string, count: n, nullCount: nulls, validity: validity, offsets: offs, utf8: bytes))
+            }
+        }
+        guard r.isAtEnd else {
+            throw LambdaStoreError(.corruption, "\(r.remaining) trailing bytes after the last column", offset: Int64(r.position))
+        }
+        self.init(schemaVersion: schema.version, columns: cols)
+    }
+
+    @inline(__always)
+    static func copyInts(_ s: UnsafeRawBufferPointer, _ n: Int) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: n) { buf, k in
+            if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: s) }
+            k = n
+        }
+    }
+}

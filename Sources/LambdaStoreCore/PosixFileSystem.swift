@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real file system, through POSIX calls (`pread`, `pwrite`, `fdatasync`, `rename`,
+/// `fsync` on directories, `flock`).
+///
+/// Thread safety: stateless; safe from any thread.
+public struct PosixFileSystem: FileSystem {
+    /// The file system.
+    public init() {}
+
+    static func ioError(_ what: String, _ path: String) -> LambdaStoreError {
+        let e = errno
+        return LambdaStoreError(.io, "\(what) failed: \(String(cString: strerror(e)))", path: path, errno: e)
+    }
+
+    public func open(_ path: String, mode: OpenMode) throws(LambdaStoreError) -> any FileHandle {
+        let flags: Int32
+        switch mode {
+        case .read: flags = O_RDONLY
+        case .readWrite: flags = O_RDWR
+        case .create: flags = O_RDWR | O_CREAT
+        case .truncate: flags = O_RDWR | O_CREAT | O_TRUNC
+        }
+        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw LambdaStoreError(.notFound, "no such file", path: path) }
+            throw Self.ioError("open", path)
+        }
+        return PosixFileHandle(fd: fd, path: path)
+    }
+
+    public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public func list(_ directory: String) throws(LambdaStoreError) -> [String] {
+        guard let d = opendir(directory) else {
+            if errno == ENOENT { throw LambdaStoreError(.notFound, "no such directory", path: directory) }
+            throw Self.ioError("opendir", directory)
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    public func createDirectory(_ path: String) throws(LambdaStoreError) {
+        if isDirectory(path) { return }
+        let parent = Path.parent(of: path)
+        if parent != path && parent != "." && parent != "/" && !exists(parent) { try createDirectory(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw Self.ioError("mkdir", path) }
+    }
+
+    public func remove(_ path: String) throws(LambdaStoreError) {
+        if unlink(path) != 0 {
+            if errno == EISDIR || errno == EPERM, rmdir(path) == 0 { return }
+            if errno == ENOENT { throw LambdaStoreError(.notFound, "no such file", path: path) }
+            throw Self.ioError("unlink", path)
+        }
+    }
+
+    public func rename(_ from: String, to: String) throws(LambdaStoreError) {
+        if Glibc.rename(from, to) != 0 { throw Self.ioError("rename to \(to)", from) }
+    }
+
+    public func syncDirectory(_ path: String) throws(LambdaStoreError) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.ioError("open directory", path) }
+        defer { Glibc.close(fd) }
+        if fsync(fd) != 0 { throw Self.ioError("fsync directory", path) }
+    }
+
+    public func lock(_ path: String) throws(LambdaStoreError) -> any FileLock {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.ioError("open lock file", path) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            Glibc.close(fd)
+            if e == EWOULDBLOCK {
+                throw LambdaStoreError(.locked, "another process has the store open for writing", path: path)
+            }
+            throw LambdaStoreError(.io, "flock failed: \(String(cString: strerror(e)))", path: path, errno: e)
+        }
+        return PosixFileLock(fd: fd)
+    }
+}
+
+final class PosixFileLock: FileLock, @unchecked Sendable {
+    private var fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    func unlock() {
+        if fd >= 0 { flock(fd, LOCK_UN); Glibc.close(fd); fd = -1 }
+    }
+    deinit { unlock() }
+}
+
+/// A POSIX file descriptor. `@unchecked Sendable`: the descriptor is immutable after open and
+/// positional reads/writes are thread-safe in the kernel; `close` is the caller's to serialise.
+final class PosixFileHandle: FileHandle, @unchecked Sendable {
+    let fd: Int32
+    let path: String
+    private var isClosed = false
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { if !isClosed { Glibc.close(fd) } }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(LambdaStoreError) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw PosixFileSystem.ioError("pread", path)
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(LambdaStoreError) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PosixFileSystem.ioError("pwrite", path)
+            }
+            done += n
+        }
+    }
+
+    func sync() throws(LambdaStoreError) {
+        if fdatasync(fd) != 0 { throw PosixFileSystem.ioError("fdatasync", path) }
+    }
+
+    func truncate(to size: Int64) throws(LambdaStoreError) {
+        if ftruncate(fd, off_t(size)) != 0 { throw PosixFileSystem.ioError("ftruncate", path) }
+    }
+
+    func size() throws(LambdaStoreError) -> Int64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw PosixFileSystem.ioError("fstat", path) }
+        return Int64(st.st_size)
+    }
+
+    func close() throws(LambdaStoreError) {
+        guard !isClosed else { return }
+        isClosed = true
+        if Glibc.close(fd) != 0 { throw PosixFileSystem.ioError("close", path) }
+    }
+}

@@ -1,0 +1,2 @@
+import LambdaStore
+print("lambdastore")
