@@ -59,6 +59,11 @@ let package = Package(
             ],
             path: "tools/lambdastore",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "QuickStart",
+            dependencies: ["LambdaStore"],
+            path: "Examples/QuickStart",
+            swiftSettings: swiftSettings),
         .target(
             name: "LambdaStoreTestSupport",
             dependencies: ["LambdaStoreCore"],

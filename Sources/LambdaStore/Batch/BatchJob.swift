@@ -1,0 +1,352 @@
+import Dispatch
+import LambdaStoreColumnar
+import LambdaStoreCore
+import LambdaStoreLog
+import LambdaStoreViews
+import Synchronization
+
+/// Which windows a batch run recomputes (DESIGN.md "Batch runs").
+public enum BatchMode: Sendable, Equatable {
+    /// Every window over `[0, H)`.
+    case full
+    /// Only the windows that received events in `[H0, H)`; every other window carried over.
+    case incremental
+    /// As ``incremental``, plus every window that starts in `[from, to)`.
+    case targeted(from: Int64, to: Int64)
+    /// As ``incremental``, plus the windows with these starts (reconciliation).
+    case windows([Int64])
+}
+
+/// The summary of one batch run (the `--json` object of `lambdastore batch`).
+public struct BatchSummary: Sendable {
+    /// The view.
+    public var view: String
+    /// The new horizon H.
+    public var horizon: Int64
+    /// Events read from the log.
+    public var eventsScanned: Int64
+    /// Wall-clock seconds.
+    public var seconds: Double
+    /// `eventsScanned / seconds`.
+    public var eventsPerSecond: Double
+    /// Bytes of snapshot written.
+    public var bytesWritten: Int64
+    /// Windows recomputed (all of them for a full run).
+    public var windowsRecomputed: Int64
+    /// Rows in the new snapshot.
+    public var rows: Int64
+    /// The drift report of this publish (nil when a new view version was swapped in).
+    public var drift: DriftReport?
+    /// The view fingerprint of the published snapshot.
+    public var fingerprint: String
+}
+
+/// Reports progress of long work: `(done, total)` in events.
+public typealias ProgressHandler = @Sendable (_ done: Int64, _ total: Int64) -> Void
+
+final class Progress: Sendable {
+    let total: Int64
+    let handler: ProgressHandler?
+    let done = Atomic<Int64>(0)
+    init(total: Int64, handler: ProgressHandler?) {
+        self.total = total
+        self.handler = handler
+    }
+    func add(_ n: Int) {
+        let d = done.add(Int64(n), ordering: .relaxed).newValue
+        handler?(d, total)
+    }
+}
+
+extension Store {
+    /// Recomputes a view from the log and publishes it atomically (DESIGN.md "Batch horizon",
+    /// "Batch runs", "Drift").
+    ///
+    /// Takes the horizon `H` (the end of what the speed layer has seen), recomputes over
+    /// `[0, H)` in parallel on ``StoreOptions/batchParallelism`` threads (or only the windows
+    /// ``BatchMode`` selects, reading their history through the time index), writes a snapshot
+    /// sorted by (window, key) — byte-identical for the same log whatever the mode — publishes
+    /// it with a new manifest (write temp, fsync, rename, fsync directory), measures drift
+    /// against what was served just before, persists the report, and drops the speed
+    /// contribution below `H`.
+    /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
+    /// - Complexity: O(events in `[0, H)`) for a full run.
+    public func runBatch(view name: String, mode: BatchMode = .full, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
+        try await runBatch(view: name, mode: mode, replacing: nil, progress: progress)
+    }
+
+    func runBatch(view name: String, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
+        try requireWritable()
+        let started = Store.nowMillis()
+        let clockStart = DispatchTime.now().uptimeNanoseconds
+        let old = try runtime(name)
+        let stream = try log.stream(old.definition.stream)
+        let definition = replacing?.0 ?? old.definition
+        let compiled = replacing?.1 ?? old.compiled
+        let layout = compiled.layout
+
+        // 1. The horizon: everything the speed layer has applied (or the log end).
+        let h1: Int64 = state.withLock { st in
+            if var speed = st.views[name]?.speed {
+                speed.rotate()
+                st.views[name]?.speed = speed
+                return speed.appliedEnd
+            }
+            return stream.endOffset
+        }
+        let isNewVersion = replacing != nil
+        let h0 = isNewVersion ? 0 : old.manifest.horizon
+        let maxET0 = isNewVersion ? nil : old.manifest.maxEventTime
+
+        // 2. Replay [H0, H1) as the speed layer saw it: served speed part, touched cells, late events.
+        var servedSpeed = ViewTable(layout: layout)
+        servedSpeed.maxEventTime = maxET0
+        var touched = Set<CellKey>()
+        var lateEvents: Int64 = 0
+        var selection: [UInt8] = []
+        var touchedWindows = Set<Int64?>()
+        var scanned: Int64 = 0
+        if h1 > h0 {
+            try stream.forEachBatch(in: h0..<h1) { _, batch throws(LambdaStoreError) in
+                let sel: [UInt8]?
+                if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
+                let stats = withUnsafeMutablePointer(to: &touched) { p in
+                    servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate, touched: p)
+                }
+                lateEvents += stats.lateEvents
+                scanned += Int64(batch.count)
+            }
+        }
+        for c in touched { touchedWindows.insert(c.windowStart) }
+
+        // 3. The truth over [0, H1).
+        let oldCells: [(CellKey, [AggregateState])]
+        if let snap = old.snapshot, !isNewVersion {
+            oldCells = try SnapshotLayout(layout: old.compiled.layout).read(snap, windowStartRange: nil, keys: [])
+        } else {
+            oldCells = []
+        }
+        var truth: ViewTable
+        var windowsRecomputed: Int64
+        let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
+        switch mode {
+        case .full:
+            (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
+            windowsRecomputed = Int64(Set(truth.allCells.map(\.windowStart)).count)
+        case .incremental, .targeted, .windows:
+            if !incrementalPossible {
+                (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
+                windowsRecomputed = Int64(Set(truth.allCells.map(\.windowStart)).count)
+                break
+            }
+            var targetRange: Range<Int64>? = nil
+            var explicit = touchedWindows.compactMap { $0 }
+            if case .targeted(let from, let to) = mode { targetRange = from..<max(from, to) }
+            if case .windows(let starts) = mode { explicit += starts }
+            let selected = WindowSelection(explicit: explicit, range: targetRange)
+            let (recomputed, readCount) = try recomputeWindows(stream: stream, view: compiled, horizon: h1, windows: selected, progress: progress)
+            scanned += readCount
+            truth = recomputed
+            // Carry every other window over from the previous snapshot.
+            for (cell, states) in oldCells where !selected.contains(cell.windowStart) {
+                truth.insert(cell: cell, states: states)
+            }
+            // maxEventTime at H1 over the whole stream.
+            truth.maxEventTime = [maxET0, servedSpeed.maxEventTime].compactMap { $0 }.max()
+            windowsRecomputed = Int64(Set(recomputed.allCells.map(\.windowStart)).count)
+        }
+        let maxET1 = truth.maxEventTime
+
+        // 4. Write the snapshot.
+        let generation = old.manifest.generation + 1
+        let vdir = viewDirectory(name)
+        let fileName = String(format20: generation) + ".snapshot"
+        let (info, rowCount) = try writeSnapshot(truth, path: Path.join(vdir, fileName), view: name, definition: definition,
+                                                 compiled: compiled, horizon: h1)
+
+        // 5. Drift: served just before (old batch ⊕ speed over [H0, H1)) vs the new truth.
+        var report: DriftReport? = nil
+        if !isNewVersion {
+            var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.isNumericResult })
+            var oldByCell: [CellKey: [AggregateState]] = [:]
+            for (c, s) in oldCells where touched.contains(c) { oldByCell[c] = s }
+            for cell in touched.sorted(by: CellKey.servingOrder) where layout.isClosed(windowStart: cell.windowStart, maxEventTime: maxET1) {
+                var served: [AggregateState]? = oldByCell[cell]
+                if let sp = servedSpeed.state(of: cell) {
+                    if served == nil { served = sp } else { for i in sp.indices { served![i].merge(sp[i]) } }
+                }
+                acc.compare(window: cell.windowStart, served: served?.map(\.result), truth: truth.state(of: cell)?.map(\.result))
+            }
+            report = DriftReport(view: name, cellsCompared: acc.compared, cellsDiffering: acc.differing, relativeError: acc.relativeError,
+                                 lateEvents: lateEvents, fingerprint: compiled.fingerprint, fromHorizon: h0, toHorizon: h1,
+                                 at: started, thresholds: (definition.drift.warn, definition.drift.critical),
+                                 differingWindows: acc.differingWindows.sorted { ($0 ?? .min) < ($1 ?? .min) })
+        }
+        var extra: [String: String] = ["definition": definition.canonicalJSON(), "publishedAt": String(started)]
+        if let report { extra["drift"] = report.jsonString }
+        let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
+                                maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, crc: info.crc, rows: info.rows)],
+                                extra: extra)
+        try manifest.publish(fs: fs, directory: vdir)
+        if let report { try appendDriftReport(report, view: name) }
+        let reader = try SnapshotReader.open(fs: fs, path: Path.join(vdir, fileName))
+
+        // 6. Swap in: new batch part, drop the speed contribution below H1.
+        state.withLock { st in
+            guard var v = st.views[name] else { return }
+            v.manifest = manifest
+            v.snapshot = reader
+            if isNewVersion {
+                v.definition = definition
+                v.compiled = compiled
+                v.speed = nil
+            } else if var speed = v.speed {
+                speed.drop(below: h1)
+                v.speed = speed
+            }
+            st.views[name] = v
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
+        Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report)
+        return BatchSummary(view: name, horizon: h1, eventsScanned: scanned, seconds: seconds,
+                            eventsPerSecond: seconds > 0 ? Double(scanned) / seconds : 0, bytesWritten: info.bytes,
+                            windowsRecomputed: windowsRecomputed, rows: rowCount, drift: report, fingerprint: compiled.fingerprint)
+    }
+
+    /// Writes `table` as a snapshot file at `path` (durably, atomically); the bytes depend only on
+    /// the cells, the definition and the horizon, so every mode yields the same file.
+    func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
+        let rows = table.rows()
+        let slayout = SnapshotLayout(layout: compiled.layout)
+        var metadata: [String: String] = [
+            "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
+            "definition": definition.canonicalForm,
+        ]
+        if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
+        let writer = try SnapshotWriter(fs: fs, path: path, columns: slayout.columns,
+                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel),
+                                        metadata: metadata)
+        try writer.append(columns: slayout.encode(rows))
+        return (try writer.finish(), Int64(rows.count))
+    }
+
+    /// Recomputes every cell over `[0, horizon)` on `batchParallelism` threads: the log is split
+    /// into contiguous parts, each aggregated into its own table, and the tables merged (every
+    /// state is a commutative monoid with an order-independent result).
+    func recomputeAll(stream: StreamLog, view: CompiledView, horizon: Int64, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
+        let infos = horizon > 0 ? try stream.batchInfos(in: 0..<horizon) : []
+        return try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: nil, progress: progress)
+    }
+
+    /// Recomputes the cells of the selected windows: reads, through the time index, every batch
+    /// whose event-time range can hold an event of one of them.
+    func recomputeWindows(stream: StreamLog, view: CompiledView, horizon: Int64, windows: WindowSelection, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
+        guard !windows.isEmpty, horizon > 0 else { return (ViewTable(layout: view.layout), 0) }
+        let size = view.layout.windowSize
+        let bounds = windows.timeBounds(windowSize: size)
+        let infos = try stream.batchInfos(overlappingEventTime: bounds, in: 0..<horizon).filter { info in
+            guard let lo = info.minEventTime, let hi = info.maxEventTime else { return false }
+            return windows.overlaps(lo...hi, windowSize: size, layout: view.layout)
+        }
+        return try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: windows, progress: progress)
+    }
+
+    func aggregate(stream: StreamLog, view: CompiledView, batches: [BatchInfo], horizon: Int64, keep: WindowSelection?, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
+        let total = batches.reduce(Int64(0)) { $0 + Int64($1.count) }
+        let prog = Progress(total: total, handler: progress)
+        let parts = Self.split(batches, into: max(1, min(options.batchParallelism * 2, batches.count)))
+        let results = Mutex<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
+        DispatchQueue.concurrentPerform(iterations: parts.count) { p in
+            var table = ViewTable(layout: view.layout)
+            var selection: [UInt8] = []
+            let r: Result<ViewTable, LambdaStoreError>
+            do throws(LambdaStoreError) {
+                for info in parts[p] {
+                    var batch = try stream.readBatch(info)
+                    if info.baseOffset + Int64(info.count) > horizon {
+                        batch = batch.slice(0..<Int(horizon - info.baseOffset))
+                    }
+                    let sel: [UInt8]?
+                    if let f = view.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
+                    _ = table.apply(batch, rows: nil, selection: sel, policy: .includeAll, touched: nil)
+                    prog.add(batch.count)
+                }
+                if let keep { table.removeCells { !keep.contains($0.windowStart) } }
+                r = .success(table)
+            } catch {
+                r = .failure(error)
+            }
+            results.withLock { $0[p] = r }
+        }
+        var merged = ViewTable(layout: view.layout)
+        for r in results.withLock({ $0 }) {
+            switch r {
+            case .success(let t)?: merged.merge(t)
+            case .failure(let e)?: throw e
+            case nil: throw LambdaStoreError(.precondition, "batch worker did not finish")
+            }
+        }
+        return (merged, total)
+    }
+
+    /// Splits batches into `k` contiguous parts of about equal event counts.
+    static func split(_ batches: [BatchInfo], into k: Int) -> [[BatchInfo]] {
+        guard k > 1 else { return [batches] }
+        let total = batches.reduce(0) { $0 + $1.count }
+        let per = max(1, (total + k - 1) / k)
+        var parts: [[BatchInfo]] = [[]]
+        var acc = 0
+        for b in batches {
+            if acc >= per && parts.count < k { parts.append([]); acc = 0 }
+            parts[parts.count - 1].append(b)
+            acc += b.count
+        }
+        return parts
+    }
+}
+
+/// A set of windows (by start): explicit starts plus, optionally, every start in a range.
+struct WindowSelection: Sendable {
+    let explicit: Set<Int64>
+    let sorted: [Int64]
+    let range: Range<Int64>?
+
+    init(explicit: [Int64], range: Range<Int64>?) {
+        self.explicit = Set(explicit)
+        self.sorted = self.explicit.sorted()
+        self.range = range
+    }
+
+    var isEmpty: Bool { explicit.isEmpty && (range?.isEmpty ?? true) }
+
+    func contains(_ start: Int64?) -> Bool {
+        guard let start else { return false }
+        return explicit.contains(start) || (range?.contains(start) ?? false)
+    }
+
+    /// The event times any selected window can hold.
+    func timeBounds(windowSize: Int64) -> ClosedRange<Int64> {
+        var lo = Int64.max, hi = Int64.min
+        if let f = sorted.first, let l = sorted.last { lo = f; hi = l &+ windowSize &- 1 }
+        if let r = range, !r.isEmpty { lo = min(lo, r.lowerBound); hi = max(hi, r.upperBound &+ windowSize &- 1) }
+        return lo...max(lo, hi)
+    }
+
+    /// Whether an event time in `times` can fall in a selected window.
+    func overlaps(_ times: ClosedRange<Int64>, windowSize: Int64, layout: ViewLayout) -> Bool {
+        // Window [s, s + size) overlaps [lo, hi] iff s <= hi && s + size > lo, i.e. s in (lo - size, hi].
+        let lo = times.lowerBound &- windowSize &+ 1, hi = times.upperBound
+        if let r = range, r.lowerBound <= hi && r.upperBound > lo { return true }
+        var a = 0, b = sorted.count
+        while a < b { let m = (a + b) / 2; if sorted[m] < lo { a = m + 1 } else { b = m } }
+        return a < sorted.count && sorted[a] <= hi
+    }
+}
+
+extension String {
+    /// `n` as 20 zero-padded decimal digits (so `ls` sorts file names numerically).
+    init(format20 n: UInt64) {
+        let s = String(n)
+        self = String(repeating: "0", count: max(0, 20 - s.count)) + s
+    }
+}

@@ -1,0 +1,153 @@
+import LambdaStoreCore
+
+/// The drift status of one publish (DESIGN.md "Drift").
+public enum DriftStatus: String, Sendable, Hashable {
+    /// Divergence rate at or below the warn threshold.
+    case ok
+    /// Divergence rate strictly above the warn threshold.
+    case warn
+    /// Divergence rate strictly above the critical threshold.
+    case critical
+}
+
+/// One drift report: what the serving layer answered just before a batch publish, compared
+/// cell by cell with the new batch truth (DESIGN.md "Drift"; persisted per format-spec.md §6).
+///
+/// Thread safety: a value type.
+public struct DriftReport: Sendable, Hashable {
+    /// Cells compared: closed at `toHorizon` and touched by a filter-passing event in
+    /// `[fromHorizon, toHorizon)`.
+    public var cellsCompared: Int64
+    /// Cells where any aggregate differs.
+    public var cellsDiffering: Int64
+    /// `cellsDiffering / cellsCompared`, 0 when nothing was compared.
+    public var divergenceRate: Double
+    /// Per numeric aggregate: Σ|served − truth| / Σ|truth| over the compared cells (0 when Σ|truth| = 0).
+    public var relativeError: [String: Double]
+    /// Late events among offsets `[fromHorizon, toHorizon)` passing the filter, once per event.
+    public var lateEvents: Int64
+    /// The view fingerprint.
+    public var fingerprint: String
+    /// The previous horizon H0.
+    public var fromHorizon: Int64
+    /// The new horizon H1.
+    public var toHorizon: Int64
+    /// When the report was made, epoch ms.
+    public var at: Int64
+    /// The status against the view's thresholds.
+    public var status: DriftStatus
+    /// The window starts of the differing cells (nil start = no window), sorted, for reconcile.
+    public var differingWindows: [Int64?]
+    /// The view name.
+    public var view: String
+
+    /// Creates a report.
+    public init(view: String, cellsCompared: Int64, cellsDiffering: Int64, relativeError: [String: Double], lateEvents: Int64, fingerprint: String, fromHorizon: Int64, toHorizon: Int64, at: Int64, thresholds: (warn: Double, critical: Double), differingWindows: [Int64?]) {
+        self.view = view
+        self.cellsCompared = cellsCompared
+        self.cellsDiffering = cellsDiffering
+        self.divergenceRate = cellsCompared == 0 ? 0 : Double(cellsDiffering) / Double(cellsCompared)
+        self.relativeError = relativeError
+        self.lateEvents = lateEvents
+        self.fingerprint = fingerprint
+        self.fromHorizon = fromHorizon
+        self.toHorizon = toHorizon
+        self.at = at
+        self.differingWindows = differingWindows
+        if divergenceRate > thresholds.critical {
+            status = .critical
+        } else if divergenceRate > thresholds.warn {
+            status = .warn
+        } else {
+            status = .ok
+        }
+    }
+}
+
+/// Accumulates the comparison of served values against the batch truth, cell by cell.
+///
+/// Integer aggregates compare exactly; floating-point ones with a relative tolerance of 1e-9
+/// (DESIGN.md "Drift"). A cell present on one side only has its missing side counted as 0.
+public struct DriftAccumulator: Sendable {
+    /// The aggregate names, in view order.
+    public let names: [String]
+    private var absError: [Double]
+    private var absTruth: [Double]
+    private var isNumeric: [Bool]
+    /// Cells compared so far.
+    public private(set) var compared: Int64 = 0
+    /// Cells differing so far.
+    public private(set) var differing: Int64 = 0
+    /// The windows of differing cells.
+    public private(set) var differingWindows: Set<Int64?> = []
+
+    /// Relative tolerance for floating-point aggregates.
+    public static let floatTolerance = 1e-9
+
+    /// An accumulator for aggregates named `names`; `numeric[i]` says whether aggregate i has a
+    /// numeric result (it then gets a `relativeError` entry).
+    public init(names: [String], numeric: [Bool]) {
+        self.names = names
+        absError = Array(repeating: 0, count: names.count)
+        absTruth = Array(repeating: 0, count: names.count)
+        isNumeric = numeric
+    }
+
+    /// The numeric value of an aggregate result for error sums (nil/null counts as 0).
+    static func number(_ v: Value?) -> Double? {
+        switch v {
+        case .none, .null?: return 0
+        case .int64(let x)?: return Double(x)
+        case .timestamp(let x)?: return Double(x)
+        case .float64(let x)?: return x
+        case .bool(let b)?: return b ? 1 : 0
+        case .string?: return nil
+        }
+    }
+
+    /// Whether two results differ under the drift rules.
+    static func differs(_ a: Value?, _ b: Value?) -> Bool {
+        let a = a ?? .null, b = b ?? .null
+        switch (a, b) {
+        case (.float64(let x), .float64(let y)):
+            if x == y || (x.isNaN && y.isNaN) { return false }
+            let scale = Swift.max(abs(x), abs(y))
+            return !(abs(x - y) <= floatTolerance * scale)
+        case (.float64(let x), .null), (.null, .float64(let x)):
+            return x != 0
+        case (.int64(let x), .null), (.null, .int64(let x)):
+            return x != 0
+        default:
+            return a != b
+        }
+    }
+
+    /// Compares one cell. `served`/`truth` are the final aggregate values (nil = the cell is
+    /// absent on that side).
+    public mutating func compare(window: Int64?, served: [Value]?, truth: [Value]?) {
+        compared += 1
+        // A cell present on one side only differs (DESIGN.md "Drift").
+        var differs = (served == nil) != (truth == nil)
+        for i in 0..<names.count {
+            let s = served?[i], t = truth?[i]
+            if Self.differs(s, t) { differs = true }
+            if isNumeric[i], let sv = Self.number(s), let tv = Self.number(t) {
+                absError[i] += abs(sv - tv)
+                absTruth[i] += abs(tv)
+            }
+        }
+        if differs {
+            differing += 1
+            differingWindows.insert(window)
+        }
+    }
+
+    /// `relativeError` per numeric aggregate.
+    public var relativeError: [String: Double] {
+        var out: [String: Double] = [:]
+        for i in 0..<names.count where isNumeric[i] {
+            out[names[i]] = absTruth[i] == 0 ? 0 : absError[i] / absTruth[i]
+        }
+        return out
+    }
+}

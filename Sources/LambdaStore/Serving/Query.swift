@@ -1,0 +1,148 @@
+import LambdaStoreColumnar
+import LambdaStoreCore
+import LambdaStoreViews
+
+/// Where a served row's value came from (DESIGN.md "Provenance").
+public enum RowSource: String, Sendable, Hashable {
+    /// Only the batch part holds events for the cell.
+    case batch
+    /// Only the speed part does.
+    case speed
+    /// Both do; the value is their monoid merge.
+    case merged
+}
+
+/// A query against one view (DESIGN.md "Queries").
+public struct QueryRequest: Sendable {
+    /// The view name.
+    public var view: String
+    /// Group-key constraints: `(field, value text)`; a nil field means "the only group field".
+    public var keys: [(field: String?, value: String)]
+    /// Windows whose start is `>= from`.
+    public var from: Int64?
+    /// Windows whose start is `< to`.
+    public var to: Int64?
+
+    /// Creates a request.
+    public init(view: String, keys: [(field: String?, value: String)] = [], from: Int64? = nil, to: Int64? = nil) {
+        self.view = view
+        self.keys = keys
+        self.from = from
+        self.to = to
+    }
+}
+
+/// One served row.
+public struct QueryRow: Sendable, Hashable {
+    /// Window start (epoch ms), nil for views without a window.
+    public var windowStart: Int64?
+    /// Window end (epoch ms, exclusive), nil for views without a window.
+    public var windowEnd: Int64?
+    /// The group-by values, in view order.
+    public var key: [Value]
+    /// The aggregate values, in view order.
+    public var values: [Value]
+    /// Provenance.
+    public var source: RowSource
+}
+
+/// The answer to a ``QueryRequest``.
+public struct QueryResult: Sendable {
+    /// The group-by field names.
+    public var groupBy: [String]
+    /// The aggregate names.
+    public var aggregates: [String]
+    /// Rows sorted by window start, then group key.
+    public var rows: [QueryRow]
+    /// The fingerprint of the served view version.
+    public var fingerprint: String
+    /// The batch horizon of the batch part.
+    public var horizon: Int64
+    /// Set when the batch and speed parts could not be merged, saying why.
+    public var note: String?
+}
+
+extension Store {
+    /// Serves `batch ⊕ speed-since-horizon` for the cells matching `request` (DESIGN.md
+    /// "Serving merge"). Settled windows come from the batch part alone, because the speed
+    /// layer never applies events to closed windows.
+    /// - Throws: `.notFound` for an unknown view, `.invalidArgument` for a bad key.
+    /// - Complexity: O(matching snapshot row groups + matching speed cells).
+    public func query(_ request: QueryRequest) throws(LambdaStoreError) -> QueryResult {
+        try ensureSpeed(request.view)
+        let v = try runtime(request.view)
+        let layout = v.compiled.layout
+        let keyConstraints = try Self.resolveKeys(request.keys, layout: layout, schema: v.compiled.schema)
+        let range: Range<Int64>? = (request.from != nil || request.to != nil)
+            ? (request.from ?? Int64.min)..<(request.to ?? Int64.max) : nil
+        if let r = range, r.isEmpty { return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name), rows: [], fingerprint: v.compiled.fingerprint, horizon: v.horizon) }
+
+        var note: String? = nil
+        // Batch part.
+        var cells: [CellKey: (states: [AggregateState], batch: Bool, speed: Bool)] = [:]
+        if let snap = v.snapshot {
+            if v.manifest.fingerprint != v.compiled.fingerprint {
+                note = "batch part has fingerprint \(v.manifest.fingerprint), speed part \(v.compiled.fingerprint): not merged"
+            } else {
+                let codec = SnapshotLayout(layout: layout)
+                for (cell, states) in try codec.read(snap, windowStartRange: range, keys: keyConstraints) {
+                    cells[cell] = (states, true, false)
+                }
+            }
+        }
+        // Speed part.
+        if let speed = v.speed {
+            for g in speed.generations {
+                for row in g.table.rows(windowStartRange: range, keyEquals: keyConstraints) {
+                    let cell = row.cell
+                    if var e = cells[cell] {
+                        for i in e.states.indices { e.states[i].merge(row.states[i]) }
+                        e.speed = true
+                        cells[cell] = e
+                    } else {
+                        cells[cell] = (row.states, false, true)
+                    }
+                }
+            }
+        }
+        var rows: [QueryRow] = []
+        rows.reserveCapacity(cells.count)
+        for (cell, e) in cells {
+            let source: RowSource = e.batch ? (e.speed ? .merged : .batch) : .speed
+            rows.append(QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.map { $0 + layout.windowSize },
+                                 key: cell.key.values(types: layout.groupBy.map(\.type)),
+                                 values: e.states.map(\.result), source: source))
+        }
+        let keyed = zip(cells.keys, rows).sorted { a, b in
+            if a.0.windowStart != b.0.windowStart { return (a.0.windowStart ?? Int64.min) < (b.0.windowStart ?? Int64.min) }
+            return a.0.key < b.0.key
+        }
+        return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name),
+                           rows: keyed.map(\.1), fingerprint: v.compiled.fingerprint, horizon: v.horizon, note: note)
+    }
+
+    /// Parses `--key` constraints against the group-by fields.
+    static func resolveKeys(_ keys: [(field: String?, value: String)], layout: ViewLayout, schema: Schema) throws(LambdaStoreError) -> [(groupIndex: Int, value: Value)] {
+        var out: [(groupIndex: Int, value: Value)] = []
+        for (field, text) in keys {
+            let gi: Int
+            if let field {
+                guard let i = layout.groupBy.firstIndex(where: { $0.name == field }) else {
+                    throw LambdaStoreError(.invalidArgument, "--key \(field)=…: '\(field)' is not a group-by field of this view (group-by: \(layout.groupBy.map(\.name).joined(separator: ", ")))")
+                }
+                gi = i
+            } else {
+                guard layout.groupBy.count == 1 else {
+                    throw LambdaStoreError(.invalidArgument, "--key VALUE needs a view with exactly one group-by field; use --key FIELD=VALUE")
+                }
+                gi = 0
+            }
+            let g = layout.groupBy[gi]
+            guard let v = Value.parse(text: text, as: g.type) else {
+                throw LambdaStoreError(.invalidArgument, "--key \(g.name): '\(text)' is not a valid \(g.type)")
+            }
+            out.append((gi, v))
+        }
+        return out
+    }
+}

@@ -1,0 +1,97 @@
+import LambdaStoreCore
+import LambdaStoreLog
+
+/// One stream in ``StoreStatus``.
+public struct StreamStatus: Sendable {
+    /// The stream name.
+    public var name: String
+    /// Events appended (the next offset).
+    public var endOffset: Int64
+    /// The latest schema version.
+    public var schemaVersion: UInt32
+    /// Segment files.
+    public var segments: Int
+    /// Bytes in segment files.
+    public var bytes: Int64
+}
+
+/// One view in ``StoreStatus``.
+public struct ViewStatus: Sendable {
+    /// Definition, fingerprint, horizon.
+    public var info: ViewInfo
+    /// Events appended since the horizon (what the speed layer covers).
+    public var eventsSinceHorizon: Int64
+    /// Milliseconds since the live snapshot was published (nil before the first batch).
+    public var batchAgeMillis: Int64?
+    /// Late events the speed layer has not applied since the horizon (a batch will include them).
+    public var pendingLateEvents: Int64
+    /// Cells held by the speed layer.
+    public var speedCells: Int
+    /// Approximate bytes held by the speed layer.
+    public var speedBytes: Int
+    /// The newest drift report.
+    public var lastDrift: DriftReport?
+}
+
+/// The answer of ``Store/status()``.
+public struct StoreStatus: Sendable {
+    /// The store directory.
+    public var root: String
+    /// Streams, sorted by name.
+    public var streams: [StreamStatus]
+    /// Views, sorted by name.
+    public var views: [ViewStatus]
+
+    /// The JSON form printed by `lambdastore status --json`.
+    public var json: JSONValue {
+        .obj([
+            "store": .string(root),
+            "streams": .array(streams.map { s in
+                .obj(["name": .string(s.name), "endOffset": .int(s.endOffset), "events": .int(s.endOffset),
+                      "schemaVersion": .int(Int64(s.schemaVersion)), "segments": .int(Int64(s.segments)), "bytes": .int(s.bytes)])
+            }),
+            "views": .array(views.map { v in
+                .obj(["name": .string(v.info.definition.name), "stream": .string(v.info.definition.stream),
+                      "fingerprint": .string(v.info.fingerprint), "horizon": .int(v.info.horizon),
+                      "maxEventTime": .int(v.info.maxEventTime), "eventsSinceHorizon": .int(v.eventsSinceHorizon),
+                      "batchAgeMillis": .int(v.batchAgeMillis), "pendingLateEvents": .int(v.pendingLateEvents),
+                      "speedCells": .int(Int64(v.speedCells)), "speedBytes": .int(Int64(v.speedBytes)),
+                      "lastDrift": v.lastDrift?.json ?? .null])
+            }),
+        ])
+    }
+}
+
+extension Store {
+    /// Streams, offsets, schema versions, views, horizons, freshness, pending late events and the
+    /// last drift report (builds each view's speed layer if it is not built yet).
+    public func status() throws(LambdaStoreError) -> StoreStatus {
+        var streams: [StreamStatus] = []
+        for name in log.streamNames() {
+            let s = try log.stream(name)
+            let dir = Path.join(root, "streams", name)
+            var segments = 0
+            var bytes: Int64 = 0
+            for f in (try? fs.list(dir)) ?? [] where f.hasSuffix(".segment") {
+                segments += 1
+                if let h = try? fs.open(Path.join(dir, f), mode: .read) { bytes += (try? h.size()) ?? 0; try? h.close() }
+            }
+            streams.append(StreamStatus(name: name, endOffset: s.endOffset, schemaVersion: s.latestSchema.version, segments: segments, bytes: bytes))
+        }
+        var views: [ViewStatus] = []
+        let now = options.clock()
+        for info in self.views() {
+            let name = info.definition.name
+            try ensureSpeed(name)
+            let v = try runtime(name)
+            let end = try log.stream(info.definition.stream).endOffset
+            let speed = v.speed
+            if let b = speed?.approximateBytes { Metrics.speedBytes(view: name, bytes: b) }
+            if let p = info.publishedAt { Metrics.freshness(view: name, millis: now - p) }
+            views.append(ViewStatus(info: info, eventsSinceHorizon: end - info.horizon, batchAgeMillis: info.publishedAt.map { now - $0 },
+                                    pendingLateEvents: speed?.lateEvents ?? 0, speedCells: speed?.cellCount ?? 0,
+                                    speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first))
+        }
+        return StoreStatus(root: root, streams: streams, views: views)
+    }
+}

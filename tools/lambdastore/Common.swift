@@ -1,0 +1,76 @@
+import ArgumentParser
+import LambdaStore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every subcommand takes.
+struct StoreOptionsGroup: ParsableArguments {
+    @Option(name: .long, help: "The store directory.")
+    var store: String = "./lambdastore-data"
+
+    @Flag(name: .long, help: "Print a single JSON object on stdout.")
+    var json = false
+}
+
+/// Writes a line to stderr.
+func printError(_ line: String) {
+    fputs(line + "\n", stderr)
+}
+
+/// Writes to stdout without a newline.
+func printOut(_ text: String) {
+    fputs(text, stdout)
+}
+
+/// Whether stderr is a terminal (progress bars go there only then).
+var stderrIsTerminal: Bool { isatty(2) != 0 }
+
+/// Runs a subcommand body, turning errors into a one-line reason on stderr and exit status 1.
+func reportingErrors(_ body: () async throws -> Int32) async throws {
+    let code: Int32
+    do {
+        code = try await body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as LambdaStoreError {
+        printError("lambdastore: \(e)")
+        throw ExitCode(1)
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        printError("lambdastore: \(error)")
+        throw ExitCode(1)
+    }
+    fflush(stdout)
+    if code != 0 { throw ExitCode(code) }
+}
+
+/// Parses a time option: integer epoch ms or ISO-8601 with a zone.
+func parseTime(_ text: String, option: String) throws -> Int64 {
+    if let t = Timestamp.parse(text) { return t }
+    throw ValidationError("\(option): '\(text)' is neither epoch milliseconds nor an ISO-8601 time with a zone")
+}
+
+/// A terminal progress bar on stderr, redrawn at most every 1 % of progress. Safe to update
+/// from the batch workers' threads.
+final class ProgressBar: Sendable {
+    private let lastPercent = Mutex(-1)
+    private let label: String
+    init(label: String) { self.label = label }
+    func update(_ done: Int64, _ total: Int64) {
+        guard total > 0 else { return }
+        let pct = Int(min(100, done * 100 / total))
+        let changed = lastPercent.withLock { last in
+            guard pct > last else { return false }
+            last = pct
+            return true
+        }
+        guard changed else { return }
+        let width = 30
+        let filled = width * pct / 100
+        fputs("\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(pct)%", stderr)
+        if pct == 100 { fputs("\n", stderr) }
+    }
+}

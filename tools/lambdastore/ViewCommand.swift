@@ -1,0 +1,63 @@
+import ArgumentParser
+import LambdaStore
+
+struct ViewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "view", abstract: "Register and list views.", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a view from a JSON file (an identical view is a no-op; a changed one is rebuilt from history and swapped in).")
+        @OptionGroup var common: StoreOptionsGroup
+        @Argument(help: "The view JSON file.") var file: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let bytes = try PosixFileSystem().readFile(file, limit: Limits.metadataBytesMax)
+                let def = try ViewDefinition.parse(json: bytes)
+                let store = try Store.open(at: common.store)
+                defer { store.close() }
+                let result = try await store.createView(def)
+                let (what, fp): (String, String) = switch result {
+                case .created(let f): ("created", f)
+                case .unchanged(let f): ("unchanged", f)
+                case .replaced(_, let f): ("replaced", f)
+                }
+                if common.json {
+                    print(JSONValue.object([("view", .string(def.name)), ("result", .string(what)), ("fingerprint", .string(fp))]).serialized())
+                } else {
+                    print("view \(def.name): \(what), fingerprint \(fp)")
+                }
+                return 0
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List views with their fingerprints.")
+        @OptionGroup var common: StoreOptionsGroup
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try Store.open(at: common.store, options: .readOnlyOptions)
+                defer { store.close() }
+                let views = store.views()
+                if common.json {
+                    print(JSONValue.object([("views", .array(views.map { $0.json }))]).serialized())
+                } else {
+                    for v in views {
+                        print("\(v.definition.name)\tstream=\(v.definition.stream)\tfingerprint=\(v.fingerprint)\thorizon=\(v.horizon)")
+                    }
+                }
+                return 0
+            }
+        }
+    }
+}
+
+extension StoreOptions {
+    /// Options for commands that only read.
+    static var readOnlyOptions: StoreOptions {
+        var o = StoreOptions()
+        o.readOnly = true
+        return o
+    }
+}

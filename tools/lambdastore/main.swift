@@ -1,2 +1,0 @@
-import LambdaStore
-print("lambdastore")
