@@ -11,7 +11,11 @@ extension RecordParser {
         if let failure = headerFailure { return RejectedLine(line: lineNumber, reason: failure, isFatal: true) }
         guard let header else { return readHeader(p, lineNumber: lineNumber) }
         nextGeneration()
-        if let e = splitCells(p, maxCells: header.count) { return RejectedLine(line: lineNumber, reason: e) }
+        switch splitCells(p, maxCells: header.count) {
+        case .ok: break
+        case .tooManyCells: return RejectedLine(line: lineNumber, reason: "more than \(header.count) cells, the header has \(header.count)")
+        case .malformed(let e): return RejectedLine(line: lineNumber, reason: e)
+        }
         guard cellStart.count == header.count else {
             return RejectedLine(line: lineNumber, reason: "found \(cellStart.count) cells, the header has \(header.count)")
         }
@@ -92,7 +96,11 @@ extension RecordParser {
             return RejectedLine(line: lineNumber, reason: "CSV header: " + reason, isFatal: true)
         }
         scratch.removeAll(keepingCapacity: true)
-        if let e = splitCells(p, maxCells: types.count) { return fatal(e) }
+        switch splitCells(p, maxCells: types.count) {
+        case .ok: break
+        case .tooManyCells: return fatal("more than \(types.count) cells, the schema has \(types.count) fields")
+        case .malformed(let e): return fatal(e)
+        }
         var map: [Int] = []
         var columnOf = [Int?](repeating: nil, count: types.count)
         for c in 0..<cellStart.count {
@@ -114,17 +122,24 @@ extension RecordParser {
         return nil
     }
 
+    /// The outcome of splitting a CSV line.
+    enum SplitOutcome {
+        case ok
+        case tooManyCells
+        case malformed(String)
+    }
+
     /// Splits `p` into RFC 4180 cells (``cellStart``, ``cellEnd``, ``cellFlags``); cells with
-    /// `""` escapes are unescaped into ``scratch``. Returns the reason when the line is not
-    /// well-formed or has more than `maxCells` cells.
-    mutating func splitCells(_ p: UnsafeRawBufferPointer, maxCells: Int) -> String? {
+    /// `""` escapes are unescaped into ``scratch``. Stops early past `maxCells` cells, so a
+    /// hostile line cannot grow the cell arrays beyond the schema's width.
+    mutating func splitCells(_ p: UnsafeRawBufferPointer, maxCells: Int) -> SplitOutcome {
         cellStart.removeAll(keepingCapacity: true)
         cellEnd.removeAll(keepingCapacity: true)
         cellFlags.removeAll(keepingCapacity: true)
         let n = p.count
         var i = 0
         while true {
-            if cellStart.count == maxCells { return "more than \(maxCells) cells, the header has \(maxCells)" }
+            if cellStart.count == maxCells { return .tooManyCells }
             if i < n && p[i] == TextScan.quote {
                 let open = i
                 i += 1
@@ -133,7 +148,7 @@ extension RecordParser {
                 while true {
                     while i < n && p[i] != TextScan.quote { i += 1 }
                     guard i < n else {
-                        return "unterminated quoted cell starting at column \(open + 1) (a quoted cell cannot span lines)"
+                        return .malformed("unterminated quoted cell starting at column \(open + 1) (a quoted cell cannot span lines)")
                     }
                     if i + 1 < n && p[i + 1] == TextScan.quote {
                         if scratchStart < 0 { scratchStart = scratch.count }
@@ -152,12 +167,12 @@ extension RecordParser {
                     break
                 }
                 if i < n && p[i] != TextScan.comma {
-                    return "expected ',' after the closing quote at column \(i + 1)"
+                    return .malformed("expected ',' after the closing quote at column \(i + 1)")
                 }
             } else {
                 let s = i
                 while i < n && p[i] != TextScan.comma {
-                    if p[i] == TextScan.quote { return "unexpected '\"' in an unquoted cell at column \(i + 1)" }
+                    if p[i] == TextScan.quote { return .malformed("unexpected '\"' in an unquoted cell at column \(i + 1)") }
                     i += 1
                 }
                 cellStart.append(s); cellEnd.append(i); cellFlags.append(0)
@@ -166,7 +181,7 @@ extension RecordParser {
                 i += 1   // the comma; a comma at the very end leaves one more, empty, cell
                 continue
             }
-            return nil
+            return .ok
         }
     }
 }
