@@ -199,6 +199,13 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(v.serialized() == #"{"b":9007199254740993,"a":[0.1,1.0,-0.0,1e+300,5e-324,null,true],"s":"q\"b\\s/\n\r\t\b\f\u0001\u001f\#u{7F}é😀","nan":null,"inf":null,"min":-9223372036854775808}"#)
     }
 
+    @Test func literalsBuildOrderedObjects() {
+        let first: Int64? = nil
+        let v: JSONValue = ["appended": 3, "rejected": .int(1), "firstOffset": first.map { .int($0) } ?? nil,
+                            "ratio": 0.5, "ok": true, "name": "x", "list": [1, "a", nil]]
+        #expect(v.serialized() == #"{"appended":3,"rejected":1,"firstOffset":null,"ratio":0.5,"ok":true,"name":"x","list":[1,"a",null]}"#)
+    }
+
     @Test func valueConversion() {
         #expect(JSONValue(Value.timestamp(1_704_067_200_150)).serialized() == "1704067200150")
         #expect(JSONValue(Value.float64(2.5)).serialized() == "2.5")

@@ -67,7 +67,7 @@ extension JSONValue {
 extension JSONValue {
     /// The JSON form of a typed ``Value``: numbers and timestamps (epoch ms) as numbers, floats
     /// in shortest round-trip form (non-finite → `null`), strings, booleans, `null`.
-    public init(_ value: Value) {
+    public init(_ value: LambdaStoreCore.Value) {
         switch value {
         case .null: self = .null
         case .int64(let v), .timestamp(let v): self = .int(v)
