@@ -76,7 +76,7 @@ struct IngestBenchTests {
 }
 
 /// `getenv` without Foundation.
-enum ProcessInfoLite {
+private enum ProcessInfoLite {
     static func environment(_ name: String) -> String? {
         guard let v = getenv(name) else { return nil }
         return String(cString: v)
@@ -84,7 +84,7 @@ enum ProcessInfoLite {
 }
 
 /// Monotonic seconds.
-func clockSeconds() -> Double {
+private func clockSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

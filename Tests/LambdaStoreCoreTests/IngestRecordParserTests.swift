@@ -24,7 +24,7 @@ func ingestShape(_ batch: ColumnBatch) -> [[Int]] {
 }
 
 /// What a line should do.
-enum Expected: Sendable, CustomStringConvertible {
+enum IngestExpectation: Sendable, CustomStringConvertible {
     case row([Value])
     case rejected(String)
     var description: String {
@@ -43,7 +43,7 @@ func ingestRow(ts: Int64 = 1_704_067_200_150, merchant: String = "m1", amount: I
 
 /// Feeds `line` after one valid row already in the batch; checks the outcome and that a
 /// rejected line leaves the batch exactly as it was.
-func checkLine(_ parser: inout RecordParser, _ line: [UInt8], lineNumber: Int, expected: Expected, seedRow: [UInt8]) {
+func ingestCheckLine(_ parser: inout RecordParser, _ line: [UInt8], lineNumber: Int, expected: IngestExpectation, seedRow: [UInt8]) {
     var batch = parser.makeBatch()
     let seeded = seedRow.withUnsafeBytes { parser.parse(line: $0, lineNumber: 1, into: &batch) }
     #expect(seeded == nil && batch.count == 1, "seed row rejected: \(String(describing: seeded))")
@@ -65,7 +65,7 @@ func checkLine(_ parser: inout RecordParser, _ line: [UInt8], lineNumber: Int, e
 private let base = #""event_ts":1704067200150,"merchant_id":"m1","amount_cents":100"#
 
 @Suite struct IngestJSONLTests {
-    static let cases: [(String, Expected)] = [
+    static let cases: [(String, IngestExpectation)] = [
         // Missing fields: default, else null, else rejected.
         ("{\(base)}", .row(ingestRow())),
         ("{\(base),\"price\":2.5,\"ok\":true,\"channel\":\"app\",\"note\":\"hi\"}",
@@ -132,26 +132,26 @@ private let base = #""event_ts":1704067200150,"merchant_id":"m1","amount_cents":
     ]
 
     @Test(arguments: cases)
-    func appliesTheIngestRules(_ line: String, expected: Expected) throws {
+    func appliesTheIngestRules(_ line: String, expected: IngestExpectation) throws {
         var parser = try RecordParser(schema: ingestSchema, format: .jsonl)
-        checkLine(&parser, Array(line.utf8), lineNumber: 7, expected: expected, seedRow: Array("{\(base)}".utf8))
+        ingestCheckLine(&parser, Array(line.utf8), lineNumber: 7, expected: expected, seedRow: Array("{\(base)}".utf8))
     }
 
     @Test func invalidUTF8AndLimits() throws {
         var parser = try RecordParser(schema: ingestSchema, format: .jsonl)
         let seed = Array("{\(base)}".utf8)
         var bad = Array(#"{"event_ts":1,"merchant_id":"m"#.utf8) + [0xC3, 0x28] + Array(#"","amount_cents":1}"#.utf8)
-        checkLine(&parser, bad, lineNumber: 2, expected: .rejected("invalid JSON at column 31: invalid UTF-8 in string"), seedRow: seed)
+        ingestCheckLine(&parser, bad, lineNumber: 2, expected: .rejected("invalid JSON at column 31: invalid UTF-8 in string"), seedRow: seed)
         bad = Array(#"{"event_ts":1,"merchant_id":"m","amount_cents":1,"#.utf8) + [0xFF] + Array("\":1}".utf8)
-        checkLine(&parser, bad, lineNumber: 2, expected: .rejected("invalid JSON at column 50: unexpected 0xFF, expected a string key in object"), seedRow: seed)
+        ingestCheckLine(&parser, bad, lineNumber: 2, expected: .rejected("invalid JSON at column 50: unexpected 0xFF, expected a string key in object"), seedRow: seed)
         let long = String(repeating: "x", count: Limits.stringBytesMax + 1)
-        checkLine(&parser, Array("{\(base),\"note\":\"\(long)\"}".utf8), lineNumber: 3,
+        ingestCheckLine(&parser, Array("{\(base),\"note\":\"\(long)\"}".utf8), lineNumber: 3,
                   expected: .rejected("field 'note': string of \(Limits.stringBytesMax + 1) bytes exceeds the limit of \(Limits.stringBytesMax) bytes"), seedRow: seed)
         let atLimit = String(repeating: "y", count: Limits.stringBytesMax)
-        checkLine(&parser, Array("{\(base),\"note\":\"\(atLimit)\"}".utf8), lineNumber: 4,
+        ingestCheckLine(&parser, Array("{\(base),\"note\":\"\(atLimit)\"}".utf8), lineNumber: 4,
                   expected: .row(ingestRow(note: .string(atLimit))), seedRow: seed)
         let overlong = [UInt8](repeating: 0x20, count: Limits.lineBytesMax + 1)
-        checkLine(&parser, overlong, lineNumber: 5, expected: .rejected("line longer than \(Limits.lineBytesMax) bytes (Limits.lineBytesMax)"), seedRow: seed)
+        ingestCheckLine(&parser, overlong, lineNumber: 5, expected: .rejected("line longer than \(Limits.lineBytesMax) bytes (Limits.lineBytesMax)"), seedRow: seed)
     }
 
     @Test func blankLinesAreSkipped() throws {
@@ -186,7 +186,7 @@ private let base = #""event_ts":1704067200150,"merchant_id":"m1","amount_cents":
 @Suite struct IngestCSVTests {
     static let header = "event_ts,merchant_id,amount_cents,price,ok,channel,note"
 
-    static let cases: [(String, Expected)] = [
+    static let cases: [(String, IngestExpectation)] = [
         ("1704067200150,m1,100,,,,", .row(ingestRow())),
         ("2026-01-01T00:00:00Z,m1,100,2.5,true,app,hi", .row(ingestRow(ts: 1_767_225_600_000, price: .float64(2.5), ok: true, channel: .string("app"), note: .string("hi")))),
         ("2026-01-01T01:00:00+0100,m1,100,3,false,,", .row(ingestRow(ts: 1_767_225_600_000, price: .float64(3)))),
@@ -220,18 +220,18 @@ private let base = #""event_ts":1704067200150,"merchant_id":"m1","amount_cents":
     ]
 
     @Test(arguments: cases)
-    func appliesTheIngestRules(_ line: String, expected: Expected) throws {
+    func appliesTheIngestRules(_ line: String, expected: IngestExpectation) throws {
         var parser = try RecordParser(schema: ingestSchema, format: .csv)
         var batch = parser.makeBatch()
         #expect(Array(Self.header.utf8).withUnsafeBytes { parser.parse(line: $0, lineNumber: 1, into: &batch) } == nil)
-        checkLine(&parser, Array(line.utf8), lineNumber: 9, expected: expected, seedRow: Array("1704067200150,m1,100,,,,".utf8))
+        ingestCheckLine(&parser, Array(line.utf8), lineNumber: 9, expected: expected, seedRow: Array("1704067200150,m1,100,,,,".utf8))
     }
 
     @Test func invalidUTF8InAStringCell() throws {
         var parser = try RecordParser(schema: ingestSchema, format: .csv)
         var batch = parser.makeBatch()
         _ = Array(Self.header.utf8).withUnsafeBytes { parser.parse(line: $0, lineNumber: 1, into: &batch) }
-        checkLine(&parser, Array("1,m".utf8) + [0xFF] + Array(",1,,,,".utf8), lineNumber: 2,
+        ingestCheckLine(&parser, Array("1,m".utf8) + [0xFF] + Array(",1,,,,".utf8), lineNumber: 2,
                   expected: .rejected("field 'merchant_id': invalid UTF-8 in string"), seedRow: Array("1,m1,100,,,,".utf8))
     }
 

@@ -12,8 +12,10 @@ extension JSONValue {
     /// - Throws: ``LambdaStoreError/Code/invalidArgument``, message
     ///   `invalid JSON at column 12: expected ',' or '}' in object`; ``LambdaStoreError/offset``
     ///   holds the 0-based byte offset.
-    /// - Complexity: O(bytes), plus O(k log k) per object of k members for the duplicate check.
-    ///   Recursion depth is bounded by ``nestingDepthMax``.
+    /// - Complexity: O(bytes) expected: the duplicate-key check is a linear scan for objects of
+    ///   up to 16 members and a hash set beyond. Recursion depth is bounded by ``nestingDepthMax``.
+    ///
+    /// Thread safety: a pure function of its input.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(LambdaStoreError) -> JSONValue {
         var parser = JSONParser(bytes)
         return try parser.parseDocument()

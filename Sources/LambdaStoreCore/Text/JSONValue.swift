@@ -12,6 +12,9 @@
 /// v.serialized()            // {"amount":9007199254740993,"tags":["a"]}
 /// ```
 ///
+/// Equality is structural and order-sensitive: `{"a":1,"b":2}` and `{"b":2,"a":1}` differ, as
+/// do the numbers `1.0` and `1.00` (see ``JSONNumber``).
+///
 /// Thread safety: a value type; share copies freely.
 public enum JSONValue: Sendable, Hashable {
     /// `null`.
@@ -83,6 +86,8 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 /// One member of a JSON object.
+///
+/// Thread safety: a value type.
 public struct JSONMember: Sendable, Hashable {
     /// The key.
     public var key: String

@@ -1,4 +1,6 @@
-/// The text formats `lambdastore ingest` reads.
+/// The text formats `lambdastore ingest` reads (rules in ``RecordParser``).
+///
+/// Thread safety: a value type.
 public enum InputFormat: String, Sendable, CaseIterable {
     /// One JSON object per line.
     case jsonl
