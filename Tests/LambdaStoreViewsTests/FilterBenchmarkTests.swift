@@ -32,11 +32,15 @@ struct FilterBenchmarkTests {
         let f = try CompiledFilter(text, schema: DefinitionFixtures.orders)
         var selection: [UInt8] = []
         f.evaluate(batch, into: &selection)   // warm up
+        // The machine is shared: report the best of several rounds.
         let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for _ in 0..<iterations { f.evaluate(batch, into: &selection) }
+        var seconds = Double.infinity
+        for _ in 0..<10 {
+            let elapsed = clock.measure {
+                for _ in 0..<iterations { f.evaluate(batch, into: &selection) }
+            }
+            seconds = min(seconds, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return (Double(batch.count * iterations) / seconds, selection.reduce(0) { $0 + Int($1) })
     }
 
@@ -44,7 +48,7 @@ struct FilterBenchmarkTests {
         let batch = Self.batch(rows: 10_000, seed: 42)
         for text in ["status = 'completed'", "amount_cents >= 5000", "status = 'completed' AND amount_cents >= 5000",
                      "status IN ('completed', 'refunded') OR channel IS NULL", "NOT (channel = 'web')"] {
-            let (rate, passing) = try Self.measure(text, batch, iterations: 3_000)
+            let (rate, passing) = try Self.measure(text, batch, iterations: 300)
             print("filter bench: \(text): \(Int(rate / 1e6)) M rows/s (\(passing) of \(batch.count) pass)")
             if text == "status = 'completed'" {
                 #expect(passing > 2_000 && passing < 3_000)

@@ -63,6 +63,8 @@ enum FilterKernels {
         return p
     }()
 
+    /// Evaluates `plan` into `t` / `f`. Each leaf is its own non-inlined kernel, so that every
+    /// row loop is compiled (and vectorized) on its own.
     static func run(_ plan: FilterPlan, _ cols: [Column], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
         if t == nil && f == nil { return }
         switch plan {
@@ -73,69 +75,32 @@ enum FilterKernels {
             t?.update(repeating: b ? 1 : 0, count: n)
             f?.update(repeating: b ? 0 : 1, count: n)
         case .boolColumn(let i):
-            cols[i].ints.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                emit(n, t, f) { p[$0] != 0 }
-            }
+            boolColumn(cols[i], n, t, f)
             maskNulls(cols[i], n, t, f)
         case .isNull(let i, let negated):
-            let c = cols[i]
-            if !c.hasNulls {
-                t?.update(repeating: negated ? 1 : 0, count: n)
-                f?.update(repeating: negated ? 0 : 1, count: n)
-            } else {
-                c.validity.withUnsafeBufferPointer { v in
-                    let p = v.baseAddress.unsafelyUnwrapped
-                    let want: UInt8 = negated ? 1 : 0   // the validity bit of a passing row
-                    emit(n, t, f) { (p[$0 >> 3] >> UInt8($0 & 7)) & 1 == want }
-                }
-            }
+            isNull(cols[i], negated, n, t, f)
         case .intLiteral(let i, let op, let lit):
-            cols[i].ints.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                compare(op, n, t, f, { p[$0] }, { _ in lit })
-            }
+            intLiteral(cols[i], op, lit, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .doubleLiteral(let i, let op, let lit):
-            cols[i].doubles.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                compare(op, n, t, f, { p[$0] }, { _ in lit })
-            }
+            doubleLiteral(cols[i], op, lit, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .intAsDoubleLiteral(let i, let op, let lit):
-            cols[i].ints.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                compare(op, n, t, f, { Double(p[$0]) }, { _ in lit })
-            }
+            intAsDoubleLiteral(cols[i], op, lit, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .stringLiteral(let i, let op, let lit):
             stringLiteral(cols[i], op, lit, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .intColumns(let a, let op, let b):
-            cols[a].ints.withUnsafeBufferPointer { va in
-                cols[b].ints.withUnsafeBufferPointer { vb in
-                    let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
-                    compare(op, n, t, f, { pa[$0] }, { pb[$0] })
-                }
-            }
+            intColumns(cols[a], op, cols[b], n, t, f)
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .doubleColumns(let a, let op, let b):
-            cols[a].doubles.withUnsafeBufferPointer { va in
-                cols[b].doubles.withUnsafeBufferPointer { vb in
-                    let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
-                    compare(op, n, t, f, { pa[$0] }, { pb[$0] })
-                }
-            }
+            doubleColumns(cols[a], op, cols[b], n, t, f)
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .intDoubleColumns(let a, let op, let b):
-            cols[a].ints.withUnsafeBufferPointer { va in
-                cols[b].doubles.withUnsafeBufferPointer { vb in
-                    let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
-                    compare(op, n, t, f, { Double(pa[$0]) }, { pb[$0] })
-                }
-            }
+            intDoubleColumns(cols[a], op, cols[b], n, t, f)
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .stringColumns(let a, let op, let b):
@@ -143,30 +108,102 @@ enum FilterKernels {
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .intIn(let i, let ints, let doubles, let negated):
-            cols[i].ints.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                let sorted = Array(Set(ints)).sorted()
-                if doubles.isEmpty && sorted.count <= 8 {
-                    sorted.withUnsafeBufferPointer { l in
-                        emit(n, t, f) { k in
-                            let x = p[k]
-                            var hit = false
-                            for y in l where y == x { hit = true }
-                            return hit != negated
-                        }
-                    }
-                } else {
-                    emit(n, t, f) { k in
-                        let x = p[k]
-                        return (contains(sorted, x) || (!doubles.isEmpty && doubles.contains(Double(x)))) != negated
-                    }
-                }
-            }
+            intIn(cols[i], ints, doubles, negated, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .doubleIn(let i, let list, let negated):
-            cols[i].doubles.withUnsafeBufferPointer { v in
-                let p = v.baseAddress.unsafelyUnwrapped
-                list.withUnsafeBufferPointer { l in
+            doubleIn(cols[i], list, negated, n, t, f)
+            maskNulls(cols[i], n, t, f)
+        case .stringIn(let i, let list, let negated):
+            stringIn(cols[i], list, negated, n, t, f)
+            maskNulls(cols[i], n, t, f)
+        }
+    }
+
+    @inline(never)
+    static func boolColumn(_ c: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        c.ints.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            emit(n, t, f) { p[$0] != 0 }
+        }
+    }
+
+    @inline(never)
+    static func isNull(_ c: Column, _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        guard c.hasNulls else {
+            t?.update(repeating: negated ? 1 : 0, count: n)
+            f?.update(repeating: negated ? 0 : 1, count: n)
+            return
+        }
+        c.validity.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            let want: UInt8 = negated ? 1 : 0   // the validity bit of a passing row
+            emit(n, t, f) { (p[$0 >> 3] >> UInt8($0 & 7)) & 1 == want }
+        }
+    }
+
+    @inline(never)
+    static func intLiteral(_ c: Column, _ op: FilterComparison, _ lit: Int64, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        c.ints.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            compare(op, n, t, f, { p[$0] }, { _ in lit })
+        }
+    }
+
+    @inline(never)
+    static func doubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        c.doubles.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            compare(op, n, t, f, { p[$0] }, { _ in lit })
+        }
+    }
+
+    @inline(never)
+    static func intAsDoubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        c.ints.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            compare(op, n, t, f, { Double(p[$0]) }, { _ in lit })
+        }
+    }
+
+    @inline(never)
+    static func intColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        ca.ints.withUnsafeBufferPointer { va in
+            cb.ints.withUnsafeBufferPointer { vb in
+                let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
+                compare(op, n, t, f, { pa[$0] }, { pb[$0] })
+            }
+        }
+    }
+
+    @inline(never)
+    static func doubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        ca.doubles.withUnsafeBufferPointer { va in
+            cb.doubles.withUnsafeBufferPointer { vb in
+                let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
+                compare(op, n, t, f, { pa[$0] }, { pb[$0] })
+            }
+        }
+    }
+
+    @inline(never)
+    static func intDoubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        ca.ints.withUnsafeBufferPointer { va in
+            cb.doubles.withUnsafeBufferPointer { vb in
+                let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
+                compare(op, n, t, f, { Double(pa[$0]) }, { pb[$0] })
+            }
+        }
+    }
+
+    /// An integer-backed column in a list: up to 8 exact integers by a linear scan, more by
+    /// binary search; float literals (for an `int64` column) compared as `Double`.
+    @inline(never)
+    static func intIn(_ c: Column, _ ints: [Int64], _ doubles: [Double], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        let sorted = Array(Set(ints)).sorted()
+        c.ints.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            if doubles.isEmpty && sorted.count <= 8 {
+                sorted.withUnsafeBufferPointer { l in
                     emit(n, t, f) { k in
                         let x = p[k]
                         var hit = false
@@ -174,11 +211,27 @@ enum FilterKernels {
                         return hit != negated
                     }
                 }
+            } else {
+                emit(n, t, f) { k in
+                    let x = p[k]
+                    return (contains(sorted, x) || (!doubles.isEmpty && doubles.contains(Double(x)))) != negated
+                }
             }
-            maskNulls(cols[i], n, t, f)
-        case .stringIn(let i, let list, let negated):
-            stringIn(cols[i], list, negated, n, t, f)
-            maskNulls(cols[i], n, t, f)
+        }
+    }
+
+    @inline(never)
+    static func doubleIn(_ c: Column, _ list: [Double], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        c.doubles.withUnsafeBufferPointer { v in
+            let p = v.baseAddress.unsafelyUnwrapped
+            list.withUnsafeBufferPointer { l in
+                emit(n, t, f) { k in
+                    let x = p[k]
+                    var hit = false
+                    for y in l where y == x { hit = true }
+                    return hit != negated
+                }
+            }
         }
     }
 
@@ -196,6 +249,7 @@ enum FilterKernels {
     /// `and` / `or` of several children: the first writes the output masks directly, each
     /// further one writes scratch masks that are folded in (`and`: t &= t', f |= f';
     /// `or`: t |= t', f &= f').
+    @inline(never)
     static func combine(_ items: [FilterPlan], _ cols: [Column], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?, isAnd: Bool) {
         guard let first = items.first else { return }
         run(first, cols, n, t, f)
@@ -233,8 +287,12 @@ enum FilterKernels {
         }
     }
 
-    /// `a(i) op b(i)` for every row.
+    /// `a(i) op b(i)` for every row (specialized for the element types the kernels use, so the
+    /// comparisons compile to plain machine compares).
     @inline(__always)
+    @_specialize(where T == Int64)
+    @_specialize(where T == Double)
+    @_specialize(where T == Int)
     static func compare<T: Comparable>(_ op: FilterComparison, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?,
                                        _ a: (Int) -> T, _ b: (Int) -> T) {
         switch op {
@@ -248,6 +306,7 @@ enum FilterKernels {
     }
 
     /// Clears the null rows of `c` from both masks (their result is unknown).
+    @inline(never)
     static func maskNulls(_ c: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
         guard c.hasNulls else { return }
         c.validity.withUnsafeBufferPointer { v in
@@ -307,8 +366,14 @@ enum FilterKernels {
         }
     }
 
+    @inline(never)
     static func stringLiteral(_ c: Column, _ op: FilterComparison, _ lit: [UInt8], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
         let ll = lit.count
+        let byteCount = c.utf8.count
+        if (op == .eq || op == .ne), ll >= 1, ll <= 16, byteCount >= ll {
+            shortStringEquality(c, equal: op == .eq, lit, n, t, f)
+            return
+        }
         withStrings(c) { off, bytes in
             lit.withUnsafeBufferPointer { l in
                 let lp = l.baseAddress ?? UnsafePointer(emptyBytes)
@@ -327,6 +392,54 @@ enum FilterKernels {
         }
     }
 
+    /// Branch-free `column = literal` for literals of 1…16 bytes (the common case: status
+    /// codes, country codes, enum-like strings). Each row loads a fixed window of the literal's
+    /// length at its start — two overlapping 8- or 4-byte words, or three bytes — XORs it with
+    /// the literal and ORs in `length ^ literalLength`: the row is equal exactly when the result
+    /// is 0. The window start is clamped to `byteCount - literalLength`, so no load leaves the
+    /// buffer; a row clamped that way is shorter than the literal and so is never equal.
+    @inline(never)
+    static func shortStringEquality(_ c: Column, equal: Bool, _ lit: [UInt8], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+        let ll = lit.count
+        let limit = c.utf8.count - ll
+        withStrings(c) { off, bytes in
+            lit.withUnsafeBytes { l in
+                let raw = UnsafeRawPointer(bytes)
+                let lp = l.baseAddress.unsafelyUnwrapped
+                @inline(__always) func start(_ k: Int) -> (UnsafeRawPointer, UInt64) {
+                    let a = Int(off[k])
+                    let len = Int(off[k + 1]) &- a
+                    return (raw + min(a, limit), UInt64(truncatingIfNeeded: len ^ ll))
+                }
+                if ll >= 8 {
+                    let w0 = lp.loadUnaligned(as: UInt64.self), w1 = lp.loadUnaligned(fromByteOffset: ll - 8, as: UInt64.self)
+                    emit(n, t, f) { k in
+                        let (s, dl) = start(k)
+                        let d = (s.loadUnaligned(as: UInt64.self) ^ w0) | (s.loadUnaligned(fromByteOffset: ll - 8, as: UInt64.self) ^ w1) | dl
+                        return (d == 0) == equal
+                    }
+                } else if ll >= 4 {
+                    let w0 = lp.loadUnaligned(as: UInt32.self), w1 = lp.loadUnaligned(fromByteOffset: ll - 4, as: UInt32.self)
+                    emit(n, t, f) { k in
+                        let (s, dl) = start(k)
+                        let d = UInt64((s.loadUnaligned(as: UInt32.self) ^ w0) | (s.loadUnaligned(fromByteOffset: ll - 4, as: UInt32.self) ^ w1)) | dl
+                        return (d == 0) == equal
+                    }
+                } else {
+                    let b0 = lp.load(as: UInt8.self), bm = lp.load(fromByteOffset: ll / 2, as: UInt8.self)
+                    let b1 = lp.load(fromByteOffset: ll - 1, as: UInt8.self)
+                    emit(n, t, f) { k in
+                        let (s, dl) = start(k)
+                        let d = UInt64((s.load(as: UInt8.self) ^ b0) | (s.load(fromByteOffset: ll / 2, as: UInt8.self) ^ bm)
+                            | (s.load(fromByteOffset: ll - 1, as: UInt8.self) ^ b1)) | dl
+                        return (d == 0) == equal
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(never)
     static func stringColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
         withStrings(ca) { oa, ba in
             withStrings(cb) { ob, bb in
@@ -347,28 +460,21 @@ enum FilterKernels {
         }
     }
 
+    /// A string column in a list: the OR of one equality kernel per literal (each branch-free
+    /// for literals up to 16 bytes).
+    @inline(never)
     static func stringIn(_ c: Column, _ list: [[UInt8]], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
-        // One contiguous buffer of the literals with their offsets, so the row loop touches no
-        // arrays of arrays.
-        var flat: [UInt8] = []
-        var bounds: [Int] = [0]
-        for s in list { flat.append(contentsOf: s); bounds.append(flat.count) }
-        withStrings(c) { off, bytes in
-            flat.withUnsafeBufferPointer { fl in
-                bounds.withUnsafeBufferPointer { bd in
-                    let fp = fl.baseAddress ?? UnsafePointer(emptyBytes)
-                    let m = list.count
-                    emit(n, t, f) { k in
-                        let a = Int(off[k]), la = Int(off[k + 1]) - a
-                        var hit = false
-                        for j in 0..<m where bd[j + 1] - bd[j] == la && bytesEqual(bytes + a, fp + bd[j], la) {
-                            hit = true
-                            break
-                        }
-                        return hit != negated
-                    }
-                }
-            }
+        let hit = MaskPointer.allocate(capacity: n)
+        let one = MaskPointer.allocate(capacity: n)
+        defer {
+            hit.deallocate()
+            one.deallocate()
         }
+        hit.initialize(repeating: 0, count: n)
+        for lit in Set(list) {
+            stringLiteral(c, .eq, lit, n, one, nil)
+            for k in 0..<n { hit[k] |= one[k] }
+        }
+        emit(n, t, f) { (hit[$0] != 0) != negated }
     }
 }
