@@ -1,3 +1,4 @@
+import Foundation
 import LambdaStoreCore
 import LambdaStoreTestSupport
 import Testing
@@ -74,6 +75,20 @@ import Testing
         #expect(v.canonicalForm == Self.specCanonical)
         #expect(v.fingerprint == Self.specFingerprint)
         #expect(ViewDefinition.fingerprint(ofCanonicalForm: Self.specCanonical) == Self.specFingerprint)
+        #expect(Self.specCanonical.utf8.count == 340)
+
+        // The spec shows exactly these texts, so it cannot drift from the code.
+        let specPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("format-spec.md").path
+        let spec = try String(contentsOfFile: specPath, encoding: .utf8)
+        let section = try #require(spec.range(of: "<!-- BEGIN §3a").flatMap { a in
+            spec.range(of: "<!-- END §3a")
+                .map { String(spec[a.lowerBound..<$0.lowerBound]) }
+        })
+        #expect(section.contains("\n" + Self.specExample + "\n"))
+        #expect(section.contains("\n" + Self.specCanonical + "\n"))
+        #expect(section.contains("**`" + Self.specFingerprint + "`**"))
+        #expect(section.contains("(one line, \(Self.specCanonical.utf8.count) bytes)"))
     }
 
     @Test func goldenDesignExample() throws {
