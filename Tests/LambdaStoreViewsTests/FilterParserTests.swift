@@ -117,8 +117,10 @@ import Testing
         ("AND a", 1, "unexpected 'AND'"),
         ("a = (1)", 5, "unexpected '('"),
         ("(a) = 1", 5, "unexpected '='"),
-        (String(repeating: "(", count: 65) + "a" + String(repeating: ")", count: 65), 65, "nesting deeper than 64"),
-        (String(repeating: "NOT ", count: 65) + "a", 257, "nesting deeper than 64"),
+        (String(repeating: "(", count: 257) + "a" + String(repeating: ")", count: 257), 257, "nested deeper than 256"),
+        (String(repeating: "NOT (", count: 129) + "a" + String(repeating: ")", count: 129), 641, "nested deeper than 256"),
+        (String(repeating: "NOT ", count: 65) + "a", 261, "nesting deeper than 64 levels"),
+        ("x = 0 OR " + String(repeating: "(a = 1 AND (b = 1 OR ", count: 33) + "c" + String(repeating: "))", count: 33), 1 + 9 + 21 * 31 + 12, "nesting deeper than 64 levels"),
     ]
 
     @Test(arguments: rejected)
@@ -134,10 +136,16 @@ import Testing
     }
 
     @Test func nestingUpToTheLimitIsFine() throws {
-        let deep = String(repeating: "(", count: 64) + "a" + String(repeating: ")", count: 64)
+        let deep = String(repeating: "(", count: 256) + "a" + String(repeating: ")", count: 256)
         #expect(try FilterExpression.parse(deep).canonicalText == "a")
-        let nots = String(repeating: "NOT ", count: 64) + "a"
-        #expect(try FilterExpression.parse(nots).canonicalText.hasPrefix("(not (not "))
+        // Trees of the maximum depth print to a canonical text that parses again.
+        let nots = String(repeating: "NOT ", count: 64) + "a = 1"
+        let notsCanonical = try FilterExpression.parse(nots).canonicalText
+        #expect(notsCanonical.hasPrefix("(not (not "))
+        #expect(try FilterExpression.parse(notsCanonical).canonicalText == notsCanonical)
+        let alternating = "x = 0 OR " + String(repeating: "(a = 1 AND (b = 1 OR ", count: 31) + "c IN (1)" + String(repeating: "))", count: 31)
+        let altCanonical = try FilterExpression.parse(alternating).canonicalText
+        #expect(try FilterExpression.parse(altCanonical).canonicalText == altCanonical)
         // Long flat chains are not nesting: they become one n-ary node.
         let chain = (0..<5_000).map { "a = \($0)" }.joined(separator: " OR ")
         guard case .or(let items) = try FilterExpression.parse(chain) else {

@@ -118,9 +118,15 @@ public indirect enum FilterExpression: Sendable, Hashable {
     /// `true` / `false`.
     case predicate(FilterOperand)
 
-    /// Deepest nesting of parentheses and `NOT`s the parser accepts (bounds its recursion and
-    /// that of evaluation).
+    /// Deepest tree the parser accepts: at most this many `and`/`or`/`not` nodes on any path
+    /// from the root to a predicate (bounds the recursion of evaluation and printing). The
+    /// canonical text of any accepted tree parses again.
     public static let depthMax = 64
+
+    /// Deepest syntactic nesting of parentheses and `NOT`s the parser accepts (bounds its
+    /// recursion): room for the canonical text of a tree of ``depthMax``, where each level
+    /// costs at most two (`(not …)`) and each predicate one more.
+    public static let nestingMax = 4 * depthMax
 
     /// Keywords, matched case-insensitively; a field with such a name must be double-quoted.
     public static let keywords: Set<String> = ["and", "or", "not", "in", "is", "null", "true", "false"]
@@ -129,13 +135,34 @@ public indirect enum FilterExpression: Sendable, Hashable {
     /// - Throws: ``LambdaStoreError/Code/view`` as `filter: position N: reason` (N is the
     ///   1-based Unicode scalar column): unexpected character or token, unterminated string or
     ///   quoted field, malformed or out-of-range number, a comparison between two literals,
-    ///   `IS`/`IN` after a literal, an empty `IN` list, nesting deeper than ``depthMax``.
+    ///   `IS`/`IN` after a literal, an empty `IN` list, parentheses and `NOT`s nested deeper than
+    ///   ``nestingMax``, a tree deeper than ``depthMax``.
     /// - Complexity: O(length).
     public static func parse(_ text: String) throws(LambdaStoreError) -> FilterExpression {
         var p = FilterParser(tokens: try FilterLexer.tokenize(text))
         let e = try p.orExpr(depth: 0)
         guard case .end = p.peek.kind else { throw p.unexpected() }
+        if let position = e.firstPositionDeeper(than: depthMax) {
+            throw FilterLexer.error(position, "nesting deeper than \(depthMax) levels of and/or/not")
+        }
         return e
+    }
+
+    /// The position of the first predicate below more than `limit` `and`/`or`/`not` nodes.
+    func firstPositionDeeper(than limit: Int) -> Int? {
+        switch self {
+        case .and(let items), .or(let items):
+            for item in items {
+                if let p = item.firstPositionDeeper(than: limit - 1) { return p }
+            }
+            return nil
+        case .not(let e):
+            return e.firstPositionDeeper(than: limit - 1)
+        case .compare(_, _, _, let position):
+            return limit < 0 ? position : nil
+        case .isNull(let a, _), .inList(let a, _, _), .predicate(let a):
+            return limit < 0 ? a.position : nil
+        }
     }
 
     /// The normalized, fully parenthesized text (format-spec.md §3a "Canonical filter"):
@@ -402,7 +429,7 @@ struct FilterParser {
     mutating func notExpr(depth: Int) throws(LambdaStoreError) -> FilterExpression {
         if isKeyword("not") {
             let t = advance()
-            guard depth < FilterExpression.depthMax else { throw FilterLexer.error(t.position, "nesting deeper than \(FilterExpression.depthMax)") }
+            guard depth < FilterExpression.nestingMax else { throw FilterLexer.error(t.position, "parentheses and NOTs nested deeper than \(FilterExpression.nestingMax)") }
             return .not(try notExpr(depth: depth + 1))
         }
         return try predicate(depth: depth)
@@ -411,7 +438,7 @@ struct FilterParser {
     mutating func predicate(depth: Int) throws(LambdaStoreError) -> FilterExpression {
         if peek.kind == .lparen {
             let t = advance()
-            guard depth < FilterExpression.depthMax else { throw FilterLexer.error(t.position, "nesting deeper than \(FilterExpression.depthMax)") }
+            guard depth < FilterExpression.nestingMax else { throw FilterLexer.error(t.position, "parentheses and NOTs nested deeper than \(FilterExpression.nestingMax)") }
             let e = try orExpr(depth: depth + 1)
             guard peek.kind == .rparen else { throw unexpected("')'") }
             _ = advance()
