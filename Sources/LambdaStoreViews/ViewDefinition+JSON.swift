@@ -2,6 +2,8 @@ import LambdaStoreCore
 
 /// View-file durations (format-spec.md §3a): a JSON integer of milliseconds, or a string of
 /// decimal digits with an optional unit suffix `ms s m h d` (none = milliseconds).
+///
+/// Thread safety: stateless.
 public enum ViewDuration {
     /// The units, longest suffix first so that `ms` is not read as `m`.
     static let units: [(suffix: String, millis: Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]

@@ -3,6 +3,9 @@ import LambdaStoreCore
 /// The event-time window of a view (DESIGN.md "Details"). Sizes and slides are milliseconds.
 ///
 /// Windows are aligned to multiples of their size (tumbling) or slide (hopping) from epoch 0.
+/// View-file form in format-spec.md §3a.1.
+///
+/// Thread safety: a value type.
 public enum WindowSpec: Sendable, Hashable {
     /// No window: one cell per group key, never closed, never late.
     case none
@@ -29,7 +32,10 @@ public enum WindowSpec: Sendable, Hashable {
     }
 }
 
-/// One named aggregate of a view: `{"name": "revenue", "fn": "sum", "field": "amount_cents"}`.
+/// One named aggregate of a view: `{"name": "revenue", "fn": "sum", "field": "amount_cents"}`
+/// (format-spec.md §3a.1).
+///
+/// Thread safety: a value type.
 public struct AggregateSpec: Sendable, Hashable {
     /// The output column name.
     public var name: String
@@ -50,6 +56,8 @@ public struct AggregateSpec: Sendable, Hashable {
 ///
 /// They change how a drift report is labelled, never a view's result, so they are not part of
 /// the fingerprint.
+///
+/// Thread safety: a value type.
 public struct DriftThresholds: Sendable, Hashable {
     /// `warn` when the divergence rate is above this (default 0.005).
     public var warn: Double
@@ -115,7 +123,7 @@ public struct ViewDefinition: Sendable, Hashable {
         self.drift = drift
     }
 
-    /// Checks everything that does not need the schema: names, window sizes, lateness, at
+    /// Checks everything that does not need the schema (format-spec.md §3a.1): names, window sizes, lateness, at
     /// least one aggregate, unique output names, each function's field presence, drift
     /// thresholds, and the filter's syntax.
     ///

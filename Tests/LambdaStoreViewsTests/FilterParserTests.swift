@@ -6,6 +6,7 @@ import Testing
     /// Every construct of the grammar and its canonical text.
     static let accepted: [(String, String)] = [
         ("a = 1", "(a = 1)"),
+        ("STATUS_CODE <> 3 AND 10 <= amount", "((STATUS_CODE != 3) and (amount >= 10))"),
         ("a != 1", "(a != 1)"),
         ("a <> 1", "(a != 1)"),
         ("a < 1", "(a < 1)"),
