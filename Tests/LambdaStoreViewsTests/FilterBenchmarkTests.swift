@@ -57,3 +57,29 @@ struct FilterBenchmarkTests {
         }
     }
 }
+
+/// XXH64 throughput (release only, same switch as ``FilterBenchmarkTests``): bulk bytes, and
+/// the one-`u64` form HyperLogLog uses per value.
+@Suite(.enabled(if: getenv("LAMBDASTORE_BENCH") != nil))
+struct DefinitionXXH64BenchmarkTests {
+    @Test func throughput() {
+        var rng = SplitMix64(seed: 64)
+        let bytes = (0..<(16 << 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let clock = ContinuousClock()
+        var h: UInt64 = 0
+        var best = Duration.seconds(1000)
+        for _ in 0..<5 {
+            best = min(best, clock.measure { h ^= XXH64.hash(bytes) })
+        }
+        let seconds = Double(best.components.attoseconds) / 1e18 + Double(best.components.seconds)
+        print("xxh64 bench: \(Double(bytes.count) / seconds / 1e9) GB/s")
+        let values = (0..<1_000_000).map { _ in rng.next() }
+        best = Duration.seconds(1000)
+        for _ in 0..<5 {
+            best = min(best, clock.measure { for v in values { h ^= XXH64.hash(v) } })
+        }
+        let perValue = (Double(best.components.attoseconds) / 1e18 + Double(best.components.seconds)) / Double(values.count)
+        print("xxh64 bench: \(perValue * 1e9) ns per u64 (\(h & 1))")
+        #expect(seconds > 0)
+    }
+}

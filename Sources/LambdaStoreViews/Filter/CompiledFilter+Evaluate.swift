@@ -25,7 +25,7 @@ extension CompiledFilter {
         for (i, t) in columnsRead {
             let c = batch.columns[i]
             precondition(c.type == t, "filter expects column \(i) to be \(t), the batch has \(c.type)")
-            precondition(c.validity.isEmpty || c.validity.count >= (n + 7) / 8, "column \(i): short validity bitmap")
+            precondition(!c.hasNulls || c.validity.count >= (n + 7) / 8, "column \(i): short validity bitmap")
             switch t {
             case .float64: precondition(c.doubles.count >= n, "column \(i): short values")
             case .string: precondition(c.offsets.count == n + 1 && Int(c.offsets[n]) <= c.utf8.count, "column \(i): bad string offsets")
