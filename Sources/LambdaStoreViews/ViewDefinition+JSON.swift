@@ -60,7 +60,7 @@ extension ViewDefinition {
     /// - Complexity: O(bytes).
     public static func parse(json: [UInt8]) throws(LambdaStoreError) -> ViewDefinition {
         let root = try ViewJSON.parse(json)
-        let top = try ObjectReader(root, path: "", allowed: ["name", "stream", "filter", "groupBy", "window", "allowedLateness", "aggregates", "drift"])
+        let top = try ViewObjectReader(root, path: "", allowed: ["name", "stream", "filter", "groupBy", "window", "allowedLateness", "aggregates", "drift"])
         let name = try top.requiredString("name")
         let stream = try top.requiredString("stream")
         var filter: String?
@@ -86,7 +86,7 @@ extension ViewDefinition {
         var aggregates: [AggregateSpec] = []
         for (k, item) in aggItems.enumerated() {
             let path = "aggregates[\(k)]"
-            let o = try ObjectReader(item, path: path, allowed: ["name", "fn", "field"])
+            let o = try ViewObjectReader(item, path: path, allowed: ["name", "fn", "field"])
             let aName = try o.requiredString("name")
             let fnName = try o.requiredString("fn")
             guard let fn = AggregateFunction(rawValue: fnName) else {
@@ -96,7 +96,7 @@ extension ViewDefinition {
         }
         var drift = DriftThresholds()
         if let d = top["drift"] {
-            let o = try ObjectReader(d, path: "drift", allowed: ["warn", "critical"])
+            let o = try ViewObjectReader(d, path: "drift", allowed: ["warn", "critical"])
             if let w = try o.optionalNumber("warn") { drift.warn = w }
             if let c = try o.optionalNumber("critical") { drift.critical = c }
         }
@@ -115,17 +115,17 @@ extension ViewDefinition {
     static func parseWindow(_ value: ViewJSON?) throws(LambdaStoreError) -> WindowSpec {
         guard let value else { return .none }
         guard case .object = value else { throw error("window", "expected an object, got \(value.kindName)") }
-        let probe = try ObjectReader(value, path: "window", allowed: ["type", "field", "size", "slide"])
+        let probe = try ViewObjectReader(value, path: "window", allowed: ["type", "field", "size", "slide"])
         let type = try probe.requiredString("type")
         switch type {
         case "none":
-            _ = try ObjectReader(value, path: "window", allowed: ["type"])
+            _ = try ViewObjectReader(value, path: "window", allowed: ["type"])
             return .none
         case "tumbling":
-            let o = try ObjectReader(value, path: "window", allowed: ["type", "field", "size"])
+            let o = try ViewObjectReader(value, path: "window", allowed: ["type", "field", "size"])
             return .tumbling(field: try o.requiredString("field"), size: try duration(try o.required("size"), "window.size"))
         case "hopping":
-            let o = try ObjectReader(value, path: "window", allowed: ["type", "field", "size", "slide"])
+            let o = try ViewObjectReader(value, path: "window", allowed: ["type", "field", "size", "slide"])
             return .hopping(field: try o.requiredString("field"), size: try duration(try o.required("size"), "window.size"),
                             slide: try duration(try o.required("slide"), "window.slide"))
         default:
@@ -179,7 +179,7 @@ extension ViewDefinition {
 }
 
 /// Reads the members of one JSON object, rejecting keys outside `allowed`.
-struct ObjectReader {
+struct ViewObjectReader {
     let members: [String: ViewJSON]
     let path: String
 

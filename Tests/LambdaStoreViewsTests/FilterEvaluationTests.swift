@@ -6,23 +6,23 @@ import Testing
 /// A test-side model of a filter: generated at random, rendered to text with random spacing
 /// and keyword case, and evaluated row by row by ``FilterReference`` — independently of the
 /// library's lexer, parser, type checker and kernels.
-indirect enum RefExpr {
-    case and([RefExpr])
-    case or([RefExpr])
-    case not(RefExpr)
-    case cmp(RefOperand, FilterComparison, RefOperand)
+indirect enum FilterRefExpr {
+    case and([FilterRefExpr])
+    case or([FilterRefExpr])
+    case not(FilterRefExpr)
+    case cmp(FilterRefOperand, FilterComparison, FilterRefOperand)
     case isNull(String, negated: Bool)
-    case inList(String, [RefLiteral], negated: Bool)
-    case pred(RefOperand)
+    case inList(String, [FilterRefLiteral], negated: Bool)
+    case pred(FilterRefOperand)
 }
 
-enum RefOperand {
+enum FilterRefOperand {
     case field(String)
-    case literal(RefLiteral)
+    case literal(FilterRefLiteral)
 }
 
 /// A literal with its value as the reference sees it and its source text.
-struct RefLiteral {
+struct FilterRefLiteral {
     enum Value { case int(Int64), double(Double), string([UInt8]), bool(Bool) }
     var value: Value
     var text: String
@@ -43,7 +43,7 @@ enum FilterReference {
         }
     }
 
-    static func cell(_ l: RefLiteral) -> Cell {
+    static func cell(_ l: FilterRefLiteral) -> Cell {
         switch l.value {
         case .int(let x): return .int(x)
         case .double(let d): return .double(d)
@@ -77,14 +77,14 @@ enum FilterReference {
         }
     }
 
-    static func operand(_ o: RefOperand, _ batch: ColumnBatch, _ schema: Schema, _ row: Int) -> Cell? {
+    static func operand(_ o: FilterRefOperand, _ batch: ColumnBatch, _ schema: Schema, _ row: Int) -> Cell? {
         switch o {
         case .field(let name): return cell(batch.columns[schema.index(of: name)!].value(at: row))
         case .literal(let l): return cell(l)
         }
     }
 
-    static func eval(_ e: RefExpr, _ batch: ColumnBatch, _ schema: Schema, _ row: Int) -> Bool? {
+    static func eval(_ e: FilterRefExpr, _ batch: ColumnBatch, _ schema: Schema, _ row: Int) -> Bool? {
         switch e {
         case .and(let items):
             let vs = items.map { eval($0, batch, schema, row) }
@@ -170,26 +170,26 @@ struct FilterGenerator {
     func quote(_ s: String) -> String { "'" + s.replacing("'", with: "''") + "'" }
 
     /// A literal that type-checks against a field of type `t`.
-    mutating func literal(for t: FieldType) -> RefLiteral {
+    mutating func literal(for t: FieldType) -> FilterRefLiteral {
         switch t {
         case .int64, .float64:
             if chance(0.5) {
                 let v = chance(0.9) ? Int64(below(7)) - 3 : pick(Self.ints)
-                return RefLiteral(value: .int(v), text: String(v))
+                return FilterRefLiteral(value: .int(v), text: String(v))
             }
             let (d, text) = pick(Self.doubles)
-            return RefLiteral(value: .double(d), text: text)
+            return FilterRefLiteral(value: .double(d), text: text)
         case .timestamp:
             let (ms, iso) = pick(Self.times)
-            if chance(0.5) { return RefLiteral(value: .int(ms), text: iso) }
+            if chance(0.5) { return FilterRefLiteral(value: .int(ms), text: iso) }
             let v = chance(0.5) ? ms : Int64(below(3000)) - 1500
-            return RefLiteral(value: .int(v), text: String(v))
+            return FilterRefLiteral(value: .int(v), text: String(v))
         case .string:
             let s = pick(Self.strings)
-            return RefLiteral(value: .string(Array(s.utf8)), text: quote(s))
+            return FilterRefLiteral(value: .string(Array(s.utf8)), text: quote(s))
         case .bool:
             let b = chance(0.5)
-            return RefLiteral(value: .bool(b), text: pick(b ? ["true", "TRUE", "True"] : ["false", "FALSE"]))
+            return FilterRefLiteral(value: .bool(b), text: pick(b ? ["true", "TRUE", "True"] : ["false", "FALSE"]))
         }
     }
 
@@ -209,13 +209,13 @@ struct FilterGenerator {
     func fieldText(_ name: String) -> String { name == "odd-name" ? "\"odd-name\"" : name }
 
     /// A random filter of at most `depth` levels, as a reference tree and its source text.
-    mutating func expr(depth: Int) -> (RefExpr, String) {
+    mutating func expr(depth: Int) -> (FilterRefExpr, String) {
         let leaf = depth == 0 || chance(0.35)
         if !leaf {
             switch below(3) {
             case 0, 1:
                 let isAnd = below(2) == 0
-                var items: [RefExpr] = [], texts: [String] = []
+                var items: [FilterRefExpr] = [], texts: [String] = []
                 for _ in 0..<(2 + below(3)) {
                     let (e, t) = expr(depth: depth - 1)
                     items.append(e)
@@ -235,7 +235,7 @@ struct FilterGenerator {
             let negated = chance(0.5)
             return (.isNull(f.name, negated: negated), ft + sp() + kw("is") + (negated ? sp() + kw("not") : "") + sp() + kw("null"))
         case 1, 2:
-            var lits: [RefLiteral] = []
+            var lits: [FilterRefLiteral] = []
             for _ in 0..<(1 + below(4)) { lits.append(literal(for: f.type)) }
             let negated = chance(0.4)
             let text = ft + sp() + (negated ? kw("not") + sp() : "") + kw("in") + sp() + "(" + lits.map(\.text).joined(separator: "," + sp()) + ")"

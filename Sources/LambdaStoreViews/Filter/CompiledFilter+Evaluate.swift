@@ -1,7 +1,7 @@
 import LambdaStoreCore
 
 /// A per-row byte mask being written: 1 or 0 per row.
-typealias MaskPointer = UnsafeMutablePointer<UInt8>
+typealias FilterMaskPointer = UnsafeMutablePointer<UInt8>
 
 extension CompiledFilter {
     /// Sets `selection[i]` to 1 when row `i` of `batch` passes the filter (the filter is
@@ -65,7 +65,7 @@ enum FilterKernels {
 
     /// Evaluates `plan` into `t` / `f`. Each leaf is its own non-inlined kernel, so that every
     /// row loop is compiled (and vectorized) on its own.
-    static func run(_ plan: FilterPlan, _ cols: [Column], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func run(_ plan: FilterPlan, _ cols: [Column], _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         if t == nil && f == nil { return }
         switch plan {
         case .and(let items): combine(items, cols, n, t, f, isAnd: true)
@@ -120,7 +120,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func boolColumn(_ c: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func boolColumn(_ c: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         c.ints.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
             emit(n, t, f) { p[$0] != 0 }
@@ -128,7 +128,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func isNull(_ c: Column, _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func isNull(_ c: Column, _ negated: Bool, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         guard c.hasNulls else {
             t?.update(repeating: negated ? 1 : 0, count: n)
             f?.update(repeating: negated ? 0 : 1, count: n)
@@ -142,7 +142,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func intLiteral(_ c: Column, _ op: FilterComparison, _ lit: Int64, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func intLiteral(_ c: Column, _ op: FilterComparison, _ lit: Int64, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         c.ints.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
             compare(op, n, t, f, { p[$0] }, { _ in lit })
@@ -150,7 +150,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func doubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func doubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         c.doubles.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
             compare(op, n, t, f, { p[$0] }, { _ in lit })
@@ -158,7 +158,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func intAsDoubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func intAsDoubleLiteral(_ c: Column, _ op: FilterComparison, _ lit: Double, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         c.ints.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
             compare(op, n, t, f, { Double(p[$0]) }, { _ in lit })
@@ -166,7 +166,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func intColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func intColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         ca.ints.withUnsafeBufferPointer { va in
             cb.ints.withUnsafeBufferPointer { vb in
                 let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
@@ -176,7 +176,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func doubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func doubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         ca.doubles.withUnsafeBufferPointer { va in
             cb.doubles.withUnsafeBufferPointer { vb in
                 let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
@@ -186,7 +186,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func intDoubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func intDoubleColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         ca.ints.withUnsafeBufferPointer { va in
             cb.doubles.withUnsafeBufferPointer { vb in
                 let pa = va.baseAddress.unsafelyUnwrapped, pb = vb.baseAddress.unsafelyUnwrapped
@@ -198,7 +198,7 @@ enum FilterKernels {
     /// An integer-backed column in a list: up to 8 exact integers by a linear scan, more by
     /// binary search; float literals (for an `int64` column) compared as `Double`.
     @inline(never)
-    static func intIn(_ c: Column, _ ints: [Int64], _ doubles: [Double], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func intIn(_ c: Column, _ ints: [Int64], _ doubles: [Double], _ negated: Bool, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         let sorted = Array(Set(ints)).sorted()
         c.ints.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
@@ -221,7 +221,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func doubleIn(_ c: Column, _ list: [Double], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func doubleIn(_ c: Column, _ list: [Double], _ negated: Bool, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         c.doubles.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
             list.withUnsafeBufferPointer { l in
@@ -250,12 +250,12 @@ enum FilterKernels {
     /// further one writes scratch masks that are folded in (`and`: t &= t', f |= f';
     /// `or`: t |= t', f &= f').
     @inline(never)
-    static func combine(_ items: [FilterPlan], _ cols: [Column], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?, isAnd: Bool) {
+    static func combine(_ items: [FilterPlan], _ cols: [Column], _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?, isAnd: Bool) {
         guard let first = items.first else { return }
         run(first, cols, n, t, f)
         if items.count == 1 { return }
-        let st: MaskPointer? = t == nil ? nil : .allocate(capacity: n)
-        let sf: MaskPointer? = f == nil ? nil : .allocate(capacity: n)
+        let st: FilterMaskPointer? = t == nil ? nil : .allocate(capacity: n)
+        let sf: FilterMaskPointer? = f == nil ? nil : .allocate(capacity: n)
         defer {
             st?.deallocate()
             sf?.deallocate()
@@ -273,7 +273,7 @@ enum FilterKernels {
 
     /// Writes `pred(i)` into `t` and `!pred(i)` into `f` for every row.
     @inline(__always)
-    static func emit(_ n: Int, _ t: MaskPointer?, _ f: MaskPointer?, _ pred: (Int) -> Bool) {
+    static func emit(_ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?, _ pred: (Int) -> Bool) {
         if let t, let f {
             for k in 0..<n {
                 let c: UInt8 = pred(k) ? 1 : 0
@@ -293,7 +293,7 @@ enum FilterKernels {
     @_specialize(where T == Int64)
     @_specialize(where T == Double)
     @_specialize(where T == Int)
-    static func compare<T: Comparable>(_ op: FilterComparison, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?,
+    static func compare<T: Comparable>(_ op: FilterComparison, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?,
                                        _ a: (Int) -> T, _ b: (Int) -> T) {
         switch op {
         case .eq: emit(n, t, f) { a($0) == b($0) }
@@ -307,7 +307,7 @@ enum FilterKernels {
 
     /// Clears the null rows of `c` from both masks (their result is unknown).
     @inline(never)
-    static func maskNulls(_ c: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func maskNulls(_ c: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         guard c.hasNulls else { return }
         c.validity.withUnsafeBufferPointer { v in
             let p = v.baseAddress.unsafelyUnwrapped
@@ -367,7 +367,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func stringLiteral(_ c: Column, _ op: FilterComparison, _ lit: [UInt8], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func stringLiteral(_ c: Column, _ op: FilterComparison, _ lit: [UInt8], _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         let ll = lit.count
         let byteCount = c.utf8.count
         if (op == .eq || op == .ne), ll >= 1, ll <= 16, byteCount >= ll {
@@ -399,7 +399,7 @@ enum FilterKernels {
     /// is 0. The window start is clamped to `byteCount - literalLength`, so no load leaves the
     /// buffer; a row clamped that way is shorter than the literal and so is never equal.
     @inline(never)
-    static func shortStringEquality(_ c: Column, equal: Bool, _ lit: [UInt8], _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func shortStringEquality(_ c: Column, equal: Bool, _ lit: [UInt8], _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         let ll = lit.count
         let limit = c.utf8.count - ll
         withStrings(c) { off, bytes in
@@ -440,7 +440,7 @@ enum FilterKernels {
     }
 
     @inline(never)
-    static func stringColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
+    static func stringColumns(_ ca: Column, _ op: FilterComparison, _ cb: Column, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
         withStrings(ca) { oa, ba in
             withStrings(cb) { ob, bb in
                 switch op {
@@ -463,9 +463,9 @@ enum FilterKernels {
     /// A string column in a list: the OR of one equality kernel per literal (each branch-free
     /// for literals up to 16 bytes).
     @inline(never)
-    static func stringIn(_ c: Column, _ list: [[UInt8]], _ negated: Bool, _ n: Int, _ t: MaskPointer?, _ f: MaskPointer?) {
-        let hit = MaskPointer.allocate(capacity: n)
-        let one = MaskPointer.allocate(capacity: n)
+    static func stringIn(_ c: Column, _ list: [[UInt8]], _ negated: Bool, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?) {
+        let hit = FilterMaskPointer.allocate(capacity: n)
+        let one = FilterMaskPointer.allocate(capacity: n)
         defer {
             hit.deallocate()
             one.deallocate()
