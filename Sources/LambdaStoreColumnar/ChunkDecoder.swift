@@ -1,0 +1,279 @@
+import LambdaStoreCore
+
+/// Accumulates decoded chunks of one column into contiguous storage sized once for every row
+/// to be read, then hands it out as a ``Column``.
+struct ColumnBuilder {
+    let type: SnapshotType
+    let capacity: Int
+    private(set) var count = 0
+    private(set) var nullCount = 0
+    var validity: [UInt8] = []
+    var ints: [Int64] = []
+    var doubles: [Double] = []
+    var offsets: [UInt32] = []
+    var utf8: [UInt8] = []
+
+    init(type: SnapshotType, capacity: Int) {
+        self.type = type
+        self.capacity = capacity
+        switch type.storage {
+        case .float64: doubles = [Double](repeating: 0, count: capacity)
+        case .string: offsets = [UInt32](repeating: 0, count: capacity + 1)
+        default: ints = [Int64](repeating: 0, count: capacity)
+        }
+    }
+
+    /// Records the validity of the next `rows` rows (`bits` nil: all valid).
+    mutating func appendValidity(_ bits: UnsafeRawBufferPointer?, rows: Int, nulls: Int) {
+        if let bits, nulls > 0 {
+            if validity.isEmpty {
+                validity = [UInt8](repeating: 0, count: (capacity + 7) >> 3)
+                Bitmap.setOnes(&validity, at: 0, count: count)
+            }
+            Bitmap.insert(bits, count: rows, into: &validity, at: count)
+            nullCount += nulls
+        } else if !validity.isEmpty {
+            Bitmap.setOnes(&validity, at: count, count: rows)
+        }
+    }
+
+    /// Moves past `rows` decoded rows.
+    mutating func advance(_ rows: Int) { count += rows }
+
+    /// The column of everything appended.
+    func build() -> Column {
+        Column(type: type.storage, count: count, nullCount: nullCount, validity: nullCount > 0 ? validity : [],
+               ints: ints, doubles: doubles, offsets: offsets.isEmpty ? [0] : offsets, utf8: utf8)
+    }
+}
+
+/// Decodes the encoded (decompressed) bytes of one column chunk (format-spec.md §4.5).
+///
+/// Every count, length and code is checked against the buffer and the row count before use;
+/// any violation is a ``LambdaStoreError/Code/corruption`` whose offset is relative to the
+/// start of the decoded chunk. Never traps on any input.
+///
+/// Thread safety: pure functions.
+enum ChunkDecoder {
+    static func fail(_ message: String, _ at: Int) -> LambdaStoreError {
+        LambdaStoreError(.corruption, message, offset: Int64(at))
+    }
+
+    /// Decodes `rows` rows into `b` at its current position.
+    static func decode(_ data: UnsafeRawBufferPointer, rows n: Int, encoding: SnapshotEncoding, hasValidity: Bool, nullCount: Int, into b: inout ColumnBuilder) throws(LambdaStoreError) {
+        guard b.count + n <= b.capacity else { throw fail("more rows than planned", 0) }
+        var r = ByteReader(data)
+        var valid: UnsafeRawBufferPointer? = nil
+        if hasValidity {
+            let bits = try r.readSlice((n + 7) >> 3, "validity bitmap")
+            guard Bitmap.zeroCount(bits, count: n) == nullCount else {
+                throw fail("validity bitmap has \(Bitmap.zeroCount(bits, count: n)) nulls, footer says \(nullCount)", 0)
+            }
+            guard Bitmap.paddingIsZero(bits, count: n) else { throw fail("validity bitmap padding bits are not zero", bits.count - 1) }
+            valid = bits
+        }
+        guard encodingApplies(encoding, b.type) else { throw fail("encoding \(encoding) does not apply to \(b.type)", 0) }
+        let start = b.count
+        switch b.type {
+        case .int64, .timestamp, .bool:
+            let isBool = b.type == .bool
+            try typed {
+                try b.ints.withUnsafeMutableBufferPointer { all in
+                    guard let base = all.baseAddress else { return }
+                    let dst = UnsafeMutableBufferPointer(start: base + start, count: n)
+                    try decodeInts(&r, dst, encoding: encoding, isBool: isBool)
+                    try checkNullSlots(valid, n) { dst[$0] == 0 }
+                    if isBool, let bad = dst.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+                        throw fail("bool value \(dst[bad]) at row \(bad)", r.position)
+                    }
+                }
+            }
+        case .float64:
+            try typed {
+                try b.doubles.withUnsafeMutableBufferPointer { all in
+                    guard let base = all.baseAddress else { return }
+                    let dst = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(start: base + start, count: n))
+                    try decodeWords(&r, dst, count: n, encoding: encoding)
+                    try checkNullSlots(valid, n) { dst.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) == 0 }
+                }
+            }
+        case .string, .bytes:
+            try decodeStrings(&r, rows: n, encoding: encoding, valid: valid, into: &b)
+        }
+        guard r.isAtEnd else { throw fail("\(r.remaining) bytes after the values", r.position) }
+        b.appendValidity(valid, rows: n, nulls: nullCount)
+        b.advance(n)
+    }
+
+    static func encodingApplies(_ e: SnapshotEncoding, _ t: SnapshotType) -> Bool { t.encodings.contains(e) }
+
+    @inline(__always)
+    static func checkNullSlots(_ valid: UnsafeRawBufferPointer?, _ n: Int, isZero: (Int) -> Bool) throws(LambdaStoreError) {
+        guard let valid else { return }
+        for i in 0..<n where !Bitmap.isSet(valid, i) && !isZero(i) {
+            throw fail("null row \(i) holds a value", 0)
+        }
+    }
+
+    // MARK: Integers
+
+    static func decodeInts(_ r: inout ByteReader, _ dst: UnsafeMutableBufferPointer<Int64>, encoding: SnapshotEncoding, isBool: Bool) throws(LambdaStoreError) {
+        let n = dst.count
+        switch encoding {
+        case .plain:
+            if isBool {
+                let s = try r.readSlice(n, "bool values")
+                for i in 0..<n { dst[i] = Int64(s[i]) }
+            } else {
+                try decodeWords(&r, UnsafeMutableRawBufferPointer(dst), count: n, encoding: .plain)
+            }
+        case .bitpack:
+            try readForBlocks(&r, count: n) { i, v in dst[i] = v }
+        case .delta:
+            guard n > 0 else { return }
+            var prev = try r.read(Int64.self, "delta first value")
+            dst[0] = prev
+            try readForBlocks(&r, count: n - 1) { i, d in
+                prev = prev &+ d
+                dst[i + 1] = prev
+            }
+        case .rle:
+            try decodeWords(&r, UnsafeMutableRawBufferPointer(dst), count: n, encoding: .rle)
+        case .dictionary:
+            throw fail("dictionary encoding does not apply to integers", r.position)
+        }
+    }
+
+    /// Reads `count` values in frame-of-reference blocks, calling `sink(i, reference + residual)`.
+    @inline(__always)
+    static func readForBlocks(_ r: inout ByteReader, count: Int, _ sink: (Int, Int64) -> Void) throws(LambdaStoreError) {
+        var start = 0
+        while start < count {
+            let m = min(SnapshotFormat.blockValues, count - start)
+            let ref = try r.read(Int64.self, "block reference")
+            let at = r.position
+            let width = Int(try r.read(UInt8.self, "block bit width"))
+            guard width <= 64 else { throw fail("block bit width \(width) > 64", at) }
+            let packed = try r.readSlice(BitPacking.packedBytes(count: m, width: width), "packed block")
+            let s = start
+            BitPacking.unpack(packed, count: m, width: width) { j, v in sink(s &+ j, ref &+ Int64(bitPattern: v)) }
+            start += m
+        }
+    }
+
+    /// 8-byte values (i64 or f64 bits): `plain` or `rle`.
+    static func decodeWords(_ r: inout ByteReader, _ dst: UnsafeMutableRawBufferPointer, count n: Int, encoding: SnapshotEncoding) throws(LambdaStoreError) {
+        switch encoding {
+        case .plain:
+            let s = try r.readSlice(8 * n, "values")
+            if n > 0 { dst.copyMemory(from: s) }
+        case .rle:
+            let at = r.position
+            let runs = Int(try r.read(UInt32.self, "run count"))
+            guard runs <= n else { throw fail("\(runs) runs for \(n) rows", at) }
+            let lengths = try r.readSlice(4 * runs, "run lengths")
+            let values = try r.readSlice(8 * runs, "run values")
+            var pos = 0
+            for k in 0..<runs {
+                let len = Int(lengths.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self).littleEndian)
+                guard len >= 1, len <= n - pos else { throw fail("run \(k) of length \(len) does not fit \(n) rows", at + 4 + 4 * k) }
+                let v = values.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)
+                for i in pos..<(pos + len) { dst.storeBytes(of: v, toByteOffset: 8 * i, as: UInt64.self) }
+                pos += len
+            }
+            guard pos == n else { throw fail("runs cover \(pos) of \(n) rows", at) }
+        default:
+            throw fail("encoding \(encoding) does not apply", r.position)
+        }
+    }
+
+    // MARK: Strings and bytes
+
+    /// Reads `(count + 1)` u32 offsets that start at 0 and never decrease, then their bytes.
+    static func readOffsetsAndBytes(_ r: inout ByteReader, count: Int, _ what: String) throws(LambdaStoreError) -> (offsets: UnsafeRawBufferPointer, bytes: UnsafeRawBufferPointer) {
+        let at = r.position
+        let offs = try r.readSlice(4 * (count + 1), "\(what) offsets")
+        var prev: UInt32 = 0
+        for i in 0...count {
+            let o = offs.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian
+            guard i > 0 || o == 0 else { throw fail("\(what) offsets do not start at 0", at) }
+            guard o >= prev else { throw fail("\(what) offsets decrease at \(i)", at + 4 * i) }
+            prev = o
+        }
+        let bytes = try r.readSlice(Int(prev), "\(what) bytes")
+        return (offs, bytes)
+    }
+
+    @inline(__always)
+    static func offset(_ offs: UnsafeRawBufferPointer, _ i: Int) -> UInt32 {
+        offs.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian
+    }
+
+    static func decodeStrings(_ r: inout ByteReader, rows n: Int, encoding: SnapshotEncoding, valid: UnsafeRawBufferPointer?, into b: inout ColumnBuilder) throws(LambdaStoreError) {
+        let start = b.count
+        let base = b.utf8.count
+        @inline(__always) func isValid(_ i: Int) -> Bool { valid.map { Bitmap.isSet($0, i) } ?? true }
+        switch encoding {
+        case .plain:
+            let (offs, bytes) = try readOffsetsAndBytes(&r, count: n, "string")
+            guard base + bytes.count <= Int(UInt32.max) else {
+                throw LambdaStoreError(.limitExceeded, "more than 4 GiB of string bytes in one read; read fewer row groups")
+            }
+            if valid != nil {
+                for i in 0..<n where !isValid(i) && offset(offs, i) != offset(offs, i + 1) {
+                    throw fail("null row \(i) holds a value", 0)
+                }
+            }
+            b.utf8.append(contentsOf: bytes)
+            let ub = UInt32(base)
+            b.offsets.withUnsafeMutableBufferPointer { o in
+                for i in 1...max(n, 1) where i <= n { o[start + i] = ub + offset(offs, i) }
+            }
+        case .dictionary:
+            let at = r.position
+            let entries = Int(try r.read(UInt32.self, "dictionary size"))
+            guard entries <= n else { throw fail("dictionary of \(entries) entries for \(n) rows", at) }
+            let (offs, dict) = try readOffsetsAndBytes(&r, count: entries, "dictionary")
+            let wat = r.position
+            let width = Int(try r.read(UInt8.self, "code bit width"))
+            guard width <= 32 else { throw fail("code bit width \(width) > 32", wat) }
+            let packed = try r.readSlice(BitPacking.packedBytes(count: n, width: width), "codes")
+            var codes = [UInt32](repeating: 0, count: n)
+            codes.withUnsafeMutableBufferPointer { c in
+                BitPacking.unpack(packed, count: n, width: width) { j, v in c[j] = UInt32(truncatingIfNeeded: v) }
+            }
+            // Check every code and the decoded size before allocating.
+            var total = 0
+            for i in 0..<n where isValid(i) {
+                let c = Int(codes[i])
+                guard c < entries else { throw fail("code \(c) at row \(i) outside a dictionary of \(entries)", wat) }
+                total += Int(offset(offs, c + 1) - offset(offs, c))
+                guard total <= Limits.chunkBytesMax else {
+                    throw fail("decoded strings exceed \(Limits.chunkBytesMax) bytes", wat)
+                }
+            }
+            guard base + total <= Int(UInt32.max) else {
+                throw LambdaStoreError(.limitExceeded, "more than 4 GiB of string bytes in one read; read fewer row groups")
+            }
+            b.utf8.append(contentsOf: repeatElement(0, count: total))
+            b.utf8.withUnsafeMutableBytes { out in
+                b.offsets.withUnsafeMutableBufferPointer { o in
+                    var at = base
+                    for i in 0..<n {
+                        if isValid(i) {
+                            let c = Int(codes[i])
+                            let lo = Int(offset(offs, c)), len = Int(offset(offs, c + 1)) - lo
+                            if len > 0, let ob = out.baseAddress, let db = dict.baseAddress {
+                                (ob + at).copyMemory(from: db + lo, byteCount: len)
+                            }
+                            at += len
+                        }
+                        o[start + i + 1] = UInt32(at)
+                    }
+                }
+            }
+        default:
+            throw fail("encoding \(encoding) does not apply to strings", r.position)
+        }
+    }
+}
