@@ -230,7 +230,8 @@ enum ChunkEncoder {
 
         var dictionary: ByteDictionary? = nil
         if forced == .dictionary || (forced == nil && n > 1) {
-            dictionary = ByteDictionary.build(rows: n, maxEntries: forced == .dictionary ? n : n / 2, isValid: isValid, value: value)
+            // Give up as soon as the entries alone outweigh the plain encoding: it cannot win.
+            dictionary = ByteDictionary.build(rows: n, sizeLimit: forced == .dictionary ? Int.max : plainSize, isValid: isValid, value: value)
         }
         var encoding = SnapshotEncoding.plain
         if let d = dictionary {
@@ -312,9 +313,10 @@ struct ByteDictionary {
         4 + 4 * (count + 1) + entryBytes + 1 + BitPacking.packedBytes(count: rows, width: BitPacking.width(UInt64(max(count - 1, 0))))
     }
 
-    /// Builds the dictionary, or returns nil once it would hold more than `maxEntries` entries.
+    /// Builds the dictionary, or returns nil once its entries and their offsets alone take
+    /// `sizeLimit` bytes or more.
     @inline(__always)
-    static func build(rows n: Int, maxEntries: Int, isValid: (Int) -> Bool, value: (Int) -> UnsafeRawBufferPointer) -> ByteDictionary? {
+    static func build(rows n: Int, sizeLimit: Int, isValid: (Int) -> Bool, value: (Int) -> UnsafeRawBufferPointer) -> ByteDictionary? {
         var d = ByteDictionary()
         d.codes = [UInt32](repeating: 0, count: n)
         var hashes: [UInt64] = []
@@ -334,10 +336,10 @@ struct ByteDictionary {
             }
             if found < 0 {
                 found = d.count
-                guard found < maxEntries else { return nil }
                 d.firstRow.append(i)
                 hashes.append(h)
                 d.entryBytes += s.count
+                guard d.entryBytes + 4 * d.count < sizeLimit else { return nil }
                 slots[p] = Int32(found)
                 if 2 * d.count > capacity {
                     capacity <<= 1
