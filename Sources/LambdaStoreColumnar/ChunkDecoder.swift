@@ -1,38 +1,52 @@
 import LambdaStoreCore
 
-/// Accumulates decoded chunks of one column into contiguous storage sized once for every row
-/// to be read, then hands it out as a ``Column``.
+/// Accumulates decoded chunks of one column into contiguous storage, then hands it out as a
+/// ``Column``. Storage grows chunk by chunk (each chunk bounded by the format), so a footer
+/// that claims many rows costs memory only as its chunks actually decode.
 struct ColumnBuilder {
     let type: SnapshotType
-    let capacity: Int
     private(set) var count = 0
     private(set) var nullCount = 0
     var validity: [UInt8] = []
     var ints: [Int64] = []
     var doubles: [Double] = []
-    var offsets: [UInt32] = []
+    var offsets: [UInt32] = [0]
     var utf8: [UInt8] = []
 
-    init(type: SnapshotType, capacity: Int) {
+    /// A builder expecting about `expectedRows` rows (capacity is reserved up to 16 Mi rows).
+    init(type: SnapshotType, expectedRows: Int) {
         self.type = type
-        self.capacity = capacity
+        let reserve = min(expectedRows, 1 << 24)
         switch type.storage {
-        case .float64: doubles = [Double](repeating: 0, count: capacity)
-        case .string: offsets = [UInt32](repeating: 0, count: capacity + 1)
-        default: ints = [Int64](repeating: 0, count: capacity)
+        case .float64: doubles.reserveCapacity(reserve)
+        case .string: offsets.reserveCapacity(reserve + 1)
+        default: ints.reserveCapacity(reserve)
+        }
+    }
+
+    /// Adds `rows` zeroed slots after the rows decoded so far.
+    mutating func prepare(_ rows: Int) {
+        switch type.storage {
+        case .float64: doubles.append(contentsOf: repeatElement(0, count: rows))
+        case .string: offsets.append(contentsOf: repeatElement(offsets[count], count: rows))
+        default: ints.append(contentsOf: repeatElement(0, count: rows))
         }
     }
 
     /// Records the validity of the next `rows` rows (`bits` nil: all valid).
     mutating func appendValidity(_ bits: UnsafeRawBufferPointer?, rows: Int, nulls: Int) {
+        let needed = (count + rows + 7) >> 3
         if let bits, nulls > 0 {
             if validity.isEmpty {
-                validity = [UInt8](repeating: 0, count: (capacity + 7) >> 3)
+                validity = [UInt8](repeating: 0, count: needed)
                 Bitmap.setOnes(&validity, at: 0, count: count)
+            } else if validity.count < needed {
+                validity.append(contentsOf: repeatElement(0, count: needed - validity.count))
             }
             Bitmap.insert(bits, count: rows, into: &validity, at: count)
             nullCount += nulls
         } else if !validity.isEmpty {
+            if validity.count < needed { validity.append(contentsOf: repeatElement(0, count: needed - validity.count)) }
             Bitmap.setOnes(&validity, at: count, count: rows)
         }
     }
@@ -40,10 +54,21 @@ struct ColumnBuilder {
     /// Moves past `rows` decoded rows.
     mutating func advance(_ rows: Int) { count += rows }
 
+    /// Drops slots prepared for a chunk that failed to decode.
+    mutating func rollback() {
+        switch type.storage {
+        case .float64: doubles.removeLast(doubles.count - count)
+        case .string:
+            offsets.removeLast(offsets.count - count - 1)
+            utf8.removeLast(utf8.count - Int(offsets[count]))
+        default: ints.removeLast(ints.count - count)
+        }
+    }
+
     /// The column of everything appended.
     func build() -> Column {
         Column(type: type.storage, count: count, nullCount: nullCount, validity: nullCount > 0 ? validity : [],
-               ints: ints, doubles: doubles, offsets: offsets.isEmpty ? [0] : offsets, utf8: utf8)
+               ints: ints, doubles: doubles, offsets: offsets, utf8: utf8)
     }
 }
 
@@ -61,7 +86,6 @@ enum ChunkDecoder {
 
     /// Decodes `rows` rows into `b` at its current position.
     static func decode(_ data: UnsafeRawBufferPointer, rows n: Int, encoding: SnapshotEncoding, hasValidity: Bool, nullCount: Int, into b: inout ColumnBuilder) throws(LambdaStoreError) {
-        guard b.count + n <= b.capacity else { throw fail("more rows than planned", 0) }
         var r = ByteReader(data)
         var valid: UnsafeRawBufferPointer? = nil
         if hasValidity {
@@ -74,13 +98,24 @@ enum ChunkDecoder {
         }
         guard encodingApplies(encoding, b.type) else { throw fail("encoding \(encoding) does not apply to \(b.type)", 0) }
         let start = b.count
+        b.prepare(n)
+        do {
+            try decodeValues(&r, rows: n, start: start, encoding: encoding, valid: valid, into: &b)
+        } catch {
+            b.rollback()
+            throw error
+        }
+        b.appendValidity(valid, rows: n, nulls: nullCount)
+        b.advance(n)
+    }
+
+    static func decodeValues(_ r: inout ByteReader, rows n: Int, start: Int, encoding: SnapshotEncoding, valid: UnsafeRawBufferPointer?, into b: inout ColumnBuilder) throws(LambdaStoreError) {
         switch b.type {
         case .int64, .timestamp, .bool:
             let isBool = b.type == .bool
             try typed {
                 try b.ints.withUnsafeMutableBufferPointer { all in
-                    guard let base = all.baseAddress else { return }
-                    let dst = UnsafeMutableBufferPointer(start: base + start, count: n)
+                    let dst = UnsafeMutableBufferPointer(start: all.baseAddress.map { $0 + start }, count: n)
                     try decodeInts(&r, dst, encoding: encoding, isBool: isBool)
                     try checkNullSlots(valid, n) { dst[$0] == 0 }
                     if isBool, let bad = dst.firstIndex(where: { $0 != 0 && $0 != 1 }) {
@@ -91,18 +126,15 @@ enum ChunkDecoder {
         case .float64:
             try typed {
                 try b.doubles.withUnsafeMutableBufferPointer { all in
-                    guard let base = all.baseAddress else { return }
-                    let dst = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(start: base + start, count: n))
+                    let dst = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(start: all.baseAddress.map { $0 + start }, count: n))
                     try decodeWords(&r, dst, count: n, encoding: encoding)
                     try checkNullSlots(valid, n) { dst.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) == 0 }
                 }
             }
         case .string, .bytes:
-            try decodeStrings(&r, rows: n, encoding: encoding, valid: valid, into: &b)
+            try decodeStrings(&r, rows: n, start: start, encoding: encoding, valid: valid, into: &b)
         }
         guard r.isAtEnd else { throw fail("\(r.remaining) bytes after the values", r.position) }
-        b.appendValidity(valid, rows: n, nulls: nullCount)
-        b.advance(n)
     }
 
     static func encodingApplies(_ e: SnapshotEncoding, _ t: SnapshotType) -> Bool { t.encodings.contains(e) }
@@ -209,8 +241,7 @@ enum ChunkDecoder {
         offs.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian
     }
 
-    static func decodeStrings(_ r: inout ByteReader, rows n: Int, encoding: SnapshotEncoding, valid: UnsafeRawBufferPointer?, into b: inout ColumnBuilder) throws(LambdaStoreError) {
-        let start = b.count
+    static func decodeStrings(_ r: inout ByteReader, rows n: Int, start: Int, encoding: SnapshotEncoding, valid: UnsafeRawBufferPointer?, into b: inout ColumnBuilder) throws(LambdaStoreError) {
         let base = b.utf8.count
         @inline(__always) func isValid(_ i: Int) -> Bool { valid.map { Bitmap.isSet($0, i) } ?? true }
         switch encoding {

@@ -218,7 +218,7 @@ public enum SnapshotInspector {
         for g in r.rowGroups {
             for ch in g.chunks {
                 let col = r.columns[ch.column]
-                var b = ColumnBuilder(type: col.type, capacity: g.rowCount)
+                var b = ColumnBuilder(type: col.type, expectedRows: g.rowCount)
                 do {
                     try r.decodeChunk(group: g.index, column: ch.column, into: &b)
                 } catch {

@@ -168,7 +168,7 @@ public final class SnapshotReader: Sendable {
             guard columns.indices.contains(c) else {
                 throw LambdaStoreError(.invalidArgument, "column index \(c) out of range 0..<\(columns.count)", path: path)
             }
-            var b = ColumnBuilder(type: columns[c].type, capacity: total)
+            var b = ColumnBuilder(type: columns[c].type, expectedRows: total)
             for g in groups { try decodeChunk(group: g, column: c, into: &b) }
             out.append(b.build())
         }
