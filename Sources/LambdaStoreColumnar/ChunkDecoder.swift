@@ -221,71 +221,77 @@ enum ChunkDecoder {
 
     // MARK: Strings and bytes
 
-    /// Reads `(count + 1)` u32 offsets that start at 0 and never decrease, then their bytes.
-    static func readOffsetsAndBytes(_ r: inout ByteReader, count: Int, _ what: String) throws(LambdaStoreError) -> (offsets: UnsafeRawBufferPointer, bytes: UnsafeRawBufferPointer) {
+    /// Reads an integer stream (`u8 encoding` + body) of `count` values into a new array.
+    static func readIntStream(_ r: inout ByteReader, count: Int, _ what: String) throws(LambdaStoreError) -> [Int64] {
         let at = r.position
-        let offs = try r.readSlice(4 * (count + 1), "\(what) offsets")
-        var prev: UInt32 = 0
-        for i in 0...count {
-            let o = offs.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian
-            guard i > 0 || o == 0 else { throw fail("\(what) offsets do not start at 0", at) }
-            guard o >= prev else { throw fail("\(what) offsets decrease at \(i)", at + 4 * i) }
-            prev = o
+        let code = try r.read(UInt8.self, "\(what) encoding")
+        guard let e = SnapshotEncoding(rawValue: code), e != .dictionary else {
+            throw fail("\(what): unknown integer stream encoding \(code)", at)
         }
-        let bytes = try r.readSlice(Int(prev), "\(what) bytes")
-        return (offs, bytes)
+        var values = [Int64](repeating: 0, count: count)
+        try typed { try values.withUnsafeMutableBufferPointer { v in try decodeInts(&r, v, encoding: e, isBool: false) } }
+        return values
     }
 
-    @inline(__always)
-    static func offset(_ offs: UnsafeRawBufferPointer, _ i: Int) -> UInt32 {
-        offs.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian
+    /// Checks that `lengths` are non-negative and sums them, bounded by `limit`.
+    static func sumLengths(_ lengths: [Int64], limit: Int, _ what: String, at: Int) throws(LambdaStoreError) -> Int {
+        var total = 0
+        for (i, len) in lengths.enumerated() {
+            guard len >= 0, len <= Int64(limit - total) else {
+                throw fail("\(what) \(i) of length \(len) overflows \(limit) bytes", at)
+            }
+            total += Int(len)
+        }
+        return total
     }
 
     static func decodeStrings(_ r: inout ByteReader, rows n: Int, start: Int, encoding: SnapshotEncoding, valid: UnsafeRawBufferPointer?, into b: inout ColumnBuilder) throws(LambdaStoreError) {
         let base = b.utf8.count
         @inline(__always) func isValid(_ i: Int) -> Bool { valid.map { Bitmap.isSet($0, i) } ?? true }
-        switch encoding {
-        case .plain:
-            let (offs, bytes) = try readOffsetsAndBytes(&r, count: n, "string")
-            guard base + bytes.count <= Int(UInt32.max) else {
+        func room(_ total: Int) throws(LambdaStoreError) {
+            guard base + total <= Int(UInt32.max) else {
                 throw LambdaStoreError(.limitExceeded, "more than 4 GiB of string bytes in one read; read fewer row groups")
             }
-            if valid != nil {
-                for i in 0..<n where !isValid(i) && offset(offs, i) != offset(offs, i + 1) {
-                    throw fail("null row \(i) holds a value", 0)
-                }
+        }
+        switch encoding {
+        case .plain:
+            let at = r.position
+            let lengths = try readIntStream(&r, count: n, "string lengths")
+            let total = try sumLengths(lengths, limit: min(r.remaining, Limits.chunkBytesMax), "string", at: at)
+            if valid != nil, let i = lengths.indices.first(where: { !isValid($0) && lengths[$0] != 0 }) {
+                throw fail("null row \(i) holds a value", at)
             }
+            let bytes = try r.readSlice(total, "string bytes")
+            try room(total)
             b.utf8.append(contentsOf: bytes)
-            let ub = UInt32(base)
             b.offsets.withUnsafeMutableBufferPointer { o in
-                for i in 1...max(n, 1) where i <= n { o[start + i] = ub + offset(offs, i) }
+                var end = UInt32(base)
+                for i in 0..<n {
+                    end += UInt32(lengths[i])
+                    o[start + i + 1] = end
+                }
             }
         case .dictionary:
             let at = r.position
             let entries = Int(try r.read(UInt32.self, "dictionary size"))
             guard entries <= n else { throw fail("dictionary of \(entries) entries for \(n) rows", at) }
-            let (offs, dict) = try readOffsetsAndBytes(&r, count: entries, "dictionary")
-            let wat = r.position
-            let width = Int(try r.read(UInt8.self, "code bit width"))
-            guard width <= 32 else { throw fail("code bit width \(width) > 32", wat) }
-            let packed = try r.readSlice(BitPacking.packedBytes(count: n, width: width), "codes")
-            var codes = [UInt32](repeating: 0, count: n)
-            codes.withUnsafeMutableBufferPointer { c in
-                BitPacking.unpack(packed, count: n, width: width) { j, v in c[j] = UInt32(truncatingIfNeeded: v) }
-            }
+            let lat = r.position
+            let entryLengths = try readIntStream(&r, count: entries, "dictionary lengths")
+            let dictBytes = try sumLengths(entryLengths, limit: min(r.remaining, Limits.chunkBytesMax), "dictionary entry", at: lat)
+            let dict = try r.readSlice(dictBytes, "dictionary bytes")
+            var entryStart = [Int](repeating: 0, count: entries + 1)
+            for e in 0..<entries { entryStart[e + 1] = entryStart[e] + Int(entryLengths[e]) }
+            let cat = r.position
+            let codes = try readIntStream(&r, count: n, "dictionary codes")
             // Check every code and the decoded size before allocating.
             var total = 0
             for i in 0..<n where isValid(i) {
-                let c = Int(codes[i])
-                guard c < entries else { throw fail("code \(c) at row \(i) outside a dictionary of \(entries)", wat) }
-                total += Int(offset(offs, c + 1) - offset(offs, c))
-                guard total <= Limits.chunkBytesMax else {
-                    throw fail("decoded strings exceed \(Limits.chunkBytesMax) bytes", wat)
-                }
+                let c = codes[i]
+                guard c >= 0, c < Int64(entries) else { throw fail("code \(c) at row \(i) outside a dictionary of \(entries)", cat) }
+                total += Int(entryLengths[Int(c)])
+                guard total <= Limits.chunkBytesMax else { throw fail("decoded strings exceed \(Limits.chunkBytesMax) bytes", cat) }
             }
-            guard base + total <= Int(UInt32.max) else {
-                throw LambdaStoreError(.limitExceeded, "more than 4 GiB of string bytes in one read; read fewer row groups")
-            }
+            try room(total)
             b.utf8.append(contentsOf: repeatElement(0, count: total))
             b.utf8.withUnsafeMutableBytes { out in
                 b.offsets.withUnsafeMutableBufferPointer { o in
@@ -293,7 +299,7 @@ enum ChunkDecoder {
                     for i in 0..<n {
                         if isValid(i) {
                             let c = Int(codes[i])
-                            let lo = Int(offset(offs, c)), len = Int(offset(offs, c + 1)) - lo
+                            let lo = entryStart[c], len = entryStart[c + 1] - lo
                             if len > 0, let ob = out.baseAddress, let db = dict.baseAddress {
                                 (ob + at).copyMemory(from: db + lo, byteCount: len)
                             }

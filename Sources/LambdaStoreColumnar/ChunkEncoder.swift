@@ -61,11 +61,70 @@ enum ChunkEncoder {
     // MARK: Integers
 
     /// Sizes of the integer encodings of `v`, in bytes.
-    struct IntSizes {
+    struct IntSizes: Equatable {
         var plain = 0, bitpack = 0, delta = 0, rle = 0
     }
 
     static func intSizes(_ v: UnsafeBufferPointer<Int64>, isBool: Bool) -> IntSizes {
+        let n = v.count
+        var s = IntSizes()
+        s.plain = isBool ? n : 8 * n
+        guard n > 0, let p = v.baseAddress else {
+            s.rle = 4
+            return s
+        }
+        // One pass per block: runs, the value range (bitpack) and the delta range (delta).
+        var runs = 1
+        var start = 0
+        var dlo = Int64.max, dhi = Int64.min, deltas = 0
+        s.delta = 8
+        let block = SnapshotFormat.blockValues
+        while start < n {
+            let m = min(block, n - start)
+            var lo = p[start], hi = lo
+            var j = start + 1
+            while j < start + m {
+                let x = p[j], d = x &- p[j - 1]
+                lo = min(lo, x)
+                hi = max(hi, x)
+                if d != 0 { runs += 1 }
+                dlo = min(dlo, d)
+                dhi = max(dhi, d)
+                deltas += 1
+                if deltas == block {
+                    s.delta += 9 + BitPacking.packedBytes(count: block, width: BitPacking.width(UInt64(bitPattern: dhi &- dlo)))
+                    dlo = .max
+                    dhi = .min
+                    deltas = 0
+                }
+                j += 1
+            }
+            // The delta that crosses into the next block.
+            if start + m < n {
+                let d = p[start + m] &- p[start + m - 1]
+                if d != 0 { runs += 1 }
+                dlo = min(dlo, d)
+                dhi = max(dhi, d)
+                deltas += 1
+                if deltas == block {
+                    s.delta += 9 + BitPacking.packedBytes(count: block, width: BitPacking.width(UInt64(bitPattern: dhi &- dlo)))
+                    dlo = .max
+                    dhi = .min
+                    deltas = 0
+                }
+            }
+            s.bitpack += 9 + BitPacking.packedBytes(count: m, width: BitPacking.width(UInt64(bitPattern: hi &- lo)))
+            start += m
+        }
+        if deltas > 0 {
+            s.delta += 9 + BitPacking.packedBytes(count: deltas, width: BitPacking.width(UInt64(bitPattern: dhi &- dlo)))
+        }
+        s.rle = 4 + 12 * runs
+        return s
+    }
+
+    /// ``intSizes(_:isBool:)`` computed the obvious way, for tests.
+    static func intSizesReference(_ v: UnsafeBufferPointer<Int64>, isBool: Bool) -> IntSizes {
         let n = v.count
         var s = IntSizes()
         s.plain = isBool ? n : 8 * n
@@ -135,39 +194,60 @@ enum ChunkEncoder {
                 any = n > 0
             }
             let stats = SnapshotStatistics(nullCount: nulls, bounds: any ? .ints(min: lo, max: hi) : nil)
-            let encoding: SnapshotEncoding
-            if let forced {
-                encoding = forced
-            } else {
-                let s = intSizes(v, isBool: isBool)
-                var best = (SnapshotEncoding.plain, s.plain)
-                for (e, size) in [(SnapshotEncoding.rle, s.rle), (.bitpack, s.bitpack), (.delta, s.delta)] where size < best.1 {
-                    best = (e, size)
-                }
-                encoding = best.0
-            }
-            out.reserveCapacity(out.count + 8 * n + 16)
-            switch encoding {
-            case .plain:
-                if isBool {
-                    for x in v { out.append(UInt8(truncatingIfNeeded: x)) }
-                } else {
-                    out.append(contentsOf: UnsafeRawBufferPointer(v))
-                }
-            case .bitpack:
-                writeForBlocks(count: n, out: &out) { v[$0] }
-            case .delta:
-                if n > 0 {
-                    appendLE(v[0], to: &out)
-                    writeForBlocks(count: n - 1, out: &out) { v[$0 + 1] &- v[$0] }
-                }
-            case .rle:
-                writeRuns(count: n, out: &out, equal: { v[$0] == v[$0 - 1] }, value: { UInt64(bitPattern: v[$0]) })
-            case .dictionary:
-                preconditionFailure("dictionary encoding does not apply to integers")
-            }
+            let encoding = forced ?? bestIntEncoding(v, isBool: isBool).encoding
+            writeIntBody(v, encoding: encoding, isBool: isBool, out: &out)
             return EncodedChunk(encoding: encoding, bytes: out, statistics: stats, valueBytes: 0)
         }
+    }
+
+    /// The smallest integer encoding of `v` and its size; ties go to the first of plain, rle,
+    /// bitpack, delta.
+    static func bestIntEncoding(_ v: UnsafeBufferPointer<Int64>, isBool: Bool) -> (encoding: SnapshotEncoding, size: Int) {
+        let s = intSizes(v, isBool: isBool)
+        var best = (SnapshotEncoding.plain, s.plain)
+        for (e, size) in [(SnapshotEncoding.rle, s.rle), (.bitpack, s.bitpack), (.delta, s.delta)] where size < best.1 {
+            best = (e, size)
+        }
+        return best
+    }
+
+    /// Appends the body of an integer encoding of `v` (format-spec.md §4.5).
+    static func writeIntBody(_ v: UnsafeBufferPointer<Int64>, encoding: SnapshotEncoding, isBool: Bool, out: inout [UInt8]) {
+        let n = v.count
+        switch encoding {
+        case .plain:
+            if isBool {
+                for x in v { out.append(UInt8(truncatingIfNeeded: x)) }
+            } else {
+                out.append(contentsOf: UnsafeRawBufferPointer(v))
+            }
+        case .bitpack:
+            writeForBlocks(count: n, out: &out) { v[$0] }
+        case .delta:
+            if n > 0 {
+                appendLE(v[0], to: &out)
+                writeForBlocks(count: n - 1, out: &out) { v[$0 + 1] &- v[$0] }
+            }
+        case .rle:
+            writeRuns(count: n, out: &out, equal: { v[$0] == v[$0 - 1] }, value: { UInt64(bitPattern: v[$0]) })
+        case .dictionary:
+            preconditionFailure("dictionary encoding does not apply to integers")
+        }
+    }
+
+    /// Appends an integer stream: `u8 encoding`, then that encoding's body for `v`, choosing
+    /// the smallest (format-spec.md §4.5, "Integer streams").
+    static func writeIntStream(_ v: [Int64], out: inout [UInt8]) {
+        v.withUnsafeBufferPointer { b in
+            let e = bestIntEncoding(b, isBool: false).encoding
+            out.append(e.rawValue)
+            writeIntBody(b, encoding: e, isBool: false, out: &out)
+        }
+    }
+
+    /// The size of ``writeIntStream(_:out:)``'s output.
+    static func intStreamSize(_ v: [Int64]) -> Int {
+        v.withUnsafeBufferPointer { 1 + bestIntEncoding($0, isBool: false).size }
     }
 
     /// Appends `u32 runCount, runCount × u32 length, runCount × u64 value`.
@@ -220,69 +300,59 @@ enum ChunkEncoder {
         @inline(__always) func value(_ i: Int) -> UnsafeRawBufferPointer {
             isValid(i) ? UnsafeRawBufferPointer(rebasing: bytes[Int(offsets[i])..<Int(offsets[i + 1])]) : UnsafeRawBufferPointer(start: nil, count: 0)
         }
+        // Lengths of the rows, 0 for nulls.
+        var lengths = [Int64](repeating: 0, count: n)
         var valueBytes = 0
-        if valid == nil {
-            valueBytes = Int(offsets[n] - offsets[0])
-        } else {
-            for i in 0..<n where isValid(i) { valueBytes += Int(offsets[i + 1] - offsets[i]) }
+        for i in 0..<n where isValid(i) {
+            let len = Int(offsets[i + 1] - offsets[i])
+            lengths[i] = Int64(len)
+            valueBytes += len
         }
-        let plainSize = 4 * (n + 1) + valueBytes
+        let plainSize = intStreamSize(lengths) + valueBytes
 
+        // The dictionary: distinct values sorted bytewise, one code per row.
         var dictionary: ByteDictionary? = nil
+        var dictionarySize = Int.max
         if forced == .dictionary || (forced == nil && n > 1) {
             // Give up as soon as the entries alone outweigh the plain encoding: it cannot win.
-            dictionary = ByteDictionary.build(rows: n, sizeLimit: forced == .dictionary ? Int.max : plainSize, isValid: isValid, value: value)
+            if var d = ByteDictionary.build(offsets: offsets, bytes: bytes, valid: valid, sizeLimit: forced == .dictionary ? Int.max : plainSize) {
+                d.sort(value: value, isValid: isValid)
+                dictionarySize = 4 + intStreamSize(d.entryLengths) + d.entryBytes + intStreamSize(d.codes)
+                dictionary = d
+            }
         }
-        var encoding = SnapshotEncoding.plain
-        if let d = dictionary {
-            if forced == .dictionary || d.encodedSize(rows: n) < plainSize { encoding = .dictionary }
-        }
+        let encoding: SnapshotEncoding = forced == .dictionary || (forced == nil && dictionarySize < plainSize) ? .dictionary : .plain
 
-        // Statistics: over the dictionary entries when there is one, else over the rows.
+        // Statistics: the first and last entries of the sorted dictionary, else over the rows.
         var stats = SnapshotStatistics(nullCount: nulls, bounds: nil)
         if withStatistics {
-            var lo: UnsafeRawBufferPointer? = nil, hi: UnsafeRawBufferPointer? = nil
-            func consider(_ s: UnsafeRawBufferPointer) {
-                if lo.map({ compareBytes(s, $0) < 0 }) ?? true { lo = s }
-                if hi.map({ compareBytes(s, $0) > 0 }) ?? true { hi = s }
-            }
             if let d = dictionary {
-                for e in 0..<d.count { consider(value(d.firstRow[e])) }
+                if let first = d.firstRow.first, let last = d.firstRow.last { stats.bounds = .strings(min: value(first), max: value(last)) }
             } else {
-                for i in 0..<n where isValid(i) { consider(value(i)) }
+                var lo: UnsafeRawBufferPointer? = nil, hi: UnsafeRawBufferPointer? = nil
+                for i in 0..<n where isValid(i) {
+                    let s = value(i)
+                    if lo.map({ compareBytes(s, $0) < 0 }) ?? true { lo = s }
+                    if hi.map({ compareBytes(s, $0) > 0 }) ?? true { hi = s }
+                }
+                if let lo, let hi { stats.bounds = .strings(min: lo, max: hi) }
             }
-            if let lo, let hi { stats.bounds = .strings(min: lo, max: hi) }
         }
 
-        out.reserveCapacity(out.count + (encoding == .plain ? plainSize : 0))
         switch encoding {
         case .dictionary:
             guard let d = dictionary else { preconditionFailure("dictionary missing") }
+            out.reserveCapacity(out.count + dictionarySize)
             appendLE(UInt32(d.count), to: &out)
-            var at: UInt32 = 0
-            appendLE(at, to: &out)
-            for e in 0..<d.count {
-                at += UInt32(value(d.firstRow[e]).count)
-                appendLE(at, to: &out)
-            }
+            writeIntStream(d.entryLengths, out: &out)
             for e in 0..<d.count { out.append(contentsOf: value(d.firstRow[e])) }
-            let width = BitPacking.width(UInt64(max(d.count - 1, 0)))
-            out.append(UInt8(width))
-            d.codes.withUnsafeBufferPointer { codes in
-                BitPacking.pack(count: n, width: width, into: &out) { UInt64(codes[$0]) }
-            }
+            writeIntStream(d.codes, out: &out)
         default:
+            out.reserveCapacity(out.count + plainSize)
+            writeIntStream(lengths, out: &out)
             if valid == nil {
-                let base = offsets[0]
-                for o in offsets { appendLE(o - base, to: &out) }
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[Int(base)..<Int(offsets[n])]))
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[Int(offsets[0])..<Int(offsets[n])]))
             } else {
-                var at: UInt32 = 0
-                appendLE(at, to: &out)
-                for i in 0..<n {
-                    at += UInt32(value(i).count)
-                    appendLE(at, to: &out)
-                }
                 for i in 0..<n { out.append(contentsOf: value(i)) }
             }
         }
@@ -296,42 +366,60 @@ func appendLE<T: FixedWidthInteger>(_ v: T, to out: inout [UInt8]) {
     withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
 }
 
-/// The distinct values of a string chunk in first-appearance order, and one code per row
-/// (0 for null rows), built with an open-addressing hash table over the bytes.
+/// The distinct values of a string chunk and one code per row, built with an open-addressing
+/// hash table over the bytes, then sorted bytewise (``sort(value:isValid:)``).
 struct ByteDictionary {
-    /// The row where each entry first appears.
+    /// A row holding each entry (the first where it appears).
     var firstRow: [Int] = []
-    /// The code of each row.
-    var codes: [UInt32] = []
+    /// The code of each row; a null row repeats the previous row's code (0 at the start).
+    var codes: [Int64] = []
+    /// The length of each entry.
+    var entryLengths: [Int64] = []
     /// Total bytes of the entries.
     var entryBytes = 0
 
     var count: Int { firstRow.count }
 
-    /// Size of the dictionary encoding of `rows` rows (format-spec.md §4.5).
-    func encodedSize(rows: Int) -> Int {
-        4 + 4 * (count + 1) + entryBytes + 1 + BitPacking.packedBytes(count: rows, width: BitPacking.width(UInt64(max(count - 1, 0))))
+    /// Renumbers the entries in bytewise order of their values and fills `entryLengths`.
+    mutating func sort(value: (Int) -> UnsafeRawBufferPointer, isValid: (Int) -> Bool) {
+        let entries = firstRow.map { value($0) }
+        let order = entries.indices.sorted { compareBytes(entries[$0], entries[$1]) < 0 }
+        var rank = [Int64](repeating: 0, count: count)
+        for (r, e) in order.enumerated() { rank[e] = Int64(r) }
+        firstRow = order.map { firstRow[$0] }
+        entryLengths = order.map { Int64(entries[$0].count) }
+        var previous: Int64 = 0
+        for i in codes.indices {
+            if isValid(i) { previous = rank[Int(codes[i])] }
+            codes[i] = previous
+        }
     }
 
-    /// Builds the dictionary, or returns nil once its entries and their offsets alone take
-    /// `sizeLimit` bytes or more.
+    /// Builds the dictionary in first-appearance order, or returns nil once its entries alone
+    /// take `sizeLimit` bytes or more.
     @inline(__always)
-    static func build(rows n: Int, sizeLimit: Int, isValid: (Int) -> Bool, value: (Int) -> UnsafeRawBufferPointer) -> ByteDictionary? {
+    static func build(offsets: UnsafeBufferPointer<UInt32>, bytes: UnsafeRawBufferPointer, valid: UnsafeRawBufferPointer?, sizeLimit: Int) -> ByteDictionary? {
+        let n = offsets.count - 1
         var d = ByteDictionary()
-        d.codes = [UInt32](repeating: 0, count: n)
+        d.codes = [Int64](repeating: 0, count: n)
         var hashes: [UInt64] = []
         var capacity = 1024
         while capacity < 2 * min(n, 4096) { capacity <<= 1 }
         var slots = [Int32](repeating: -1, count: capacity)
-        for i in 0..<n where isValid(i) {
+        let base = bytes.baseAddress
+        @inline(__always) func value(_ i: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: base.map { $0 + Int(offsets[i]) }, count: Int(offsets[i + 1] &- offsets[i]))
+        }
+        for i in 0..<n {
+            if let valid, !Bitmap.isSet(valid, i) { continue }
             let s = value(i)
-            let h = hash(s)
+            let h = hash(s, readable: bytes.count - Int(offsets[i]))
             var mask = capacity - 1
             var p = Int(truncatingIfNeeded: h) & mask
             var found = -1
             while slots[p] >= 0 {
                 let e = Int(slots[p])
-                if hashes[e] == h, compareBytes(value(d.firstRow[e]), s) == 0 { found = e; break }
+                if hashes[e] == h, bytesEqual(value(d.firstRow[e]), s) { found = e; break }
                 p = (p + 1) & mask
             }
             if found < 0 {
@@ -339,7 +427,7 @@ struct ByteDictionary {
                 d.firstRow.append(i)
                 hashes.append(h)
                 d.entryBytes += s.count
-                guard d.entryBytes + 4 * d.count < sizeLimit else { return nil }
+                guard d.entryBytes < sizeLimit else { return nil }
                 slots[p] = Int32(found)
                 if 2 * d.count > capacity {
                     capacity <<= 1
@@ -352,14 +440,34 @@ struct ByteDictionary {
                     }
                 }
             }
-            d.codes[i] = UInt32(found)
+            d.codes[i] = Int64(found)
         }
         return d
     }
 
-    /// A 64-bit hash of `s` (not stored; only used for lookups).
+    /// Whether two byte strings are equal, eight bytes at a time.
     @inline(__always)
-    static func hash(_ s: UnsafeRawBufferPointer) -> UInt64 {
+    static func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        var i = 0
+        while i + 8 <= n {
+            if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// A 64-bit hash of `s` (not stored; only used for lookups). `readable` is how many bytes
+    /// from the start of `s` may be loaded (at least `s.count`): the tail is then read as one
+    /// word and masked instead of byte by byte.
+    @inline(__always)
+    static func hash(_ s: UnsafeRawBufferPointer, readable: Int) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(s.count)
         var i = 0
         let n = s.count
@@ -371,11 +479,15 @@ struct ByteDictionary {
             }
             if i < n {
                 var t: UInt64 = 0
-                var k: UInt64 = 0
-                while i < n {
-                    t |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) &<< (8 &* k)
-                    i += 1
-                    k += 1
+                if i + 8 <= readable {
+                    t = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & ((1 &<< UInt64(8 * (n - i))) &- 1)
+                } else {
+                    var k: UInt64 = 0
+                    while i < n {
+                        t |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) &<< (8 &* k)
+                        i += 1
+                        k += 1
+                    }
                 }
                 h = (h ^ t) &* 0xBF58_476D_1CE4_E5B9
                 h ^= h &>> 29

@@ -61,6 +61,15 @@ public struct SnapshotStatistics: Sendable, Hashable {
 func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
     let n = Swift.min(a.count, b.count)
     var i = 0
+    if let pa = a.baseAddress, let pb = b.baseAddress {
+        while i + 8 <= n {
+            // Byte-swapped little-endian words compare like the bytes they hold.
+            let x = pa.loadUnaligned(fromByteOffset: i, as: UInt64.self).byteSwapped
+            let y = pb.loadUnaligned(fromByteOffset: i, as: UInt64.self).byteSwapped
+            if x != y { return x < y ? -1 : 1 }
+            i += 8
+        }
+    }
     while i < n {
         let x = a[i], y = b[i]
         if x != y { return x < y ? -1 : 1 }

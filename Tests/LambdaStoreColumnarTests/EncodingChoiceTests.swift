@@ -85,3 +85,16 @@ import Testing
         }
     }
 }
+
+@Suite struct IntSizeTests {
+    @Test(arguments: [0, 1, 2, 1023, 1024, 1025, 2048, 2049, 5000])
+    func onePassSizesMatchTheReference(count: Int) {
+        for shape in TestData.Shape.allCases {
+            var rng = SplitMix64(seed: UInt64(count))
+            let c = TestData.column(.int64, rows: count, shape: shape, nullPercent: 0, rng: &rng)
+            c.ints.withUnsafeBufferPointer { v in
+                #expect(ChunkEncoder.intSizes(v, isBool: false) == ChunkEncoder.intSizesReference(v, isBool: false), "\(shape) \(count)")
+            }
+        }
+    }
+}
