@@ -1,6 +1,8 @@
 import LambdaStoreCore
 
-/// One live snapshot file named by a ``Manifest``.
+/// One live snapshot file named by a ``Manifest`` (format-spec.md §5.1).
+///
+/// Thread safety: a value type.
 public struct ManifestFile: Sendable, Hashable {
     /// The file name inside the view directory (1…255 bytes of `[A-Za-z0-9_.-]`, not starting
     /// with `.`).

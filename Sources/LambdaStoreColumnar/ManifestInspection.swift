@@ -10,22 +10,35 @@ import LambdaStoreCore
 public struct ManifestDescription: Sendable, Hashable, Encodable {
     /// One live snapshot file.
     public struct FileInfo: Sendable, Hashable, Encodable {
+        /// The file name in the view directory.
         public var name: String
+        /// The file size.
         public var bytes: Int64
+        /// The number of rows.
         public var rows: Int64
         /// `0x` and eight hex digits.
         public var crc32c: String
     }
 
+    /// The manifest path.
     public var file: String
+    /// The format version.
     public var formatVersion: UInt32
+    /// The manifest's size.
     public var bytes: Int64
+    /// The publish generation.
     public var generation: UInt64
+    /// The view name.
     public var view: String
+    /// The view definition's fingerprint.
     public var fingerprint: String
+    /// The batch horizon `H`.
     public var horizon: Int64
+    /// The max event time at `H`, or nil.
     public var maxEventTime: Int64?
+    /// The live snapshot files.
     public var files: [FileInfo]
+    /// Other key-values.
     public var extra: [String: String]
     /// Always true: a manifest whose checksum fails cannot be described (``ManifestInspector/describe(fs:path:)`` throws).
     public var checksumOk: Bool
@@ -34,6 +47,7 @@ public struct ManifestDescription: Sendable, Hashable, Encodable {
         case file, formatVersion, bytes, generation, view, fingerprint, horizon, maxEventTime, files, extra, checksumOk
     }
 
+    /// Encodes every field, `maxEventTime` as null when absent.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(file, forKey: .file)

@@ -129,6 +129,8 @@ public enum SnapshotEncoding: UInt8, Sendable, Hashable, CaseIterable, CustomStr
 }
 
 /// One column of a snapshot: its name, logical type and nullability (format-spec.md §4.3).
+///
+/// Thread safety: a value type.
 public struct SnapshotColumn: Sendable, Hashable {
     /// The column name (1…``Limits/nameBytesMax`` UTF-8 bytes, unique in the file).
     public var name: String
@@ -145,7 +147,9 @@ public struct SnapshotColumn: Sendable, Hashable {
     }
 }
 
-/// How a ``SnapshotWriter`` encodes and compresses.
+/// How a ``SnapshotWriter`` encodes and compresses (format-spec.md §4.6).
+///
+/// Thread safety: a value type.
 public struct SnapshotOptions: Sendable, Hashable {
     /// The block codec for every chunk; a chunk whose compressed form is not smaller is stored
     /// with `none` instead (and says so).
@@ -169,6 +173,8 @@ public struct SnapshotOptions: Sendable, Hashable {
 }
 
 /// What ``SnapshotWriter/finish()`` published: enough for a ``ManifestFile`` entry.
+///
+/// Thread safety: a value type.
 public struct SnapshotFileInfo: Sendable, Hashable {
     /// The final path (empty for an in-memory writer).
     public var path: String

@@ -2,6 +2,8 @@ import LambdaStoreCore
 
 /// One problem found by a `verify` function: the file, the byte offset when known, and a
 /// one-line reason.
+///
+/// Thread safety: a value type.
 public struct VerificationProblem: Sendable, Hashable, Encodable, CustomStringConvertible {
     /// The file.
     public var path: String
@@ -39,19 +41,29 @@ public struct VerificationProblem: Sendable, Hashable, Encodable, CustomStringCo
 public struct SnapshotDescription: Sendable, Hashable, Encodable {
     /// One column of the schema.
     public struct ColumnInfo: Sendable, Hashable, Encodable {
+        /// The column name.
         public var name: String
+        /// The logical type name (`int64 float64 string bool timestamp bytes`).
         public var type: String
+        /// Whether nulls are allowed.
         public var nullable: Bool
     }
 
     /// One column chunk.
     public struct ChunkInfo: Sendable, Hashable, Encodable {
+        /// The column name.
         public var column: String
+        /// The file offset of the stored bytes.
         public var offset: Int64
+        /// `plain dictionary bitpack delta rle`.
         public var encoding: String
+        /// `none lz4 zstd`.
         public var codec: String
+        /// Bytes stored in the file.
         public var storedBytes: Int
+        /// Bytes after decompression (validity and encoded values).
         public var uncompressedBytes: Int
+        /// Null rows in the chunk.
         public var nullCount: Int
         /// The lower bound of the non-null values, or nil.
         public var min: Value?
@@ -70,6 +82,7 @@ public struct SnapshotDescription: Sendable, Hashable, Encodable {
             case column, offset, encoding, codec, storedBytes, uncompressedBytes, nullCount, min, max, minExact, maxExact, crc32c, checksumOk
         }
 
+        /// Encodes every field; `min`/`max` as JSON numbers, strings, booleans or null.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(column, forKey: .column)
@@ -100,9 +113,13 @@ public struct SnapshotDescription: Sendable, Hashable, Encodable {
 
     /// One row group.
     public struct RowGroupInfo: Sendable, Hashable, Encodable {
+        /// The row group's position in the file.
         public var index: Int
+        /// The file-wide number of its first row.
         public var firstRow: Int64
+        /// Its number of rows.
         public var rows: Int
+        /// One chunk per column, in column order.
         public var chunks: [ChunkInfo]
     }
 
