@@ -1,0 +1,253 @@
+import LambdaStoreCore
+
+/// Reads a columnar snapshot file (format-spec.md §4): its schema, metadata and row groups at
+/// open, then only the column chunks a query asks for.
+///
+/// ```swift
+/// let r = try SnapshotReader.open(fs: fs, path: "views/revenue_hourly/00000000000000004096.snapshot")
+/// let groups = try r.rowGroups(where: [.range("window_start", lower: .timestamp(t0), upper: .timestamp(t1))])
+/// let cols = try r.readColumns(["merchant_id", "revenue"], rowGroups: groups)
+/// ```
+///
+/// ``open(fs:path:)`` validates the tail magic, the footer length (against
+/// ``Limits/footerBytesMax`` and the file size), the footer CRC, the header (magic, CRC,
+/// version) and every field of the footer; ``readColumns(_:rowGroups:)`` reads each requested
+/// chunk with one positional read, checks its CRC, then decompresses and decodes it with every
+/// length bounded. Damaged bytes raise ``LambdaStoreError/Code/corruption`` naming the file, the
+/// column, the row group and the byte offset; nothing on disk can make the reader trap.
+///
+/// Thread safety: immutable after open and reads are positional, so one reader may be used
+/// from several threads at once.
+public final class SnapshotReader: Sendable {
+    /// The path it was opened with.
+    public let path: String
+    /// The file size in bytes.
+    public let fileSize: Int64
+    /// The format version from the header.
+    public let formatVersion: UInt32
+    /// The columns, in file order.
+    public let columns: [SnapshotColumn]
+    /// The key-value metadata.
+    public let metadata: [String: String]
+    /// The total number of rows.
+    public let rowCount: Int64
+    /// The row groups, in file order.
+    public let rowGroups: [SnapshotRowGroup]
+    private let handle: any FileHandle
+
+    /// Opens and validates the snapshot at `path`.
+    /// - Throws: ``LambdaStoreError/Code/notFound`` when absent, ``LambdaStoreError/Code/corruption``
+    ///   for a damaged file, ``LambdaStoreError/Code/unsupported`` for another format version,
+    ///   ``LambdaStoreError/Code/io`` from the file system.
+    /// - Complexity: O(footer bytes); one to three positional reads.
+    public static func open(fs: any FileSystem, path: String) throws(LambdaStoreError) -> SnapshotReader {
+        let h = try fs.open(path, mode: .read)
+        do {
+            return try SnapshotReader(handle: h, path: path, checkHeader: true)
+        } catch {
+            try? h.close()
+            throw error
+        }
+    }
+
+    /// A reader over a snapshot held in memory (for example ``SnapshotWriter/finishToBytes()``).
+    /// - Throws: as ``open(fs:path:)``.
+    public convenience init(bytes: [UInt8], path: String = "<memory>") throws(LambdaStoreError) {
+        try self.init(handle: MemoryFileHandle(bytes: bytes, path: path), path: path, checkHeader: true)
+    }
+
+    /// Opens over `handle`; `checkHeader: false` lets ``SnapshotInspector`` go on to check the
+    /// chunks of a file whose header is damaged.
+    init(handle: any FileHandle, path: String, checkHeader: Bool) throws(LambdaStoreError) {
+        func corrupt(_ message: String, _ offset: Int64?) -> LambdaStoreError { .corruption(message, path: path, offset: offset) }
+        let size = try handle.size()
+        let minimum = Int64(SnapshotFormat.headerBytes + SnapshotFormat.tailBytes)
+        guard size >= minimum else { throw corrupt("file of \(size) bytes is shorter than header and tail (\(minimum))", 0) }
+        // One read for the tail, and usually the whole footer (and the header of a small file).
+        let window = Int(min(size, 64 << 10))
+        let windowStart = size - Int64(window)
+        let last = try handle.read(count: window, at: windowStart)
+        guard last.count == window else { throw corrupt("short read: file shrank while opening", windowStart + Int64(last.count)) }
+        let tailAt = size - Int64(SnapshotFormat.tailBytes)
+        let t = window - SnapshotFormat.tailBytes
+        guard Array(last[(t + 8)...]) == SnapshotFormat.magic else { throw corrupt("bad tail magic", tailAt + 8) }
+        let footerLength = Int(UInt32(last[t]) | UInt32(last[t + 1]) << 8 | UInt32(last[t + 2]) << 16 | UInt32(last[t + 3]) << 24)
+        let storedCRC = UInt32(last[t + 4]) | UInt32(last[t + 5]) << 8 | UInt32(last[t + 6]) << 16 | UInt32(last[t + 7]) << 24
+        guard footerLength <= Limits.footerBytesMax, Int64(footerLength) <= size - minimum else {
+            throw corrupt("footer length \(footerLength) exceeds the limit \(Limits.footerBytesMax) or the file size \(size)", tailAt)
+        }
+        let footerAt = tailAt - Int64(footerLength)
+        let footer: [UInt8]
+        if footerLength <= t {
+            footer = Array(last[(t - footerLength)..<t])
+        } else {
+            footer = try handle.read(count: footerLength, at: footerAt)
+            guard footer.count == footerLength else { throw corrupt("short read of the footer", footerAt) }
+        }
+        var computed = CRC32C.checksum(footer)
+        computed = CRC32C.checksum(last, t..<(t + 4), extending: computed)
+        computed = CRC32C.checksum(SnapshotFormat.magic, extending: computed)
+        guard computed == storedCRC else {
+            throw .checksumMismatch(stored: storedCRC, computed: computed, what: "footer", path: path, offset: footerAt)
+        }
+        var version = SnapshotFormat.version
+        if checkHeader {
+            let header = size <= Int64(window) ? Array(last[0..<SnapshotFormat.headerBytes]) : try handle.read(count: SnapshotFormat.headerBytes, at: 0)
+            version = try Self.checkHeader(header, path: path)
+        }
+        let decoded: SnapshotFooter
+        do {
+            decoded = try typed { try footer.withUnsafeBytes { raw in try SnapshotFooter(decoding: raw, base: footerAt) } }
+        } catch {
+            throw error.at(path: path)
+        }
+        self.path = path
+        self.fileSize = size
+        self.formatVersion = version
+        self.columns = decoded.columns
+        self.metadata = Dictionary(decoded.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        self.rowCount = decoded.rowCount
+        self.rowGroups = decoded.rowGroups
+        self.handle = handle
+    }
+
+    /// Validates the 16 header bytes and returns the version.
+    static func checkHeader(_ header: [UInt8], path: String) throws(LambdaStoreError) -> UInt32 {
+        guard header.count == SnapshotFormat.headerBytes else { throw .corruption("short header", path: path, offset: 0) }
+        guard Array(header[0..<8]) == SnapshotFormat.magic else { throw .corruption("bad header magic (not a snapshot file)", path: path, offset: 0) }
+        let stored = UInt32(header[12]) | UInt32(header[13]) << 8 | UInt32(header[14]) << 16 | UInt32(header[15]) << 24
+        let computed = CRC32C.checksum(header, 0..<12)
+        guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed, what: "header", path: path, offset: 0) }
+        let version = UInt32(header[8]) | UInt32(header[9]) << 8 | UInt32(header[10]) << 16 | UInt32(header[11]) << 24
+        guard version == SnapshotFormat.version else {
+            throw LambdaStoreError(.unsupported, "snapshot format version \(version) (this build reads \(SnapshotFormat.version))", path: path, offset: 8)
+        }
+        return version
+    }
+
+    /// Closes the file. Further reads fail.
+    public func close() throws(LambdaStoreError) { try handle.close() }
+
+    /// The index of the column named `name`.
+    public func columnIndex(named name: String) -> Int? { columns.firstIndex { $0.name == name } }
+
+    /// Reads and decodes the columns named `names` over the row groups `rowGroups` (all when
+    /// nil), concatenated in the order given. Only those chunks are read, one positional read
+    /// each; `bytes` columns come back as `.string` ``Column``s.
+    /// - Throws: ``LambdaStoreError/Code/notFound`` for an unknown column,
+    ///   ``LambdaStoreError/Code/invalidArgument`` for a row group index out of range,
+    ///   ``LambdaStoreError/Code/corruption`` for a damaged chunk (naming file, column, row
+    ///   group and offset), ``LambdaStoreError/Code/io`` from the file system.
+    /// - Complexity: O(bytes of the chunks read + rows).
+    public func readColumns(_ names: [String], rowGroups selected: [Int]? = nil) throws(LambdaStoreError) -> [Column] {
+        var indexes: [Int] = []
+        for name in names {
+            guard let i = columnIndex(named: name) else {
+                throw LambdaStoreError(.notFound, "snapshot has no column '\(name)'", path: path)
+            }
+            indexes.append(i)
+        }
+        return try readColumns(at: indexes, rowGroups: selected)
+    }
+
+    /// ``readColumns(_:rowGroups:)`` by column index.
+    /// - Throws: as ``readColumns(_:rowGroups:)``.
+    /// - Complexity: O(bytes of the chunks read + rows).
+    public func readColumns(at indexes: [Int], rowGroups selected: [Int]? = nil) throws(LambdaStoreError) -> [Column] {
+        let groups = selected ?? Array(rowGroups.indices)
+        var total = 0
+        for g in groups {
+            guard rowGroups.indices.contains(g) else {
+                throw LambdaStoreError(.invalidArgument, "row group \(g) out of range 0..<\(rowGroups.count)", path: path)
+            }
+            total += rowGroups[g].rowCount
+        }
+        var out: [Column] = []
+        out.reserveCapacity(indexes.count)
+        for c in indexes {
+            guard columns.indices.contains(c) else {
+                throw LambdaStoreError(.invalidArgument, "column index \(c) out of range 0..<\(columns.count)", path: path)
+            }
+            var b = ColumnBuilder(type: columns[c].type, expectedRows: total)
+            for g in groups { try decodeChunk(group: g, column: c, into: &b) }
+            out.append(b.build())
+        }
+        return out
+    }
+
+    /// Reads, checks and decodes one chunk into `b`.
+    func decodeChunk(group g: Int, column c: Int, into b: inout ColumnBuilder) throws(LambdaStoreError) {
+        let chunk = rowGroups[g].chunks[c]
+        let stored = try readVerifiedChunk(group: g, column: c)
+        let what = "column '\(columns[c].name)' row group \(g)"
+        do throws(LambdaStoreError) {
+            if chunk.codec == .none {
+                try typed { try stored.withUnsafeBytes { raw in
+                    try ChunkDecoder.decode(raw, rows: rowGroups[g].rowCount, encoding: chunk.encoding, hasValidity: chunk.hasValidity, nullCount: chunk.statistics.nullCount, into: &b)
+                } }
+            } else {
+                let encoded = try typed { try stored.withUnsafeBytes { raw in try chunk.codec.decompress(raw, uncompressedSize: chunk.encodedBytes) } }
+                try typed { try encoded.withUnsafeBytes { raw in
+                    try ChunkDecoder.decode(raw, rows: rowGroups[g].rowCount, encoding: chunk.encoding, hasValidity: chunk.hasValidity, nullCount: chunk.statistics.nullCount, into: &b)
+                } }
+            }
+        } catch {
+            var e = error
+            let inner = e.offset.map { " (decoded byte \($0))" } ?? ""
+            e.message = "\(what) (\(chunk.encoding), \(chunk.codec)): \(e.message)\(inner)"
+            e.path = path
+            e.offset = chunk.offset
+            throw e
+        }
+    }
+
+    /// The stored bytes of one chunk, after checking their CRC.
+    func readVerifiedChunk(group g: Int, column c: Int) throws(LambdaStoreError) -> [UInt8] {
+        let chunk = rowGroups[g].chunks[c]
+        let stored = try handle.read(count: chunk.storedBytes, at: chunk.offset)
+        let what = "column '\(columns[c].name)' row group \(g)"
+        guard stored.count == chunk.storedBytes else {
+            throw .corruption("\(what): chunk cut short (\(stored.count) of \(chunk.storedBytes) bytes)", path: path, offset: chunk.offset)
+        }
+        let computed = CRC32C.checksum(stored)
+        guard computed == chunk.crc32c else {
+            throw .checksumMismatch(stored: chunk.crc32c, computed: computed, what: "\(what) chunk", path: path, offset: chunk.offset)
+        }
+        return stored
+    }
+}
+
+/// A read-only ``FileHandle`` over bytes in memory.
+final class MemoryFileHandle: FileHandle {
+    let bytes: [UInt8]
+    let path: String
+
+    init(bytes: [UInt8], path: String) {
+        self.bytes = bytes
+        self.path = path
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(LambdaStoreError) -> Int {
+        guard offset >= 0 else { throw LambdaStoreError(.invalidArgument, "negative offset", path: path) }
+        guard offset < Int64(bytes.count) else { return 0 }
+        let n = min(buffer.count, bytes.count - Int(offset))
+        bytes.withUnsafeBytes { src in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[Int(offset)..<(Int(offset) + n)]))
+        }
+        return n
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(LambdaStoreError) {
+        throw LambdaStoreError(.precondition, "in-memory snapshot is read-only", path: path)
+    }
+
+    func sync() throws(LambdaStoreError) {}
+
+    func truncate(to size: Int64) throws(LambdaStoreError) {
+        throw LambdaStoreError(.precondition, "in-memory snapshot is read-only", path: path)
+    }
+
+    func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
+
+    func close() throws(LambdaStoreError) {}
+}

@@ -1,0 +1,92 @@
+import LambdaStoreCore
+
+/// A view definition validated against its stream's schema and compiled into the plan both the
+/// speed and the batch layer execute: the filter's column kernels and a ``ViewLayout``.
+///
+/// Checks (DESIGN.md "Details", format-spec.md §3a "Validation against the schema"): the
+/// definition is valid on its own (``ViewDefinition/validate()``); it reads the schema's
+/// stream; the window field exists and is a `timestamp`; every group-by field exists (any
+/// type); `count` takes no field or any field, `sum` and `avg` an `int64` or `float64` field,
+/// `min` and `max` an `int64`, `float64`, `timestamp` or `string` field, `count_distinct` any
+/// field; the filter type-checks.
+///
+/// Compile against the stream's *latest* schema and feed it batches projected onto that
+/// schema. The ``fingerprint`` depends on the definition only, so recompiling after a
+/// compatible schema change yields the same fingerprint.
+///
+/// Thread safety: immutable; share one instance between threads.
+public final class CompiledView: Sendable {
+    /// The definition.
+    public let definition: ViewDefinition
+    /// The schema it was compiled against.
+    public let schema: Schema
+    /// ``ViewDefinition/fingerprint`` of the definition.
+    public let fingerprint: String
+    /// ``ViewDefinition/canonicalForm`` of the definition.
+    public let canonicalForm: String
+    /// The compiled filter, or nil when every row passes.
+    public let filter: CompiledFilter?
+    /// Field names resolved to column indexes and types of `schema`.
+    public let layout: ViewLayout
+
+    /// Validates `definition` against `schema` and compiles it.
+    /// - Throws: ``LambdaStoreError/Code/view`` naming the key path and the field or aggregate
+    ///   (`window.field: 'ts' has type string, expected timestamp`,
+    ///   `aggregates[0]: aggregate 'revenue': sum needs an int64 or float64 field, 'status' is string`,
+    ///   `filter: position 8: …`).
+    public init(_ definition: ViewDefinition, schema: Schema) throws(LambdaStoreError) {
+        try definition.validate()
+        guard definition.stream == schema.stream else {
+            throw ViewDefinition.error("stream", "view reads stream '\(definition.stream)' but the schema is for '\(schema.stream)'")
+        }
+        func lookup(_ name: String, _ path: String) throws(LambdaStoreError) -> (Int, FieldType) {
+            guard let i = schema.index(of: name) else {
+                throw ViewDefinition.error(path, "unknown field '\(name)' (stream '\(schema.stream)' has \(schema.fields.map(\.name).joined(separator: ", ")))")
+            }
+            return (i, schema.fields[i].type)
+        }
+        var windowFieldIndex: Int?
+        if let field = definition.window.field {
+            let (i, t) = try lookup(field, "window.field")
+            guard t == .timestamp else { throw ViewDefinition.error("window.field", "'\(field)' has type \(t), expected timestamp") }
+            windowFieldIndex = i
+        }
+        var groups: [GroupField] = []
+        for (k, g) in definition.groupBy.enumerated() {
+            let (i, t) = try lookup(g, "groupBy[\(k)]")
+            groups.append(GroupField(name: g, index: i, type: t))
+        }
+        var slots: [AggregateSlot] = []
+        for (k, a) in definition.aggregates.enumerated() {
+            let path = "aggregates[\(k)]"
+            var index: Int?, type: FieldType?
+            if let f = a.field {
+                let (i, t) = try lookup(f, path + ".field")
+                let allowed: Set<FieldType>
+                switch a.function {
+                case .count, .countDistinct: allowed = Set(FieldType.allCases)
+                case .sum, .avg: allowed = [.int64, .float64]
+                case .min, .max: allowed = [.int64, .float64, .timestamp, .string]
+                }
+                guard allowed.contains(t) else {
+                    let names = FieldType.allCases.filter(allowed.contains).map(\.description).joined(separator: ", ")
+                    throw ViewDefinition.error(path + ".field", "aggregate '\(a.name)': \(a.function.rawValue) takes a field of type \(names); '\(f)' is \(t)")
+                }
+                index = i
+                type = t
+            }
+            slots.append(AggregateSlot(name: a.name, function: a.function, fieldIndex: index, fieldType: type))
+        }
+        if let text = definition.filter {
+            filter = try CompiledFilter(text, schema: schema)
+        } else {
+            filter = nil
+        }
+        self.definition = definition
+        self.schema = schema
+        self.canonicalForm = definition.canonicalForm
+        self.fingerprint = ViewDefinition.fingerprint(ofCanonicalForm: canonicalForm)
+        self.layout = ViewLayout(groupBy: groups, window: definition.window.kind, windowFieldIndex: windowFieldIndex,
+                                 allowedLateness: definition.allowedLateness, aggregates: slots)
+    }
+}
