@@ -135,6 +135,14 @@ extension StreamLog {
 
     /// pread, check, decompress, decode, project.
     func decode(_ seg: Segment, _ e: IndexEntry, history: SchemaHistory, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
+        guard let schema = history.schema(version: e.schemaVersion) else {
+            throw .corruption("batch names schema version \(e.schemaVersion), the history has \(history.latest.version)", path: seg.relPath, offset: e.position + 20)
+        }
+        return try Self.decodeStored(seg, e, schema: schema, scratch: &scratch).projected(from: schema, to: history.latest)
+    }
+
+    /// pread, check against the entry and both CRCs, decompress, decode (no projection).
+    static func decodeStored(_ seg: Segment, _ e: IndexEntry, schema: Schema, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
         let hs = LogFormat.batchHeaderSize
         let total = hs + e.storedLength
         if scratch.raw.count < total { scratch.raw = [UInt8](repeating: 0, count: total) }
@@ -148,9 +156,6 @@ extension StreamLog {
         }
         guard done == total else {
             throw .corruption("batch at offset \(e.baseOffset) is cut short: \(done) of \(total) bytes", path: seg.relPath, offset: e.position)
-        }
-        guard let schema = history.schema(version: e.schemaVersion) else {
-            throw .corruption("batch names schema version \(e.schemaVersion), the history has \(history.latest.version)", path: seg.relPath, offset: e.position + 20)
         }
         let plainCount = e.uncompressedLength
         if e.codec != .none, scratch.plain.count < plainCount { scratch.plain = [UInt8](repeating: 0, count: plainCount) }
@@ -178,6 +183,6 @@ extension StreamLog {
         } } } catch {
             throw error.at(path: seg.relPath)
         }
-        return batch.projected(from: schema, to: history.latest)
+        return batch
     }
 }
