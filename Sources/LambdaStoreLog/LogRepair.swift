@@ -93,7 +93,7 @@ extension EventLog {
                 }
                 expected = scanner.nextOffset
             } catch {
-                damage = (i, error.offset ?? scanner.position, error.message, scanner.nextOffset)
+                damage = (i, error.offset ?? scanner.position, error.message, scanner.intactOffset)
                 break
             }
         }

@@ -106,6 +106,8 @@ struct SegmentScanner {
     var nextOffset: Int64
     let checkPayloads: Bool
     private(set) var finished = false
+    /// The offset after the last batch that passed every check (header and payload).
+    private(set) var intactOffset: Int64
 
     /// Opens a scan of `handle`, reading and checking the file header.
     /// - Throws: corruption of the file header (with `path`), or `.io`.
@@ -121,6 +123,7 @@ struct SegmentScanner {
         self.path = path
         position = Int64(LogFormat.segmentHeaderSize)
         nextOffset = header.baseOffset
+        intactOffset = header.baseOffset
         self.checkPayloads = checkPayloads
     }
 
@@ -166,6 +169,7 @@ struct SegmentScanner {
         }
         position = end
         nextOffset = h.baseOffset + Int64(h.recordCount)
+        if ok && intactOffset == h.baseOffset { intactOffset = nextOffset }
         return .batch(h, position: p, payloadOK: ok)
     }
 
