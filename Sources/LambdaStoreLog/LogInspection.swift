@@ -1,0 +1,242 @@
+import LambdaStoreCore
+import Synchronization
+
+/// One record batch as `dump segment` shows it.
+public struct BatchDump: Sendable, Equatable {
+    /// File position of the batch header.
+    public var position: Int64
+    /// Offset of the first record.
+    public var baseOffset: Int64
+    /// Number of records.
+    public var count: Int
+    /// Event-time range (nil when every record's event time is null).
+    public var minEventTime: Int64?
+    public var maxEventTime: Int64?
+    /// Schema version it was written under.
+    public var schemaVersion: UInt32
+    /// Codec of the stored payload.
+    public var codec: Codec
+    /// Bytes the batch takes in the file: header (56) plus stored payload.
+    public var bytes: Int
+    /// Payload bytes before compression.
+    public var uncompressedBytes: Int
+    /// Whether the payload CRC matched (the header's own CRC always did, or the walk stopped).
+    public var checksumOk: Bool
+    /// The records as stored (fields in the order of `schemaVersion`), when asked for and decodable.
+    public var records: [[Value]]?
+    /// Why `records` is nil although they were asked for.
+    public var recordsError: String?
+}
+
+/// The structure of one segment file, as `dump segment` shows it (format-spec.md §2.2).
+public struct SegmentDump: Sendable, Equatable {
+    /// The file, as given.
+    public var file: String
+    /// The format version in the file header (0 when the header is unreadable).
+    public var formatVersion: Int
+    /// Base offset and creation time from the file header.
+    public var baseOffset: Int64
+    public var createdAtMillis: Int64
+    /// File size and the end of the last batch that was walked.
+    public var fileBytes: Int64
+    public var validBytes: Int64
+    /// Every batch whose header is valid, in file order.
+    public var batches: [BatchDump]
+    /// What follows the last batch when the file ends in a torn tail.
+    public var tail: SegmentTail
+    /// The damage that stopped the walk (a bad file or batch header), with its offset.
+    public var problem: LambdaStoreError?
+}
+
+/// One entry of an index or time index file.
+public struct IndexEntryDump: Sendable, Equatable {
+    /// File position of the entry in the index file.
+    public var entryPosition: Int64
+    /// Position of the batch in its segment.
+    public var position: Int64
+    /// `.index` fields (nil in a time index).
+    public var baseOffset: Int64?
+    public var count: Int?
+    public var storedBytes: Int?
+    public var uncompressedBytes: Int?
+    public var schemaVersion: UInt32?
+    public var codec: Codec?
+    /// `.timeindex` fields (nil in an offset index, and when the batch has no event time).
+    public var minEventTime: Int64?
+    public var maxEventTime: Int64?
+    /// Whether the entry's CRC matched (other fields are zero/nil when it did not).
+    public var checksumOk: Bool
+}
+
+/// The structure of one `.index` or `.timeindex` file (format-spec.md §2.4–§2.5).
+public struct IndexDump: Sendable, Equatable {
+    public var file: String
+    /// `index` or `timeindex`.
+    public var kind: String
+    public var formatVersion: Int
+    public var segmentBaseOffset: Int64
+    public var entries: [IndexEntryDump]
+    /// Damage to the header, or a torn last entry, with its offset.
+    public var problem: String?
+    public var problemOffset: Int64?
+}
+
+/// Read-only inspection of log files: the library side of `lambdastore dump` and `verify`.
+///
+/// Thread safety: stateless; every function may run concurrently with a writer (it then may
+/// see an incomplete tail being written).
+public enum LogInspector {
+    /// Walks a segment file and describes every batch; never modifies anything.
+    ///
+    /// The walk continues past a payload whose CRC fails (`checksumOk == false`) and stops at
+    /// a header that fails its checks (``SegmentDump/problem``). With `includeRecords`, each
+    /// intact batch is decoded with the schema history (`schemas`, or the `schema` file beside
+    /// the segment).
+    /// - Throws: `.notFound` / `.io` when the file cannot be read.
+    /// - Complexity: O(file size).
+    public static func dumpSegment(path: String, fs: any FileSystem = PosixFileSystem(), schemas: SchemaHistory? = nil,
+                                   includeRecords: Bool = false) throws(LambdaStoreError) -> SegmentDump {
+        let h = try fs.open(path, mode: .read)
+        defer { try? h.close() }
+        var history = schemas
+        if includeRecords, history == nil {
+            history = try? SchemaHistory(decoding: fs.readFile(Path.join(Path.parent(of: path), LogFormat.schemaFileName), limit: Limits.metadataBytesMax))
+        }
+        return try dump(handle: h, file: path, schemas: history, includeRecords: includeRecords)
+    }
+
+    /// ``dumpSegment(path:fs:schemas:includeRecords:)`` over bytes in memory.
+    public static func dumpSegment(bytes: [UInt8], file: String = "segment", schemas: SchemaHistory? = nil,
+                                   includeRecords: Bool = false) throws(LambdaStoreError) -> SegmentDump {
+        try dump(handle: MemoryFileHandle(bytes: bytes, path: file), file: file, schemas: schemas, includeRecords: includeRecords)
+    }
+
+    static func dump(handle h: any FileHandle, file: String, schemas: SchemaHistory?, includeRecords: Bool) throws(LambdaStoreError) -> SegmentDump {
+        let size = try h.size()
+        let head = try h.read(count: LogFormat.segmentHeaderSize, at: 0)
+        var out = SegmentDump(file: file, formatVersion: head.count >= 6 ? Int(UInt16(head[4]) | UInt16(head[5]) << 8) : 0,
+                              baseOffset: 0, createdAtMillis: 0, fileBytes: size, validBytes: 0, batches: [], tail: .clean, problem: nil)
+        var scanner: SegmentScanner
+        do throws(LambdaStoreError) {
+            scanner = try SegmentScanner(handle: h, path: file, checkPayloads: true)
+        } catch {
+            out.problem = error
+            return out
+        }
+        out.baseOffset = scanner.header.baseOffset
+        out.createdAtMillis = scanner.header.createdAtMillis
+        out.validBytes = Int64(LogFormat.segmentHeaderSize)
+        var scratch = ReadScratch()
+        walk: while true {
+            switch try scanner.next() {
+            case .batch(let hd, let p, let ok):
+                var b = BatchDump(position: p, baseOffset: hd.baseOffset, count: hd.recordCount, minEventTime: hd.eventTimeRange?.lowerBound,
+                                  maxEventTime: hd.eventTimeRange?.upperBound, schemaVersion: hd.schemaVersion, codec: hd.codec,
+                                  bytes: hd.totalLength, uncompressedBytes: hd.uncompressedLength, checksumOk: ok)
+                if includeRecords {
+                    if !ok {
+                        b.recordsError = "payload checksum mismatch"
+                    } else if let schema = schemas?.schema(version: hd.schemaVersion) {
+                        do throws(LambdaStoreError) {
+                            let seg = Segment(baseOffset: out.baseOffset, name: Path.base(of: file), path: file, relPath: file, handle: h, createdAt: out.createdAtMillis)
+                            let batch = try StreamLog.decodeStored(seg, IndexEntry(header: hd, position: p), schema: schema, scratch: &scratch)
+                            b.records = (0..<batch.count).map { r in batch.columns.map { $0.value(at: r) } }
+                        } catch {
+                            b.recordsError = error.description
+                        }
+                    } else {
+                        b.recordsError = "schema version \(hd.schemaVersion) is not known"
+                    }
+                }
+                out.batches.append(b)
+                out.validBytes = p + Int64(hd.totalLength)
+            case .end(let tail):
+                out.tail = tail
+                break walk
+            case .corrupt(let e):
+                out.problem = e
+                break walk
+            }
+        }
+        return out
+    }
+
+    /// Describes an `.index` or `.timeindex` file entry by entry; never modifies anything.
+    /// - Throws: `.notFound` / `.io` when the file cannot be read, `.limitExceeded` beyond
+    ///   ``Limits/metadataBytesMax`` × 16.
+    /// - Complexity: O(file size).
+    public static func dumpIndex(path: String, fs: any FileSystem = PosixFileSystem()) throws(LambdaStoreError) -> IndexDump {
+        let bytes = try fs.readFile(path, limit: Limits.metadataBytesMax * 16)
+        let isTime = path.hasSuffix(LogFormat.timeIndexSuffix)
+        var out = IndexDump(file: path, kind: isTime ? "timeindex" : "index",
+                            formatVersion: bytes.count >= 6 ? Int(UInt16(bytes[4]) | UInt16(bytes[5]) << 8) : 0,
+                            segmentBaseOffset: 0, entries: [])
+        bytes.withUnsafeBytes { b in
+            switch IndexFileHeader.decode(b) {
+            case .failure(let p):
+                out.problem = p.message
+                out.problemOffset = p.offset
+                return
+            case .success(let h):
+                let expected = isTime ? LogFormat.timeIndexMagic : LogFormat.indexMagic
+                let size = isTime ? LogFormat.timeIndexEntrySize : LogFormat.indexEntrySize
+                guard h.magic == expected, h.entrySize == size else {
+                    out.problem = "not a \(out.kind) file (magic \(hex32(h.magic)), entry size \(h.entrySize))"
+                    out.problemOffset = 0
+                    return
+                }
+                out.segmentBaseOffset = h.segmentBaseOffset
+                var p = LogFormat.indexHeaderSize
+                while p + size <= b.count {
+                    let e = UnsafeRawBufferPointer(rebasing: b[p..<(p + size)])
+                    var d = IndexEntryDump(entryPosition: Int64(p), position: 0, checksumOk: false)
+                    if isTime, let t = IndexEntry.decodeTimeIndex(e) {
+                        d.position = t.position
+                        d.minEventTime = t.range?.lowerBound
+                        d.maxEventTime = t.range?.upperBound
+                        d.checksumOk = true
+                    } else if !isTime, let x = IndexEntry.decodeIndex(e) {
+                        d.position = x.position
+                        d.baseOffset = x.baseOffset
+                        d.count = x.recordCount
+                        d.storedBytes = x.storedLength
+                        d.uncompressedBytes = x.uncompressedLength
+                        d.schemaVersion = x.schemaVersion
+                        d.codec = x.codec
+                        d.checksumOk = true
+                    }
+                    out.entries.append(d)
+                    p += size
+                }
+                if p < b.count {
+                    out.problem = "\(b.count - p) bytes of a torn last entry"
+                    out.problemOffset = Int64(p)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A read-only in-memory file, for ``LogInspector/dumpSegment(bytes:file:schemas:includeRecords:)``.
+final class MemoryFileHandle: FileHandle, Sendable {
+    let bytes: [UInt8]
+    let path: String
+    init(bytes: [UInt8], path: String) {
+        self.bytes = bytes
+        self.path = path
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(LambdaStoreError) -> Int {
+        guard offset >= 0, offset < Int64(bytes.count) else { return 0 }
+        let n = min(buffer.count, bytes.count - Int(offset))
+        bytes.withUnsafeBytes { src in buffer.baseAddress!.copyMemory(from: src.baseAddress! + Int(offset), byteCount: n) }
+        return n
+    }
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(LambdaStoreError) {
+        throw LambdaStoreError(.precondition, "read-only buffer", path: path)
+    }
+    func sync() throws(LambdaStoreError) {}
+    func truncate(to size: Int64) throws(LambdaStoreError) { throw LambdaStoreError(.precondition, "read-only buffer", path: path) }
+    func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
+    func close() throws(LambdaStoreError) {}
+}

@@ -1,0 +1,196 @@
+import LambdaStoreCore
+
+/// A read-ahead window over a file: serves small positional reads from one large buffer so a
+/// scan of many small batches costs one `pread` per MiB, not two per batch.
+struct FileWindow {
+    let handle: any FileHandle
+    let fileSize: Int64
+    private var buffer: [UInt8] = []
+    private var start: Int64 = 0
+    private var filled = 0
+    static let chunk = 1 << 20
+
+    init(handle: any FileHandle, fileSize: Int64) {
+        self.handle = handle
+        self.fileSize = fileSize
+    }
+
+    /// Calls `body` with the `count` bytes at `position` (fewer when the file ends first).
+    mutating func withBytes<R>(at position: Int64, count: Int, _ body: (UnsafeRawBufferPointer) throws(LambdaStoreError) -> R) throws(LambdaStoreError) -> R {
+        let want = Int(max(0, min(Int64(count), fileSize - position)))
+        if position < start || position + Int64(want) > start + Int64(filled) {
+            let n = Int(min(Int64(max(want, Self.chunk)), max(0, fileSize - position)))
+            if buffer.count < n { buffer = [UInt8](repeating: 0, count: n) }
+            var done = 0
+            while done < n {
+                let got = try typed { try buffer.withUnsafeMutableBytes { b in
+                    try handle.read(into: UnsafeMutableRawBufferPointer(rebasing: b[done..<n]), at: position + Int64(done))
+                } }
+                if got == 0 { break }
+                done += got
+            }
+            start = position
+            filled = done
+        }
+        let from = Int(position - start)
+        let avail = max(0, min(want, filled - from))
+        return try typed { try buffer.withUnsafeBytes { b throws(LambdaStoreError) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: b[from..<(from + avail)]))
+        } }
+    }
+
+    /// Whether every byte in `[position, fileSize)` is zero.
+    mutating func isZero(from position: Int64) throws(LambdaStoreError) -> Bool {
+        var p = position
+        var step = 64   // the common case, a batch marker, answers at the first byte
+        while p < fileSize {
+            let n = Int(min(Int64(step), fileSize - p))
+            step = Self.chunk
+            let zero = try withBytes(at: p, count: n) { b in b.allSatisfy { $0 == 0 } }
+            if !zero { return false }
+            p += Int64(n)
+        }
+        return true
+    }
+}
+
+/// How a segment file ends after its last complete, valid batch.
+public enum SegmentTail: Sendable, Equatable {
+    /// The file ends exactly after the last batch.
+    case clean
+    /// Only zero bytes follow (e.g. preallocated or never-written blocks).
+    case trailingZeros(bytes: Int64)
+    /// A batch header cut short by the end of the file.
+    case incompleteHeader(bytes: Int64)
+    /// A valid batch header whose payload runs past the end of the file.
+    case incompletePayload(bytes: Int64)
+
+    /// The bytes after the valid end (0 when clean).
+    public var bytes: Int64 {
+        switch self {
+        case .clean: 0
+        case .trailingZeros(let n), .incompleteHeader(let n), .incompletePayload(let n): n
+        }
+    }
+
+    /// A one-line description for reports.
+    public var reason: String? {
+        switch self {
+        case .clean: nil
+        case .trailingZeros(let n): "\(n) trailing zero bytes"
+        case .incompleteHeader(let n): "incomplete batch header (\(n) bytes)"
+        case .incompletePayload(let n): "incomplete batch (\(n) bytes: header valid, payload cut short)"
+        }
+    }
+}
+
+/// One step of a segment scan.
+enum ScanStep {
+    /// A batch whose header is valid; `payloadOK` tells whether the payload CRC matched
+    /// (always true when payloads are not checked).
+    case batch(BatchHeader, position: Int64, payloadOK: Bool)
+    /// The end of the valid part; `tail` says what follows.
+    case end(SegmentTail)
+    /// Bytes that are neither a valid batch nor a torn tail: corruption at the error's offset.
+    case corrupt(LambdaStoreError)
+}
+
+/// Walks the batches of one segment file, applying the recovery rules of format-spec.md §2.6:
+/// a header cut short, a valid header whose payload runs past end of file, and trailing zero
+/// bytes are a *tail*; anything else that fails a check is corruption at a byte offset.
+struct SegmentScanner {
+    var window: FileWindow
+    let path: String
+    let header: SegmentFileHeader
+    var position: Int64
+    var nextOffset: Int64
+    let checkPayloads: Bool
+    private(set) var finished = false
+    /// The offset after the last batch that passed every check (header and payload).
+    private(set) var intactOffset: Int64
+
+    /// Opens a scan of `handle`, reading and checking the file header.
+    /// - Throws: corruption of the file header (with `path`), or `.io`.
+    init(handle: any FileHandle, path: String, checkPayloads: Bool) throws(LambdaStoreError) {
+        let size = try handle.size()
+        var w = FileWindow(handle: handle, fileSize: size)
+        do throws(LambdaStoreError) {
+            header = try w.withBytes(at: 0, count: LogFormat.segmentHeaderSize) { b throws(LambdaStoreError) in try SegmentFileHeader(decoding: b) }
+        } catch {
+            throw error.at(path: path, offset: 0)
+        }
+        window = w
+        self.path = path
+        position = Int64(LogFormat.segmentHeaderSize)
+        nextOffset = header.baseOffset
+        intactOffset = header.baseOffset
+        self.checkPayloads = checkPayloads
+    }
+
+    var fileSize: Int64 { window.fileSize }
+
+    /// The next step. After `.end` or `.corrupt` it keeps returning `.end(.clean)`.
+    mutating func next() throws(LambdaStoreError) -> ScanStep {
+        if finished { return .end(.clean) }
+        let p = position
+        let remaining = window.fileSize - p
+        if remaining <= 0 { finished = true; return .end(.clean) }
+        if try window.isZero(from: p) { finished = true; return .end(.trailingZeros(bytes: remaining)) }
+        if remaining < Int64(LogFormat.batchHeaderSize) {
+            // A torn header is a prefix of a header: its first bytes are the marker's.
+            let looksTorn = try window.withBytes(at: p, count: Int(min(remaining, 4))) { b in
+                var marker = LogFormat.batchMarker.littleEndian
+                return withUnsafeBytes(of: &marker) { m in b.elementsEqual(m.prefix(b.count)) }
+            }
+            finished = true
+            if looksTorn { return .end(.incompleteHeader(bytes: remaining)) }
+            return .corrupt(.corruption("\(remaining) unrecognized bytes after the last batch", path: path, offset: p))
+        }
+        let h: BatchHeader
+        do throws(LambdaStoreError) {
+            h = try window.withBytes(at: p, count: LogFormat.batchHeaderSize) { b throws(LambdaStoreError) in try BatchHeader(decoding: b, at: p) }
+        } catch {
+            finished = true
+            return .corrupt(error.at(path: path))
+        }
+        guard h.baseOffset == nextOffset else {
+            finished = true
+            return .corrupt(.corruption("batch base offset \(h.baseOffset), expected \(nextOffset)", path: path, offset: p + 8))
+        }
+        let end = p + Int64(h.totalLength)
+        if end > window.fileSize {
+            finished = true
+            return .end(.incompletePayload(bytes: remaining))
+        }
+        var ok = true
+        if checkPayloads {
+            let computed = try window.withBytes(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength) { b in CRC32C.checksum(b) }
+            ok = computed == h.payloadCRC
+        }
+        position = end
+        nextOffset = h.baseOffset + Int64(h.recordCount)
+        if ok && intactOffset == h.baseOffset { intactOffset = nextOffset }
+        return .batch(h, position: p, payloadOK: ok)
+    }
+
+    /// Scans to the end, stopping at the first corruption (including a payload CRC mismatch).
+    /// - Returns: the entries of every valid batch, the valid end, and the tail.
+    /// - Throws: ``LambdaStoreError/Code/corruption`` naming `path` and the byte offset.
+    mutating func scanAll() throws(LambdaStoreError) -> (entries: [IndexEntry], validEnd: Int64, tail: SegmentTail) {
+        var entries: [IndexEntry] = []
+        while true {
+            switch try next() {
+            case .batch(let h, let p, let ok):
+                guard ok else {
+                    let computed = try window.withBytes(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength) { b in CRC32C.checksum(b) }
+                    throw .checksumMismatch(stored: h.payloadCRC, computed: computed, what: "batch payload", path: path, offset: p)
+                }
+                entries.append(IndexEntry(header: h, position: p))
+            case .end(let tail):
+                return (entries, position, tail)
+            case .corrupt(let e):
+                throw e
+            }
+        }
+    }
+}

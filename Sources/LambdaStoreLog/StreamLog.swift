@@ -1,0 +1,354 @@
+import LambdaStoreCore
+import Synchronization
+
+/// One open segment file. Immutable; its handle serves positional reads from any thread and
+/// writes from the stream's single writer.
+final class Segment: Sendable {
+    let baseOffset: Int64
+    /// File name, e.g. `00000000000000000000.segment`.
+    let name: String
+    /// Full path.
+    let path: String
+    /// Path relative to the store root, used in errors and reports.
+    let relPath: String
+    let handle: any FileHandle
+    let createdAt: Int64
+
+    init(baseOffset: Int64, name: String, path: String, relPath: String, handle: any FileHandle, createdAt: Int64) {
+        self.baseOffset = baseOffset
+        self.name = name
+        self.path = path
+        self.relPath = relPath
+        self.handle = handle
+        self.createdAt = createdAt
+    }
+}
+
+/// A segment and the batches published in it (only complete, fully written batches).
+struct SegmentState: Sendable {
+    let segment: Segment
+    var entries: [IndexEntry]
+    /// Valid bytes: one past the last published batch.
+    var size: Int64
+    var endOffset: Int64
+    var eventTimeMin: Int64?
+    var eventTimeMax: Int64?
+
+    init(segment: Segment, entries: [IndexEntry], size: Int64) {
+        self.segment = segment
+        self.entries = []
+        self.size = size
+        endOffset = segment.baseOffset
+        self.entries.reserveCapacity(entries.count)
+        for e in entries { add(e) }
+        self.size = size
+    }
+
+    mutating func add(_ e: IndexEntry) {
+        entries.append(e)
+        size = e.endPosition
+        endOffset = e.endOffset
+        if let r = e.eventTimeRange {
+            eventTimeMin = Swift.min(eventTimeMin ?? r.lowerBound, r.lowerBound)
+            eventTimeMax = Swift.max(eventTimeMax ?? r.upperBound, r.upperBound)
+        }
+    }
+
+    /// The index of the last entry whose base offset is <= `offset` (0 when none is).
+    func entryIndex(containing offset: Int64) -> Int {
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if entries[mid].baseOffset <= offset { lo = mid + 1 } else { hi = mid }
+        }
+        return Swift.max(0, lo - 1)
+    }
+}
+
+/// The state readers see, and the group-commit bookkeeping. Guarded by `StreamLog.shared`.
+struct StreamShared: Sendable {
+    var history: SchemaHistory
+    var segments: [SegmentState]
+    var endOffset: Int64
+    /// Every offset below this is on stable storage.
+    var durableEnd: Int64
+    var syncInFlight = false
+    var waiters: [(target: Int64, resume: CheckedContinuation<SyncStep, Never>)] = []
+    /// Set when an fdatasync failed: the page cache state is unknown, so no more appends.
+    var failure: LambdaStoreError?
+    var isClosed = false
+
+    /// The index of the last segment whose base offset is <= `offset` (0 when none is).
+    func segmentIndex(containing offset: Int64) -> Int {
+        var lo = 0, hi = segments.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if segments[mid].segment.baseOffset <= offset { lo = mid + 1 } else { hi = mid }
+        }
+        return Swift.max(0, lo - 1)
+    }
+}
+
+/// The writer's scratch buffers and handles. Guarded by `StreamLog.writer`.
+struct StreamWriter: Sendable {
+    var payload: [UInt8] = []
+    var out: [UInt8] = []
+    var index: IndexAppender?
+    var observers: [@Sendable (Int64, ColumnBatch) -> Void] = []
+    var flusher: Task<Void, Never>?
+    var flusherPeriodMillis = Int.max
+}
+
+/// One stream of the log: its schema history and its segments (format-spec.md §2).
+///
+/// Appends go to the last (*active*) segment; a segment rolls at ``LogOptions/segmentBytesMax``
+/// or ``LogOptions/segmentAgeMaxMillis``. Every record gets a dense offset, `0, 1, 2, …` in
+/// arrival order. Reads project every batch onto the latest schema.
+///
+/// Thread safety: all methods may be called from any thread. Appends are serialised by a
+/// writer lock (one writer per store is enforced by the store's `LOCK` file); readers run
+/// concurrently with the writer and see a consistent prefix: a batch becomes visible only
+/// after all its bytes were written. Locks: the writer lock is taken before the state lock,
+/// never the reverse; observers run under the writer lock and must not append.
+public final class StreamLog: Sendable {
+    /// The stream name.
+    public let name: String
+    let dir: String
+    let relDir: String
+    let fs: any FileSystem
+    let options: LogOptions
+    let writer: Mutex<StreamWriter>
+    let shared: Mutex<StreamShared>
+
+    init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
+         segments: [SegmentState], index: IndexAppender?) {
+        self.name = name
+        self.dir = dir
+        self.relDir = relDir
+        self.fs = fs
+        self.options = options
+        let end = segments.last?.endOffset ?? 0
+        shared = Mutex(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
+        var w = StreamWriter()
+        w.index = index
+        writer = Mutex(w)
+    }
+
+    deinit {
+        writer.withLock { w in w.flusher?.cancel() }
+    }
+
+    /// The newest schema version; reads project every batch onto it.
+    public var latestSchema: Schema { shared.withLock { $0.history.latest } }
+
+    /// The schema with version number `version`, if the stream has it.
+    public func schema(version: UInt32) -> Schema? { shared.withLock { $0.history.schema(version: version) } }
+
+    /// Every schema version, oldest first.
+    public var schemaHistory: SchemaHistory { shared.withLock { $0.history } }
+
+    /// The next offset to assign: the number of records appended since offset 0.
+    public var endOffset: Int64 { shared.withLock { $0.endOffset } }
+
+    /// The first offset still stored (0 until retention removes segments).
+    public var startOffset: Int64 { shared.withLock { $0.segments.first?.segment.baseOffset ?? $0.endOffset } }
+
+    /// Every offset below this is on stable storage.
+    public var durableEndOffset: Int64 { shared.withLock { $0.durableEnd } }
+
+    /// The segments, oldest first.
+    /// - Complexity: O(segments).
+    public func segments() -> [SegmentInfo] {
+        shared.withLock { s in
+            s.segments.enumerated().map { i, st in
+                SegmentInfo(name: st.segment.name, baseOffset: st.segment.baseOffset, endOffset: st.endOffset, bytes: st.size,
+                            batchCount: st.entries.count, createdAtMillis: st.segment.createdAt, minEventTime: st.eventTimeMin,
+                            maxEventTime: st.eventTimeMax, isActive: i == s.segments.count - 1)
+            }
+        }
+    }
+
+    /// Registers `body` to run after every append, in offset order, under the writer's
+    /// ordering, after the batch's bytes are written (before `append` returns, and before any
+    /// later append is written). `body` gets the first offset and the batch as appended.
+    ///
+    /// `body` must be quick and must not append to this stream (it runs under the writer lock).
+    public func addAppendObserver(_ body: @escaping @Sendable (_ baseOffset: Int64, _ batch: ColumnBatch) -> Void) {
+        writer.withLock { $0.observers.append(body) }
+    }
+
+    // MARK: Schema
+
+    /// Stores `proposed` as the next version when it is a compatible change of the latest.
+    func evolve(to proposed: Schema) throws(LambdaStoreError) -> SchemaApplyResult {
+        try writer.withLock { _ throws(LambdaStoreError) -> SchemaApplyResult in
+            let history = shared.withLock { $0.history }
+            guard let next = try history.latest.evolved(to: proposed) else { return .unchanged(version: history.latest.version) }
+            guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
+            var h = history
+            h.append(next)
+            try fs.writeFileAtomically(Path.join(dir, LogFormat.schemaFileName), h.encoded())
+            shared.withLock { $0.history = h }
+            return .evolved(version: next.version)
+        }
+    }
+
+    // MARK: Append
+
+    /// Appends `batch` and returns the offsets assigned to its records.
+    ///
+    /// The batch must be under ``latestSchema`` (its `schemaVersion` equal to the latest
+    /// version, columns matching the fields). The payload (format-spec.md §2.3) is compressed
+    /// with ``LogOptions/codec`` and written with its header in one positional write
+    /// (format-spec.md §2.2). `onAppended` observers run, in offset order, before this returns.
+    /// With ``Durability/sync`` it returns once an fdatasync covers the batch; concurrent
+    /// appenders share one fdatasync (group commit).
+    ///
+    /// An empty batch writes nothing and returns an empty range at ``endOffset``.
+    /// - Throws: `.schema` when the batch does not match the latest schema; `.limitExceeded`
+    ///   beyond ``Limits/batchRecordsMax`` / ``Limits/batchBytesMax``; `.precondition` when the
+    ///   log is read-only, closed, or failed after an fdatasync error; `.io`.
+    /// - Complexity: O(batch bytes).
+    public func append(_ batch: ColumnBatch, durability: Durability) async throws(LambdaStoreError) -> Range<Int64> {
+        let range = try write(batch, durability: durability)
+        if durability == .sync, !range.isEmpty {
+            try await waitDurable(range.upperBound)
+        }
+        return range
+    }
+
+    /// The synchronous part of an append: encode, compress, write, publish, notify.
+    func write(_ batch: ColumnBatch, durability: Durability) throws(LambdaStoreError) -> Range<Int64> {
+        try writer.withLock { w throws(LambdaStoreError) -> Range<Int64> in
+            let (schema, end, active, failure, closed) = shared.withLock { s in
+                (s.history.latest, s.endOffset, s.segments.last.map { ($0.segment, $0.size, $0.entries.count) }, s.failure, s.isClosed)
+            }
+            guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
+            guard !closed else { throw LambdaStoreError(.precondition, "stream '\(name)' is closed") }
+            if let failure { throw LambdaStoreError(.precondition, "stream '\(name)' failed earlier and must be reopened: \(failure)") }
+            guard batch.schemaVersion == schema.version else {
+                throw LambdaStoreError(.schema, "batch is under schema version \(batch.schemaVersion), stream '\(name)' is at version \(schema.version)")
+            }
+            try batch.validate(against: schema)
+            let n = batch.count
+            if n == 0 { return end..<end }
+            guard n <= Limits.batchRecordsMax else {
+                throw LambdaStoreError(.limitExceeded, "batch of \(n) records exceeds \(Limits.batchRecordsMax)")
+            }
+
+            // Encode into the reused buffers: header placeholder, then the stored payload.
+            let hs = LogFormat.batchHeaderSize
+            w.out.removeAll(keepingCapacity: true)
+            w.out.append(contentsOf: repeatElement(0, count: hs))
+            var codec = options.codec
+            let uncompressed: Int
+            if codec == .none {
+                batch.encodePayload(into: &w.out)
+                uncompressed = w.out.count - hs
+            } else {
+                w.payload.removeAll(keepingCapacity: true)
+                batch.encodePayload(into: &w.payload)
+                uncompressed = w.payload.count
+                if uncompressed <= Limits.batchBytesMax {
+                    let level = options.zstdLevel
+                    let stored = try typed { try w.payload.withUnsafeBytes { p throws(LambdaStoreError) -> Int in
+                        try codec.compress(p, appendingTo: &w.out, level: level)
+                    } }
+                    if stored >= uncompressed {   // not worth it: store as is
+                        codec = .none
+                        w.out.removeLast(stored)
+                        w.out.append(contentsOf: w.payload)
+                    }
+                }
+            }
+            guard uncompressed <= Limits.batchBytesMax else {
+                throw LambdaStoreError(.limitExceeded, "batch payload of \(uncompressed) bytes exceeds \(Limits.batchBytesMax)")
+            }
+            let storedLength = w.out.count - hs
+            let eventTime = batch.range(ofColumn: schema.eventTimeIndex).map { $0.min...$0.max }
+            var header = BatchHeader(codec: codec, baseOffset: end, recordCount: n, schemaVersion: schema.version,
+                                     eventTimeRange: eventTime, uncompressedLength: uncompressed, storedLength: storedLength, payloadCRC: 0)
+            w.out.withUnsafeMutableBytes { raw in
+                header.payloadCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[hs...]))
+                header.encode(into: raw, at: 0)
+            }
+
+            // Roll when the batch would overflow a non-empty segment, or the segment is too old.
+            var target = active
+            if case let (seg, size, count)? = active, count > 0 {
+                let tooBig = size + Int64(w.out.count) > options.segmentBytesMax
+                let tooOld = options.segmentAgeMaxMillis.map { options.clock() - seg.createdAt >= $0 } ?? false
+                if tooBig || tooOld { target = nil }
+            }
+            if target == nil {
+                target = (try roll(&w, base: end), Int64(LogFormat.segmentHeaderSize), 0)
+            }
+            guard case let (seg, size, _)? = target else { preconditionFailure("no active segment") }
+
+            // One positional write of header + payload; the batch is published only after it.
+            do throws(LambdaStoreError) {
+                try typed { try w.out.withUnsafeBytes { b in try seg.handle.write(b, at: size) } }
+            } catch {
+                // Remove whatever part reached the file; if even that fails, stop appending.
+                do throws(LambdaStoreError) { try seg.handle.truncate(to: size) } catch {
+                    shared.withLock { $0.failure = error }
+                }
+                throw error.at(path: seg.relPath, offset: size)
+            }
+            let entry = IndexEntry(header: header, position: size)
+            w.index?.append(entry)
+            shared.withLock { s in
+                s.segments[s.segments.count - 1].add(entry)
+                s.endOffset = entry.endOffset
+            }
+            for observe in w.observers { observe(end, batch) }
+            if case .interval(let ms) = durability { startFlusher(&w, periodMillis: ms) }
+            return end..<entry.endOffset
+        }
+    }
+
+    /// Seals the active segment (fdatasync, index files synced) and creates the next one at
+    /// `base`: header written and synced, directory entry synced, so acknowledged data in it
+    /// can never lose its file.
+    private func roll(_ w: inout StreamWriter, base: Int64) throws(LambdaStoreError) -> Segment {
+        if let old = shared.withLock({ $0.segments.last }) {
+            try old.segment.handle.sync()
+            w.index?.syncAndClose()
+            w.index = nil
+            shared.withLock { s in s.durableEnd = Swift.max(s.durableEnd, old.endOffset) }
+        }
+        let name = LogFormat.fileStem(baseOffset: base) + LogFormat.segmentSuffix
+        let path = Path.join(dir, name)
+        let created = options.clock()
+        let h = try fs.open(path, mode: .truncate)
+        var hw = ByteWriter(capacity: LogFormat.segmentHeaderSize)
+        SegmentFileHeader(baseOffset: base, createdAtMillis: created).encode(into: &hw)
+        try h.write(hw.bytes, at: 0)
+        try h.sync()
+        w.index = try IndexAppender.create(fs: fs, segmentPath: path, segmentBase: base)
+        try fs.syncDirectory(dir)
+        let seg = Segment(baseOffset: base, name: name, path: path, relPath: relDir + "/" + name, handle: h, createdAt: created)
+        shared.withLock { s in s.segments.append(SegmentState(segment: seg, entries: [], size: Int64(LogFormat.segmentHeaderSize))) }
+        return seg
+    }
+
+    // MARK: Close
+
+    /// Flushes and closes the stream: later calls fail with `.precondition`.
+    func close() {
+        writer.withLock { w in
+            w.flusher?.cancel()
+            w.flusher = nil
+            let (segs, wasClosed) = shared.withLock { s -> ([Segment], Bool) in
+                let c = s.isClosed
+                s.isClosed = true
+                return (s.segments.map(\.segment), c)
+            }
+            if wasClosed { return }
+            if !options.readOnly, let last = segs.last { try? last.handle.sync() }
+            w.index?.close()
+            w.index = nil
+            for s in segs { try? s.handle.close() }
+        }
+    }
+}
