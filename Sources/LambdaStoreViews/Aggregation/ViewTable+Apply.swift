@@ -1,0 +1,295 @@
+import LambdaStoreCore
+
+/// A cell in internal form: (window start, key id).
+struct PackedCell: Hashable {
+    var window: Int64
+    var key: Int32
+}
+
+/// Produces the key id of a row (interning it on first sight).
+protocol RowKeyer {
+    mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32
+}
+
+/// No group-by fields: one key.
+struct NoKeyer: RowKeyer {
+    @inline(__always)
+    mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32 {
+        if t.keys.isEmpty { return t.keyId(for: .empty, create: true) }
+        return 0
+    }
+}
+
+/// One string group field: interned straight from the column's UTF-8 bytes.
+struct StringKeyer: RowKeyer {
+    let v: ColumnView
+    @inline(__always)
+    mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32 {
+        if v.isNull(r) {
+            if t.nullKeyId < 0 { t.nullKeyId = t.newKey(GroupKey(unchecked: [0])) }
+            return t.nullKeyId
+        }
+        let b = v.bytes(r)
+        let h = fastBytesHash(b)
+        let id = t.interner.find(b, hash: h)
+        if id >= 0 { return id }
+        var canonical: [UInt8] = [FieldType.string.rawValue]
+        GroupKey.appendLE(UInt32(truncatingIfNeeded: b.count), &canonical)
+        canonical.append(contentsOf: b)
+        let n = t.newKey(GroupKey(unchecked: canonical))
+        t.interner.insert(b, hash: h, id: n)
+        return n
+    }
+}
+
+/// Any group fields: the row's canonical key bytes, then interned.
+struct GeneralKeyer: RowKeyer {
+    let views: [ColumnView]
+    var scratch: [UInt8] = []
+
+    @inline(__always)
+    mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32 {
+        scratch.removeAll(keepingCapacity: true)
+        for v in views {
+            if v.isNull(r) { scratch.append(0); continue }
+            scratch.append(v.type.rawValue)
+            switch v.type {
+            case .int64, .timestamp: GroupKey.appendLE(UInt64(bitPattern: v.ints[r]), &scratch)
+            case .float64: GroupKey.appendLE(CanonicalFloat.canonical(v.doubles[r]).bitPattern, &scratch)
+            case .bool: scratch.append(v.ints[r] != 0 ? 1 : 0)
+            case .string:
+                let b = v.bytes(r)
+                GroupKey.appendLE(UInt32(truncatingIfNeeded: b.count), &scratch)
+                scratch.append(contentsOf: b)
+            }
+        }
+        return scratch.withUnsafeBytes { b in
+            let h = fastBytesHash(b)
+            let id = t.interner.find(b, hash: h)
+            if id >= 0 { return id }
+            let n = t.newKey(GroupKey(unchecked: [UInt8](b)))
+            t.interner.insert(b, hash: h, id: n)
+            return n
+        }
+    }
+}
+
+/// The (row, cell) pairs one apply produces.
+struct Assignments {
+    var rows: [Int32] = []
+    var cells: [Int32] = []
+}
+
+extension ViewTable {
+    /// Applies rows of `batch` in order (DESIGN.md "Lateness").
+    ///
+    /// `maxEventTime` is updated by every row in `rows` (whether or not it passes the selection;
+    /// null times do not move it). A row passing the selection is late for window `w` when `w`
+    /// is closed as of `maxEventTime` *before* that row: `maxEventTime >= w.end + allowedLateness`.
+    /// Under ``LatePolicy/dropLate`` late (row, window) pairs are skipped and counted; under
+    /// ``LatePolicy/includeAll`` everything is applied (late ones still counted). A selected row
+    /// with a null window time falls in no window and is only counted (``ApplyStats/rowsWithoutWindow``).
+    ///
+    /// - Parameters:
+    ///   - batch: a batch laid out under the schema the layout was compiled for (column types
+    ///     must match the layout: a programming error otherwise).
+    ///   - rows: the rows to apply (default: all).
+    ///   - selection: one byte per row of `batch` (not of `rows`), non-zero when the row passes
+    ///     the view's filter; nil when every row passes.
+    ///   - policy: the late policy.
+    /// - Returns: what was applied.
+    /// - Complexity: O(rows × windows per event), amortized.
+    @discardableResult
+    public mutating func apply(_ batch: ColumnBatch, rows: Range<Int>? = nil, selection: [UInt8]?, policy: LatePolicy) -> ApplyStats {
+        var touched = Set<PackedCell>()
+        return _apply(batch, rows: rows, selection: selection, policy: policy, track: false, touched: &touched)
+    }
+
+    /// ``apply(_:rows:selection:policy:)``, also inserting into `touched` every cell that got a
+    /// selected row, late or not (what the drift monitor compares).
+    @discardableResult
+    public mutating func apply(_ batch: ColumnBatch, rows: Range<Int>? = nil, selection: [UInt8]?, policy: LatePolicy, touched: inout Set<CellKey>) -> ApplyStats {
+        var packed = Set<PackedCell>()
+        let s = _apply(batch, rows: rows, selection: selection, policy: policy, track: true, touched: &packed)
+        let hasWindow = layout.window != .none
+        for p in packed { touched.insert(CellKey(windowStart: hasWindow ? p.window : nil, key: keys[Int(p.key)])) }
+        return s
+    }
+
+    mutating func _apply(_ batch: ColumnBatch, rows: Range<Int>?, selection: [UInt8]?, policy: LatePolicy, track: Bool, touched: inout Set<PackedCell>) -> ApplyStats {
+        let n = batch.count
+        let range = rows ?? 0..<n
+        precondition(range.lowerBound >= 0 && range.upperBound <= n, "rows \(range) outside the batch of \(n)")
+        precondition(selection == nil || selection?.count == n, "selection must have one byte per batch row")
+        precondition(n <= Int(Int32.max), "batch too large")
+        var used = [Bool](repeating: false, count: batch.columns.count)
+        func use(_ i: Int, _ t: FieldType?) {
+            precondition(i >= 0 && i < batch.columns.count, "layout column \(i) is not in the batch")
+            precondition(t == nil || batch.columns[i].type == t, "column \(i) is \(batch.columns[i].type), layout says \(t.map { "\($0)" } ?? "?")")
+            used[i] = true
+        }
+        for g in layout.groupBy { use(g.index, g.type) }
+        if let w = layout.windowFieldIndex { use(w, .timestamp) }
+        for s in layout.aggregates { if let f = s.fieldIndex { use(f, s.fieldType) } }
+
+        var stats = ApplyStats()
+        stats.rows = range.count
+        var asg = Assignments()
+        asg.rows.reserveCapacity(range.count * Swift.max(1, layout.window.windowsPerEvent))
+        asg.cells.reserveCapacity(range.count * Swift.max(1, layout.window.windowsPerEvent))
+
+        withColumnViews(batch.columns, used: used) { views in
+            let sel: [UInt8] = selection ?? []
+            sel.withUnsafeBufferPointer { selBuf in
+                let selPtr: UnsafeBufferPointer<UInt8>? = selection == nil ? nil : selBuf
+                let ts = layout.windowFieldIndex.flatMap { views[$0] }
+                switch keyMode {
+                case .none:
+                    var k = NoKeyer()
+                    assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                case .singleString(let i):
+                    guard let v = views[i] else { return }
+                    var k = StringKeyer(v: v)
+                    assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                case .general:
+                    var k = GeneralKeyer(views: layout.groupBy.compactMap { views[$0.index] })
+                    assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                }
+            }
+            stats.appliedAssignments = asg.rows.count
+            let cellTotal = cellCount
+            var scratch: [UInt8] = []
+            asg.rows.withUnsafeBufferPointer { rp in
+                asg.cells.withUnsafeBufferPointer { cp in
+                    for j in columns.indices {
+                        columns[j].grow(to: cellTotal)
+                        columns[j].apply(rows: rp, cells: cp, input: columns[j].field.flatMap { views[$0] }, scratch: &scratch)
+                    }
+                }
+            }
+        }
+        return stats
+    }
+
+    @inline(__always)
+    mutating func noteLate(window w: Int64) {
+        lateEventsByWindow[w, default: 0] &+= 1
+    }
+
+    /// Phase 1: lateness, keys and cells for every row; fills `asg`.
+    mutating func assign<K: RowKeyer>(_ keyer: inout K, ts: ColumnView?, sel: UnsafeBufferPointer<UInt8>?, range: Range<Int>, policy: LatePolicy, track: Bool, touched: inout Set<PackedCell>, asg: inout Assignments, stats: inout ApplyStats) {
+        let lateness = layout.allowedLateness
+        let drop = policy == .dropLate
+        switch layout.window {
+        case .none:
+            for r in range {
+                if let sel, sel[r] == 0 { continue }
+                stats.selectedRows += 1
+                let k = keyer.key(r, &self)
+                let c = cachedCell(0, k)
+                asg.rows.append(Int32(truncatingIfNeeded: r))
+                asg.cells.append(c)
+                if track { touched.insert(PackedCell(window: 0, key: k)) }
+            }
+
+        case .tumbling(let size):
+            guard let ts else { return }
+            var hasM = maxEventTime != nil
+            var m = maxEventTime ?? 0
+            var curStart: Int64 = 0, curEnd: Int64 = 0, curEndFits = false, curValid = false
+            var lateRows = 0
+            for r in range {
+                if ts.isNull(r) {
+                    if sel == nil || sel![r] != 0 { stats.selectedRows += 1; stats.rowsWithoutWindow += 1 }
+                    continue
+                }
+                let t = ts.ints[r]
+                let hadM = hasM, prevM = m
+                if !hasM || t > m { m = t; hasM = true }
+                if let sel, sel[r] == 0 { continue }
+                stats.selectedRows += 1
+                if !curValid || t < curStart || t >= curEnd || !curEndFits {
+                    guard let s = WindowKind.floorMultiple(t, size) else { stats.rowsWithoutWindow += 1; continue }
+                    curStart = s
+                    let (e, o) = s.addingReportingOverflow(size)
+                    curEnd = o ? Int64.max : e
+                    curEndFits = !o
+                    curValid = true
+                }
+                if hadM && curEndFits {
+                    let (bound, o) = prevM.subtractingReportingOverflow(lateness)
+                    if !o && curEnd <= bound {
+                        lateRows += 1
+                        noteLate(window: curStart)
+                        if drop {
+                            if track { touched.insert(PackedCell(window: curStart, key: keyer.key(r, &self))) }
+                            continue
+                        }
+                    }
+                }
+                let k = keyer.key(r, &self)
+                let c = cachedCell(curStart, k)
+                asg.rows.append(Int32(truncatingIfNeeded: r))
+                asg.cells.append(c)
+                if track { touched.insert(PackedCell(window: curStart, key: k)) }
+            }
+            maxEventTime = hasM ? m : nil
+            stats.lateEvents += lateRows
+            stats.lateAssignments += lateRows
+            lateEvents &+= Int64(lateRows)
+
+        case .hopping(let size, let slide):
+            guard let ts else { return }
+            var hasM = maxEventTime != nil
+            var m = maxEventTime ?? 0
+            for r in range {
+                if ts.isNull(r) {
+                    if sel == nil || sel![r] != 0 { stats.selectedRows += 1; stats.rowsWithoutWindow += 1 }
+                    continue
+                }
+                let t = ts.ints[r]
+                let hadM = hasM, prevM = m
+                if !hasM || t > m { m = t; hasM = true }
+                if let sel, sel[r] == 0 { continue }
+                stats.selectedRows += 1
+                guard var s = WindowKind.floorMultiple(t, slide) else { stats.rowsWithoutWindow += 1; continue }
+                // Windows [s, s + size) with s > t - size; all of them when t - size underflows.
+                let (lo, loUnder) = t.subtractingReportingOverflow(size)
+                let (bound, boundUnder) = prevM.subtractingReportingOverflow(lateness)
+                let canBeLate = hadM && !boundUnder
+                var key: Int32 = -1
+                var rowLate = false
+                while loUnder || s > lo {
+                    let (e, eo) = s.addingReportingOverflow(size)
+                    if canBeLate && !eo && e <= bound {
+                        rowLate = true
+                        stats.lateAssignments += 1
+                        noteLate(window: s)
+                        if drop {
+                            if track {
+                                if key < 0 { key = keyer.key(r, &self) }
+                                touched.insert(PackedCell(window: s, key: key))
+                            }
+                            let (nx, so) = s.subtractingReportingOverflow(slide)
+                            if so { break }
+                            s = nx
+                            continue
+                        }
+                    }
+                    if key < 0 { key = keyer.key(r, &self) }
+                    asg.rows.append(Int32(truncatingIfNeeded: r))
+                    asg.cells.append(cell(s, key))
+                    if track { touched.insert(PackedCell(window: s, key: key)) }
+                    let (nx, so) = s.subtractingReportingOverflow(slide)
+                    if so { break }
+                    s = nx
+                }
+                if rowLate {
+                    stats.lateEvents += 1
+                    lateEvents &+= 1
+                }
+            }
+            maxEventTime = hasM ? m : nil
+        }
+    }
+}

@@ -1,0 +1,356 @@
+import LambdaStoreCore
+
+/// The cell store of a view, shared by the speed path and the batch path: `(window start,
+/// group key) → aggregate states`, plus the view's `maxEventTime` and its late-event counters
+/// (DESIGN.md "Views", "Lateness", "Details"; the state encodings are format-spec.md §3b).
+///
+/// Both paths run the same ``apply(_:rows:selection:policy:)`` on the same ``ViewLayout``; the
+/// only difference is the ``LatePolicy``: the speed layer drops late events (``LatePolicy/dropLate``),
+/// the batch layer includes them (``LatePolicy/includeAll``). Every aggregate is a monoid, so
+/// ``merge(_:)`` of tables built over any split of a sequence of events equals the table built
+/// over all of them — bit for bit, float sums included — as long as no event is late (the
+/// batch policy) and `maxEventTime` is carried across the split (it is, by ``merge(_:)`` and by
+/// seeding ``maxEventTime``).
+///
+/// Layout internals (none of it visible in results): group keys are interned into dense ids
+/// straight from the columns' bytes; cells live in a flat open-addressing table keyed by
+/// (window start, key id), with a per-key cache of the last window; states are stored
+/// struct-of-arrays per aggregate (``StateColumn``).
+///
+/// Thread safety: a value type (copy-on-write arrays); a table may be sent between tasks, and
+/// separate copies may be mutated concurrently.
+public struct ViewTable: Sendable {
+    /// What the batch and speed layers do with late events.
+    public enum LatePolicy: Sendable, Hashable {
+        /// Skip late (event, window) pairs and count them: the speed layer.
+        case dropLate
+        /// Apply every event (late ones are still counted): the batch layer.
+        case includeAll
+    }
+
+    /// What one ``apply(_:rows:selection:policy:)`` call did.
+    public struct ApplyStats: Sendable, Hashable {
+        /// Rows examined.
+        public var rows = 0
+        /// Rows passing the selection (the view's filter).
+        public var selectedRows = 0
+        /// Selected rows that fell in no window: null window time, or a window starting below `Int64.min`.
+        public var rowsWithoutWindow = 0
+        /// Selected rows late for at least one window (counted once per event).
+        public var lateEvents = 0
+        /// Late (row, window) pairs.
+        public var lateAssignments = 0
+        /// (row, window) pairs applied to a cell.
+        public var appliedAssignments = 0
+        /// Creates empty stats.
+        public init() {}
+    }
+
+    /// The compiled plan this table evaluates.
+    public let layout: ViewLayout
+    /// The resolved kind of each aggregate.
+    public let kinds: [AggregateKind]
+    /// The largest non-null event time (window field) of every row applied so far, filter or
+    /// not; nil before any. Recovery seeds it from a snapshot. Always nil for a view without window.
+    public var maxEventTime: Int64?
+    /// Selected events that were late for at least one window, over every apply and merge.
+    public internal(set) var lateEvents: Int64 = 0
+    /// Late events per window start (an event late for two hopping windows counts in both).
+    public internal(set) var lateEventsByWindow: [Int64: Int64] = [:]
+
+    enum KeyMode: Sendable { case none, singleString(Int), general }
+    let keyMode: KeyMode
+
+    var interner = KeyInterner()
+    var nullKeyId: Int32 = -1
+    /// Canonical key of each key id.
+    var keys: [GroupKey] = []
+    var cellMap = CellMap()
+    var cellWindow: [Int64] = []
+    var cellKey: [Int32] = []
+    var keyCacheWindow: [Int64] = []
+    var keyCacheCell: [Int32] = []
+    var columns: [StateColumn]
+
+    /// Checks that the aggregation side can evaluate `layout`.
+    /// - Throws: ``LambdaStoreError/Code/view`` naming the problem: an aggregate that does not
+    ///   take its input type, a window without field (or a field without window), a size or
+    ///   slide ≤ 0, more than ``WindowKind/windowsPerEventMax`` hopping windows per event, a
+    ///   negative `allowedLateness`.
+    public static func validate(_ layout: ViewLayout) throws(LambdaStoreError) {
+        for s in layout.aggregates { _ = try AggregateKind(s) }
+        switch layout.window {
+        case .none:
+            guard layout.windowFieldIndex == nil else { throw LambdaStoreError(.view, "a view without window has a window field") }
+        case .tumbling(let size):
+            guard layout.windowFieldIndex != nil else { throw LambdaStoreError(.view, "window without field") }
+            guard size > 0 else { throw LambdaStoreError(.view, "window size \(size) must be > 0") }
+        case .hopping(let size, let slide):
+            guard layout.windowFieldIndex != nil else { throw LambdaStoreError(.view, "window without field") }
+            guard size > 0, slide > 0 else { throw LambdaStoreError(.view, "window size \(size) and slide \(slide) must be > 0") }
+            guard layout.window.windowsPerEvent <= WindowKind.windowsPerEventMax else {
+                throw LambdaStoreError(.view, "hopping window size \(size) / slide \(slide) puts an event in more than \(WindowKind.windowsPerEventMax) windows")
+            }
+        }
+        guard layout.allowedLateness >= 0 else { throw LambdaStoreError(.view, "allowedLateness \(layout.allowedLateness) is negative") }
+    }
+
+    /// An empty table for `layout`, which must pass ``validate(_:)`` (a programming error otherwise).
+    public init(layout: ViewLayout) {
+        do { try ViewTable.validate(layout) } catch { preconditionFailure("invalid view layout: \(error)") }
+        self.layout = layout
+        var ks: [AggregateKind] = []
+        for s in layout.aggregates {
+            guard let k = try? AggregateKind(s) else { preconditionFailure("invalid aggregate \(s.name)") }
+            ks.append(k)
+        }
+        kinds = ks
+        columns = zip(ks, layout.aggregates).map { StateColumn(kind: $0, field: $1.fieldIndex) }
+        if layout.groupBy.isEmpty {
+            keyMode = .none
+        } else if layout.groupBy.count == 1, layout.groupBy[0].type == .string {
+            keyMode = .singleString(layout.groupBy[0].index)
+        } else {
+            keyMode = .general
+        }
+    }
+
+    /// The number of cells.
+    public var cellCount: Int { cellWindow.count }
+
+    /// Approximate heap bytes held by the table.
+    /// - Complexity: O(cells) when rare aggregate kinds (float sums, strings, sketches) are present.
+    public var approximateBytes: Int {
+        var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.ids.capacity * 28
+        b += keys.reduce(0) { $0 + 32 + $1.bytes.capacity }
+        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride
+        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + keyCacheWindow.capacity * 8 + keyCacheCell.capacity * 4
+        b += lateEventsByWindow.count * 32
+        for c in columns { b += c.approximateBytes }
+        return b
+    }
+
+    // MARK: Keys and cells
+
+    mutating func newKey(_ k: GroupKey) -> Int32 {
+        precondition(keys.count < Int(Int32.max), "too many group keys")
+        let id = Int32(keys.count)
+        keys.append(k)
+        keyCacheWindow.append(0)
+        keyCacheCell.append(-1)
+        return id
+    }
+
+    /// The bytes a key is interned under in this table's key mode, or nil for the null key of
+    /// a single string field (which has its own id).
+    func internBytes(_ k: GroupKey) -> [UInt8]? {
+        switch keyMode {
+        case .none, .general: return k.bytes
+        case .singleString:
+            if k.bytes.count >= 5 && k.bytes[0] == FieldType.string.rawValue { return Array(k.bytes[5...]) }
+            return nil
+        }
+    }
+
+    /// The id of `k`, creating it when `create`; -1 when absent.
+    mutating func keyId(for k: GroupKey, create: Bool) -> Int32 {
+        guard let b = internBytes(k) else {
+            if nullKeyId < 0 && create { nullKeyId = newKey(k) }
+            return nullKeyId
+        }
+        return b.withUnsafeBytes { p in
+            let h = fastBytesHash(p)
+            let id = interner.find(p, hash: h)
+            if id >= 0 || !create { return id }
+            let n = newKey(k)
+            interner.insert(p, hash: h, id: n)
+            return n
+        }
+    }
+
+    func findKeyId(_ k: GroupKey) -> Int32 {
+        guard let b = internBytes(k) else { return nullKeyId }
+        return b.withUnsafeBytes { interner.find($0, hash: fastBytesHash($0)) }
+    }
+
+    /// The cell of (w, k), created when absent.
+    @inline(__always)
+    mutating func cell(_ w: Int64, _ k: Int32) -> Int32 {
+        var c = cellMap.find(w, k)
+        if c < 0 {
+            precondition(cellWindow.count < Int(Int32.max), "too many cells")
+            c = Int32(cellWindow.count)
+            cellWindow.append(w)
+            cellKey.append(k)
+            cellMap.insert(w, k, cell: c)
+        }
+        return c
+    }
+
+    /// ``cell(_:_:)`` through the per-key cache of the last window (tumbling and no window).
+    @inline(__always)
+    mutating func cachedCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let ki = Int(k)
+        let cc = keyCacheCell[ki]
+        if cc >= 0 && keyCacheWindow[ki] == w { return cc }
+        let c = cell(w, k)
+        keyCacheWindow[ki] = w
+        keyCacheCell[ki] = c
+        return c
+    }
+
+    func cellKeyOf(_ c: Int) -> CellKey {
+        CellKey(windowStart: layout.window == .none ? nil : cellWindow[c], key: keys[Int(cellKey[c])])
+    }
+
+    // MARK: Reading
+
+    /// The states of `cell` in aggregate order, or nil when the table has no such cell.
+    /// - Complexity: O(1) expected.
+    public func state(of cell: CellKey) -> [AggregateState]? {
+        guard (cell.windowStart == nil) == (layout.window == .none) else { return nil }
+        let k = findKeyId(cell.key)
+        guard k >= 0 else { return nil }
+        let c = cellMap.find(cell.windowStart ?? 0, k)
+        guard c >= 0 else { return nil }
+        return columns.map { $0.state(Int(c)) }
+    }
+
+    /// Every cell key, in no particular order.
+    /// - Complexity: O(cells).
+    public var cellKeys: [CellKey] { (0..<cellCount).map(cellKeyOf) }
+
+    /// Output rows sorted by (window start, group key) (the order of DESIGN.md "Queries").
+    ///
+    /// - Parameters:
+    ///   - windowStartRange: keep windows whose start is in the range; a view without window has
+    ///     no start, so a range excludes all of its rows.
+    ///   - keyEquals: keep rows whose group field at `groupIndex` equals `value` (every pair must
+    ///     hold). Equality is that of group keys: float −0.0 equals +0.0, NaN equals NaN, and an
+    ///     `int64` value matches a `timestamp` field with the same number.
+    /// - Complexity: O(cells · log cells).
+    public func rows(windowStartRange: Range<Int64>? = nil, keyEquals: [(groupIndex: Int, value: Value)] = []) -> [ViewRow] {
+        let hasWindow = layout.window != .none
+        // Which key ids pass keyEquals.
+        var keyPasses = [Bool](repeating: true, count: keys.count)
+        if !keyEquals.isEmpty {
+            var wanted: [(Int, [UInt8])] = []
+            for (gi, v) in keyEquals {
+                guard gi >= 0, gi < layout.groupBy.count else { return [] }
+                var b: [UInt8] = []
+                GroupKey.append(ViewTable.coerce(v, to: layout.groupBy[gi].type), to: &b)
+                wanted.append((gi, b))
+            }
+            for id in 0..<keys.count {
+                let vals = keys[id].values
+                keyPasses[id] = wanted.allSatisfy { gi, b in
+                    var mine: [UInt8] = []
+                    GroupKey.append(vals[gi], to: &mine)
+                    return mine == b
+                }
+            }
+        }
+        // Rank keys once so cells sort by integers.
+        let order = (0..<keys.count).sorted { keys[$0] < keys[$1] }
+        var rank = [Int32](repeating: 0, count: keys.count)
+        for (r, id) in order.enumerated() { rank[id] = Int32(r) }
+        var picked: [Int] = []
+        for c in 0..<cellCount where keyPasses[Int(cellKey[c])] {
+            if let range = windowStartRange {
+                guard hasWindow, range.contains(cellWindow[c]) else { continue }
+            }
+            picked.append(c)
+        }
+        picked.sort { a, b in
+            cellWindow[a] != cellWindow[b] ? cellWindow[a] < cellWindow[b] : rank[Int(cellKey[a])] < rank[Int(cellKey[b])]
+        }
+        var decoded = [[Value]?](repeating: nil, count: keys.count)
+        return picked.map { c in
+            let k = Int(cellKey[c])
+            if decoded[k] == nil { decoded[k] = keys[k].values }
+            let states = columns.map { $0.state(c) }
+            return ViewRow(
+                windowStart: hasWindow ? cellWindow[c] : nil,
+                windowEnd: hasWindow ? layout.window.windowEnd(start: cellWindow[c]) : nil,
+                key: decoded[k] ?? [], values: states.map(\.result), states: states)
+        }
+    }
+
+    static func coerce(_ v: Value, to t: FieldType) -> Value {
+        switch (v, t) {
+        case (.int64(let x), .timestamp): .timestamp(x)
+        case (.timestamp(let x), .int64): .int64(x)
+        default: v
+        }
+    }
+
+    // MARK: Merge and eviction
+
+    /// Merges `other` (same layout) into this table: cell by cell monoid merge; `maxEventTime`
+    /// becomes the larger; late counters add up.
+    /// - Complexity: O(cells of `other`).
+    public mutating func merge(_ other: ViewTable) {
+        precondition(layout == other.layout, "merging tables of different layouts")
+        if let m = other.maxEventTime { maxEventTime = Swift.max(maxEventTime ?? m, m) }
+        lateEvents &+= other.lateEvents
+        for (w, n) in other.lateEventsByWindow { lateEventsByWindow[w, default: 0] &+= n }
+        var keyMap = [Int32](repeating: -1, count: other.keys.count)
+        var target = [Int](repeating: 0, count: other.cellCount)
+        for oc in 0..<other.cellCount {
+            let ko = Int(other.cellKey[oc])
+            var k = keyMap[ko]
+            if k < 0 {
+                k = keyId(for: other.keys[ko], create: true)
+                keyMap[ko] = k
+            }
+            target[oc] = Int(cell(other.cellWindow[oc], k))
+        }
+        for j in columns.indices {
+            columns[j].grow(to: cellCount)
+            for oc in 0..<other.cellCount { columns[j].merge(cell: oc, of: other.columns[j], into: target[oc]) }
+        }
+    }
+
+    /// Merges states into one cell (creating it), e.g. states read back from a snapshot.
+    /// - Precondition: one state per aggregate, each of the aggregate's kind (check ``AggregateState/kind``
+    ///   against ``kinds`` before calling with states read from disk).
+    public mutating func merge(states: [AggregateState], into cell: CellKey) {
+        precondition(states.count == columns.count && zip(states, kinds).allSatisfy { $0.kind == $1 }, "states do not match the view's aggregates")
+        precondition((cell.windowStart == nil) == (layout.window == .none), "window start does not match the view's window")
+        let k = keyId(for: cell.key, create: true)
+        let c = Int(self.cell(cell.windowStart ?? 0, k))
+        for j in columns.indices {
+            columns[j].grow(to: cellCount)
+            columns[j].merge(states[j], into: c)
+        }
+    }
+
+    /// Removes every cell for which `predicate` is true (eviction of settled windows), and the
+    /// group keys no remaining cell uses. Late counters are kept.
+    /// - Complexity: O(cells + keys).
+    public mutating func removeCells(where predicate: (CellKey) -> Bool) {
+        var keep: [Int] = []
+        keep.reserveCapacity(cellCount)
+        for c in 0..<cellCount where !predicate(cellKeyOf(c)) { keep.append(c) }
+        if keep.count == cellCount { return }
+        var usedKeys = [Int32](repeating: -1, count: keys.count)
+        var newKeys: [GroupKey] = []
+        for c in keep {
+            let k = Int(cellKey[c])
+            if usedKeys[k] < 0 {
+                usedKeys[k] = Int32(newKeys.count)
+                newKeys.append(keys[k])
+            }
+        }
+        cellWindow = keep.map { cellWindow[$0] }
+        cellKey = keep.map { usedKeys[Int(cellKey[$0])] }
+        for j in columns.indices { columns[j].compact(keep) }
+        keys = []
+        keyCacheWindow = []
+        keyCacheCell = []
+        interner = KeyInterner()
+        nullKeyId = -1
+        for k in newKeys { _ = keyId(for: k, create: true) }
+        cellMap = CellMap(windows: cellWindow, keys: cellKey)
+    }
+}
