@@ -12,17 +12,6 @@ extension JSONValue {
         .object(pairs.map { JSONMember($0.0, $0.1) })
     }
 
-    /// The JSON form of a typed value (timestamps as epoch ms; non-finite floats as null).
-    public init(value: Value) {
-        switch value {
-        case .null: self = .null
-        case .int64(let v), .timestamp(let v): self = .int(v)
-        case .float64(let d): self = .double(d)
-        case .string(let s): self = .string(s)
-        case .bool(let b): self = .bool(b)
-        }
-    }
-
     /// An optional integer (nil → null).
     public static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
 }
@@ -103,7 +92,7 @@ extension ViewInfo {
             "maxEventTime": .int(maxEventTime),
             "generation": .int(Int64(generation)),
             "publishedAt": .int(publishedAt),
-            "definition": (try? JSONValue.parse(definition.canonicalJSON())) ?? .null,
+            "definition": (try? JSONValue.parse(definition.toJSON())) ?? .null,
         ])
     }
 }

@@ -44,15 +44,13 @@ public enum ParityCheck {
         var speed = ViewTable(layout: view.layout)
         var lateCells = Set<CellKey>()
         for b in batches {
-            var touchedAll = Set<CellKey>()
+            // Apply the batch both ways from the same state: a cell whose states then differ
+            // had late events skipped by the speed path.
+            var touched = Set<CellKey>()
             var probe = speed
-            _ = withUnsafeMutablePointer(to: &touchedAll) { probe.apply(b, rows: nil, selection: select(b), policy: .includeAll, touched: $0) }
-            var touchedApplied = Set<CellKey>()
-            let before = speed
-            _ = withUnsafeMutablePointer(to: &touchedApplied) { speed.apply(b, rows: nil, selection: select(b), policy: .dropLate, touched: $0) }
-            // A cell whose states differ between include-all and drop-late had late events skipped.
-            for c in touchedAll where probe.state(of: c) != speed.state(of: c) { lateCells.insert(c) }
-            _ = before
+            _ = probe.apply(b, rows: nil, selection: select(b), policy: .includeAll, touched: &touched)
+            _ = speed.apply(b, rows: nil, selection: select(b), policy: .dropLate)
+            for c in touched where probe.state(of: c) != speed.state(of: c) { lateCells.insert(c) }
         }
         // Batch path: contiguous parts, merged.
         var merged = ViewTable(layout: view.layout)
@@ -62,15 +60,15 @@ public enum ParityCheck {
         while i < batches.count {
             var part = ViewTable(layout: view.layout)
             for b in batches[i..<min(batches.count, i + per)] {
-                _ = part.apply(b, rows: nil, selection: select(b), policy: .includeAll, touched: nil)
+                _ = part.apply(b, rows: nil, selection: select(b), policy: .includeAll)
             }
             merged.merge(part)
             i += per
         }
         let types = view.layout.groupBy.map(\.type)
         var out: [ParityDifference] = []
-        let cells = Set(speed.allCells).union(merged.allCells)
-        for c in cells.sorted(by: CellKey.servingOrder) {
+        let cells = Set(speed.cellKeys).union(merged.cellKeys)
+        for c in cells.sorted() {
             let s = speed.state(of: c)?.map(\.result), b = merged.state(of: c)?.map(\.result)
             if s != b {
                 out.append(ParityDifference(windowStart: c.windowStart, key: c.key.values(types: types), speed: s, batch: b,

@@ -18,7 +18,6 @@ struct ViewRuntime: Sendable {
     var speed: SpeedLayer?
 
     var horizon: Int64 { manifest.horizon }
-    var directory: String { "" }
 }
 
 /// What ``Store/createView(_:)`` did.
@@ -45,6 +44,8 @@ public struct ViewInfo: Sendable {
     public var generation: UInt64
     /// When the live snapshot was published (epoch ms), nil before the first batch.
     public var publishedAt: Int64?
+    /// The live snapshot's file name in the view directory, nil before the first batch.
+    public var snapshotFile: String?
 }
 
 extension Store {
@@ -85,7 +86,8 @@ extension Store {
                 guard let v = st.views[name] else { return nil }
                 return ViewInfo(definition: v.definition, fingerprint: v.compiled.fingerprint, horizon: v.manifest.horizon,
                                 maxEventTime: v.manifest.maxEventTime, generation: v.manifest.generation,
-                                publishedAt: v.manifest.extra["publishedAt"].flatMap { Int64($0) })
+                                publishedAt: v.manifest.extra["publishedAt"].flatMap { Int64($0) },
+                                snapshotFile: v.manifest.files.first?.name)
             }
         }
     }
@@ -122,7 +124,7 @@ extension Store {
         try fs.createDirectory(vdir)
         try fs.syncDirectory(Path.join(root, "views"))
         let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: 0,
-                                maxEventTime: nil, files: [], extra: ["definition": definition.canonicalJSON()])
+                                maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
         try manifest.publish(fs: fs, directory: vdir)
         state.withLock { st in
             st.views[definition.name] = ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil)

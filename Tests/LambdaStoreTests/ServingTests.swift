@@ -163,7 +163,7 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
 
     func snapshotBytes(_ store: Store) throws -> [UInt8] {
         let info = try #require(store.views().first)
-        let name = String(format20: info.generation) + ".snapshot"
-        return try PosixFileSystem().readFile(store.root + "/views/v/" + name, limit: 1 << 30)
+        let file = try #require(info.snapshotFile)
+        return try PosixFileSystem().readFile(store.root + "/views/v/" + file, limit: 1 << 30)
     }
 }

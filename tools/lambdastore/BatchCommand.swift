@@ -27,7 +27,7 @@ struct BatchCommand: AsyncParsableCommand {
             var summaries: [BatchSummary] = []
             for name in names {
                 let bar = stderrIsTerminal ? ProgressBar(label: "batch \(name)") : nil
-                let s = try await store.runBatch(view: name, mode: mode, progress: bar.map { b in { b.update($0, $1) } })
+                let s = try await store.runBatch(view: name, mode: mode, progress: bar?.handler)
                 summaries.append(s)
                 if !common.json {
                     print("view \(name): horizon \(s.horizon), \(s.eventsScanned) events in \(String(format3: s.seconds)) s (\(Int(s.eventsPerSecond)) events/s), \(s.windowsRecomputed) windows recomputed, \(s.rows) rows, \(s.bytesWritten) bytes written")
@@ -40,7 +40,7 @@ struct BatchCommand: AsyncParsableCommand {
                 if view != nil, let s = summaries.first {
                     print(s.json.serialized())
                 } else {
-                    print(JSONValue.object([("views", .array(summaries.map(\.json)))]).serialized())
+                    print(JSONValue.obj(["views": .array(summaries.map(\.json))]).serialized())
                 }
             }
             return 0

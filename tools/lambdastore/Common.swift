@@ -15,13 +15,19 @@ struct StoreOptionsGroup: ParsableArguments {
 }
 
 /// Writes a line to stderr.
-func printError(_ line: String) {
-    fputs(line + "\n", stderr)
-}
+func printError(_ line: String) { writeStderr(line + "\n") }
 
-/// Writes to stdout without a newline.
-func printOut(_ text: String) {
-    fputs(text, stdout)
+/// Writes text to stderr (fd 2, unbuffered).
+func writeStderr(_ text: String) {
+    var s = text
+    s.withUTF8 { u in
+        var done = 0
+        while done < u.count {
+            let n = write(2, u.baseAddress! + done, u.count - done)
+            if n <= 0 { break }
+            done += n
+        }
+    }
 }
 
 /// Whether stderr is a terminal (progress bars go there only then).
@@ -43,7 +49,6 @@ func reportingErrors(_ body: () async throws -> Int32) async throws {
         printError("lambdastore: \(error)")
         throw ExitCode(1)
     }
-    fflush(stdout)
     if code != 0 { throw ExitCode(code) }
 }
 
@@ -59,6 +64,8 @@ final class ProgressBar: Sendable {
     private let lastPercent = Mutex(-1)
     private let label: String
     init(label: String) { self.label = label }
+    /// This bar as a progress handler.
+    var handler: ProgressHandler { { [self] done, total in update(done, total) } }
     func update(_ done: Int64, _ total: Int64) {
         guard total > 0 else { return }
         let pct = Int(min(100, done * 100 / total))
@@ -70,7 +77,7 @@ final class ProgressBar: Sendable {
         guard changed else { return }
         let width = 30
         let filled = width * pct / 100
-        fputs("\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(pct)%", stderr)
-        if pct == 100 { fputs("\n", stderr) }
+        let bar = "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(pct)%"
+        writeStderr(pct == 100 ? bar + "\n" : bar)
     }
 }

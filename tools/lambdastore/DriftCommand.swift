@@ -12,7 +12,7 @@ struct DriftCommand: AsyncParsableCommand {
             defer { store.close() }
             let reports = try store.driftReports(view: view)
             if common.json {
-                print(JSONValue.object([("reports", .array(reports.map(\.json)))]).serialized())
+                print(JSONValue.obj(["reports": .array(reports.map(\.json))]).serialized())
             } else if reports.isEmpty {
                 print("no drift reports for \(view) yet (one is made at every batch publish)")
             } else {
@@ -56,7 +56,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let store = try Store.open(at: common.store, options: .readOnlyOptions)
             defer { store.close() }
             let bar = stderrIsTerminal ? ProgressBar(label: "replay \(view)") : nil
-            let r = try await store.replayDrill(view: view, recoveryTargetSeconds: target, progress: bar.map { b in { b.update($0, $1) } })
+            let r = try await store.replayDrill(view: view, recoveryTargetSeconds: target, progress: bar?.handler)
             if common.json {
                 print(r.json.serialized())
             } else {

@@ -13,14 +13,14 @@ struct QueryOutput {
     }
 
     func rowObject(_ row: QueryRow) -> JSONValue {
-        .object(zip(header, cells(row)).map { ($0, JSONValue(value: $1)) })
+        .object(zip(header, cells(row)).map { JSONMember($0, JSONValue($1)) })
     }
 
     func jsonLines() -> [String] { result.rows.map { rowObject($0).serialized() } }
 
     func jsonObject(view: String) -> JSONValue {
-        .object([("view", .string(view)), ("fingerprint", .string(result.fingerprint)), ("horizon", .int(result.horizon)),
-                 ("rows", .array(result.rows.map(rowObject)))])
+        .obj(["view": .string(view), "fingerprint": .string(result.fingerprint), "horizon": .int(result.horizon),
+              "rows": .array(result.rows.map(rowObject))])
     }
 
     static func text(_ v: Value) -> String {

@@ -22,7 +22,7 @@ struct SchemaCommand: AsyncParsableCommand {
                 case .unchanged(let v): ("unchanged", v)
                 }
                 if common.json {
-                    print(JSONValue.object([("stream", .string(schema.stream)), ("result", .string(what)), ("version", .int(Int64(version)))]).serialized())
+                    print(JSONValue.obj(["stream": .string(schema.stream), "result": .string(what), "version": .int(Int64(version))]).serialized())
                 } else {
                     print("stream \(schema.stream): \(what), schema version \(version)")
                 }

@@ -110,10 +110,8 @@ extension Store {
             try stream.forEachBatch(in: h0..<h1) { _, batch throws(LambdaStoreError) in
                 let sel: [UInt8]?
                 if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
-                let stats = withUnsafeMutablePointer(to: &touched) { p in
-                    servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate, touched: p)
-                }
-                lateEvents += stats.lateEvents
+                let stats = servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate, touched: &touched)
+                lateEvents += Int64(stats.lateEvents)
                 scanned += Int64(batch.count)
             }
         }
@@ -132,11 +130,11 @@ extension Store {
         switch mode {
         case .full:
             (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
-            windowsRecomputed = Int64(Set(truth.allCells.map(\.windowStart)).count)
+            windowsRecomputed = Int64(Set(truth.cellKeys.map(\.windowStart)).count)
         case .incremental, .targeted, .windows:
             if !incrementalPossible {
                 (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
-                windowsRecomputed = Int64(Set(truth.allCells.map(\.windowStart)).count)
+                windowsRecomputed = Int64(Set(truth.cellKeys.map(\.windowStart)).count)
                 break
             }
             var targetRange: Range<Int64>? = nil
@@ -149,28 +147,28 @@ extension Store {
             truth = recomputed
             // Carry every other window over from the previous snapshot.
             for (cell, states) in oldCells where !selected.contains(cell.windowStart) {
-                truth.insert(cell: cell, states: states)
+                truth.merge(states: states, into: cell)
             }
             // maxEventTime at H1 over the whole stream.
             truth.maxEventTime = [maxET0, servedSpeed.maxEventTime].compactMap { $0 }.max()
-            windowsRecomputed = Int64(Set(recomputed.allCells.map(\.windowStart)).count)
+            windowsRecomputed = Int64(Set(recomputed.cellKeys.map(\.windowStart)).count)
         }
         let maxET1 = truth.maxEventTime
 
         // 4. Write the snapshot.
         let generation = old.manifest.generation + 1
         let vdir = viewDirectory(name)
-        let fileName = String(format20: generation) + ".snapshot"
+        let fileName = Store.snapshotFileName(generation: generation)
         let (info, rowCount) = try writeSnapshot(truth, path: Path.join(vdir, fileName), view: name, definition: definition,
                                                  compiled: compiled, horizon: h1)
 
         // 5. Drift: served just before (old batch ⊕ speed over [H0, H1)) vs the new truth.
         var report: DriftReport? = nil
         if !isNewVersion {
-            var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.isNumericResult })
+            var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
             var oldByCell: [CellKey: [AggregateState]] = [:]
             for (c, s) in oldCells where touched.contains(c) { oldByCell[c] = s }
-            for cell in touched.sorted(by: CellKey.servingOrder) where layout.isClosed(windowStart: cell.windowStart, maxEventTime: maxET1) {
+            for cell in touched.sorted() where layout.isClosed(windowStart: cell.windowStart, maxEventTime: maxET1) {
                 var served: [AggregateState]? = oldByCell[cell]
                 if let sp = servedSpeed.state(of: cell) {
                     if served == nil { served = sp } else { for i in sp.indices { served![i].merge(sp[i]) } }
@@ -182,10 +180,10 @@ extension Store {
                                  at: started, thresholds: (definition.drift.warn, definition.drift.critical),
                                  differingWindows: acc.differingWindows.sorted { ($0 ?? .min) < ($1 ?? .min) })
         }
-        var extra: [String: String] = ["definition": definition.canonicalJSON(), "publishedAt": String(started)]
+        var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
         if let report { extra["drift"] = report.jsonString }
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
-                                maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, crc: info.crc, rows: info.rows)],
+                                maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)],
                                 extra: extra)
         try manifest.publish(fs: fs, directory: vdir)
         if let report { try appendDriftReport(report, view: name) }
@@ -268,7 +266,7 @@ extension Store {
                     }
                     let sel: [UInt8]?
                     if let f = view.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
-                    _ = table.apply(batch, rows: nil, selection: sel, policy: .includeAll, touched: nil)
+                    _ = table.apply(batch, rows: nil, selection: sel, policy: .includeAll)
                     prog.add(batch.count)
                 }
                 if let keep { table.removeCells { !keep.contains($0.windowStart) } }
@@ -343,10 +341,10 @@ struct WindowSelection: Sendable {
     }
 }
 
-extension String {
-    /// `n` as 20 zero-padded decimal digits (so `ls` sorts file names numerically).
-    init(format20 n: UInt64) {
-        let s = String(n)
-        self = String(repeating: "0", count: max(0, 20 - s.count)) + s
+extension Store {
+    /// The snapshot file name of a manifest generation: 20 zero-padded digits, like segment
+    /// names, so `ls` sorts them numerically.
+    static func snapshotFileName(generation: UInt64) -> String {
+        LogFormat.fileStem(baseOffset: Int64(clamping: generation)) + ".snapshot"
     }
 }

@@ -18,7 +18,7 @@ struct SnapshotLayout: Sendable {
     var columns: [SnapshotColumn] {
         var cols = [SnapshotColumn(name: Self.windowColumn, type: .int64, nullable: true)]
         for g in layout.groupBy {
-            cols.append(SnapshotColumn(name: Self.keyColumn(g.name), type: SnapshotColumnType(g.type), nullable: true))
+            cols.append(SnapshotColumn(name: Self.keyColumn(g.name), type: SnapshotType(g.type), nullable: true))
         }
         for a in layout.aggregates {
             cols.append(SnapshotColumn(name: Self.stateColumn(a.name), type: .bytes, nullable: false))
@@ -48,8 +48,8 @@ struct SnapshotLayout: Sendable {
     /// `keys`, using the row-group statistics to skip the rest.
     func read(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         var preds: [ColumnPredicate] = []
-        if let range { preds.append(.range(column: Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
-        for k in keys { preds.append(.equals(column: Self.keyColumn(layout.groupBy[k.groupIndex].name), value: k.value)) }
+        if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
+        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
         let names = columns.map(\.name)
@@ -77,18 +77,18 @@ struct SnapshotLayout: Sendable {
             for k in keys where values[k.groupIndex] != k.value { continue rowLoop }
             var states: [AggregateState] = []
             states.reserveCapacity(layout.aggregates.count)
-            for (i, slot) in layout.aggregates.enumerated() {
+            for i in layout.aggregates.indices {
                 let c = cols[1 + nk + i]
                 let a = Int(c.offsets[r]), b = Int(c.offsets[r + 1])
                 let s = try typed {
                     try c.utf8.withUnsafeBytes { raw in
                         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[a..<b]))
-                        return try AggregateState(decoding: &reader, slot: slot)
+                        return try AggregateState(decoding: &reader)
                     }
                 }
                 states.append(s)
             }
-            out.append((CellKey(windowStart: w, key: GroupKey(values: values, types: layout.groupBy.map(\.type))), states))
+            out.append((CellKey(windowStart: w, key: GroupKey(values: values)), states))
         }
         return out
     }

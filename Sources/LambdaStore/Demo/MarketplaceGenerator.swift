@@ -23,6 +23,8 @@ public struct MarketplaceGenerator: Sendable {
     """
 
     private var state: UInt64
+    /// The first arrival time; late event times are never earlier.
+    public let start: Int64
     /// Arrival clock, epoch ms.
     public private(set) var clock: Int64
     /// Merchants.
@@ -41,6 +43,7 @@ public struct MarketplaceGenerator: Sendable {
                 maxLateMillis: Int64 = 2 * 3_600_000, meanGapMillis: Int64 = 200) {
         state = seed
         clock = start
+        self.start = start
         self.merchants = max(1, merchants)
         self.lateFraction = lateFraction
         self.maxLateMillis = maxLateMillis
@@ -72,7 +75,7 @@ public struct MarketplaceGenerator: Sendable {
             clock += Int64(-log(max(1e-12, unit())) * Double(meanGapMillis))
             var ts = clock
             if unit() < lateFraction {
-                ts -= 1 + Int64(next() % UInt64(maxLateMillis))
+                ts = max(start, ts - 1 - Int64(next() % UInt64(maxLateMillis)))
                 lateGenerated += 1
             }
             var u = unit() * h, r = 0

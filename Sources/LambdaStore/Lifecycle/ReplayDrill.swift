@@ -1,6 +1,9 @@
 import Dispatch
 import LambdaStoreCore
 import LambdaStoreViews
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The result of a replay drill (`lambdastore replay`).
 public struct ReplayReport: Sendable {

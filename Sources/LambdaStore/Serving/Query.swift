@@ -94,7 +94,7 @@ extension Store {
         if let speed = v.speed {
             for g in speed.generations {
                 for row in g.table.rows(windowStartRange: range, keyEquals: keyConstraints) {
-                    let cell = row.cell
+                    let cell = CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))
                     if var e = cells[cell] {
                         for i in e.states.indices { e.states[i].merge(row.states[i]) }
                         e.speed = true
@@ -144,5 +144,29 @@ extension Store {
             out.append((gi, v))
         }
         return out
+    }
+}
+
+extension AggregateSlot {
+    /// Whether the aggregate's result is a number (it then gets a drift `relativeError`).
+    var hasNumericResult: Bool {
+        switch function {
+        case .count, .sum, .avg, .countDistinct: true
+        case .min, .max: fieldType != .string
+        }
+    }
+}
+
+extension Value {
+    /// Parses command-line text as a value of `type`: integers, floats, `true`/`false`,
+    /// strings as is, timestamps as epoch ms or ISO-8601 with a zone. Nil when it does not parse.
+    static func parse(text: String, as type: FieldType) -> Value? {
+        switch type {
+        case .int64: Int64(text).map { .int64($0) }
+        case .float64: Double(text).map { .float64($0) }
+        case .bool: text == "true" ? .bool(true) : (text == "false" ? .bool(false) : nil)
+        case .string: .string(text)
+        case .timestamp: Timestamp.parse(text).map { .timestamp($0) }
+        }
     }
 }

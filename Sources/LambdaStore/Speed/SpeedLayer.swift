@@ -66,8 +66,8 @@ struct SpeedLayer: Sendable {
             sel = nil
         }
         let i = generations.count - 1
-        let stats = generations[i].table.apply(batch, rows: rows, selection: sel, policy: .dropLate, touched: nil)
-        generations[i].lateEvents += stats.lateEvents
+        let stats = generations[i].table.apply(batch, rows: rows, selection: sel, policy: .dropLate)
+        generations[i].lateEvents += Int64(stats.lateEvents)
         appliedEnd = end
     }
 

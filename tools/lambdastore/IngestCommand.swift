@@ -1,0 +1,63 @@
+import ArgumentParser
+import LambdaStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Append JSON Lines or CSV records to a stream; bad lines are reported and skipped.")
+    @OptionGroup var common: StoreOptionsGroup
+    @Option(help: "The stream.") var stream: String
+    @Option(help: "jsonl or csv (default: csv for a .csv file, jsonl otherwise).") var format: String?
+    @Option(help: "sync (fsync before returning), interval (flush every 100 ms) or none.") var durability: String = "sync"
+    @Option(name: .customLong("reject-file"), help: "Also write each rejected line's reason to this file.") var rejectFile: String?
+    @Argument(help: "The input file, or - for standard input (default).") var file: String = "-"
+
+    func validate() throws {
+        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be jsonl or csv, not '\(format)'") }
+        if !["sync", "interval", "none"].contains(durability) { throw ValidationError("--durability must be sync, interval or none, not '\(durability)'") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let fmt = format.flatMap(InputFormat.init(rawValue:)) ?? (file == "-" ? .jsonl : InputFormat.inferred(fromPath: file))
+            let dur: Durability = durability == "sync" ? .sync : (durability == "none" ? .none : .interval(milliseconds: 100))
+            let fs = PosixFileSystem()
+            let input: (any FileHandle)? = file == "-" ? nil : try fs.open(file, mode: .read)
+            defer { try? input?.close() }
+            var rejects: (any FileHandle)? = nil
+            var rejectsAt: Int64 = 0
+            if let rejectFile { rejects = try fs.open(rejectFile, mode: .truncate) }
+            defer { try? rejects?.close() }
+            let store = try Store.open(at: common.store)
+            defer { store.close() }
+            var position: Int64 = 0
+            let summary = try await store.ingest(stream: stream, format: fmt, durability: dur, read: { buf throws(LambdaStoreError) in
+                if let input {
+                    let n = try input.read(into: buf, at: position)
+                    position += Int64(n)
+                    return n
+                }
+                while true {
+                    let n = Glibc.read(0, buf.baseAddress, buf.count)
+                    if n >= 0 { return n }
+                    if errno != EINTR { throw LambdaStoreError(.io, "reading standard input failed", errno: errno) }
+                }
+            }, onReject: { r in
+                printError(r.description)
+                if let rejects {
+                    let line = Array((r.description + "\n").utf8)
+                    try? rejects.write(line, at: rejectsAt)
+                    rejectsAt += Int64(line.count)
+                }
+            })
+            if common.json {
+                print(summary.json.serialized())
+            } else {
+                let range = summary.firstOffset.map { " (offsets \($0)…\(summary.lastOffset ?? $0))" } ?? ""
+                print("\(summary.appended) records appended to \(stream)\(range), \(summary.rejected) rejected")
+            }
+            return summary.rejected > 0 ? 1 : 0
+        }
+    }
+}
