@@ -77,7 +77,7 @@ extension Store {
 
     func runBatch(view name: String, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
         try requireWritable()
-        let started = Store.nowMillis()
+        let started = options.clock()
         let clockStart = DispatchTime.now().uptimeNanoseconds
         let old = try runtime(name)
         let stream = try log.stream(old.definition.stream)
