@@ -7,7 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store, options: .readOnlyOptions)
+            let store = try openStore(common.store, readOnly: true)
             defer { store.close() }
             let s = try store.status()
             if common.json {
@@ -42,7 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let path = store ?? "/tmp/lambdastore-demo-\(Store.nowMillis())"
-            try await Demo.run(at: path, events: events) { line in print(line) }
+            var options = StoreOptions()
+            options.logger.logLevel = logLevel
+            try await Demo.run(at: path, events: events, options: options) { line in print(line) }
             return 0
         }
     }

@@ -7,12 +7,12 @@ import LambdaStoreViews
 public enum Demo {
     /// Runs the tour in the (new or empty) directory `path`, reporting through `say`.
     /// - Throws: any engine error (the tour stops at the first).
-    public static func run(at path: String, events: Int = 120_000, say: @Sendable (String) -> Void) async throws(LambdaStoreError) {
+    public static func run(at path: String, events: Int = 120_000, options: StoreOptions = StoreOptions(), say: @Sendable (String) -> Void) async throws(LambdaStoreError) {
         let fs = PosixFileSystem()
         if fs.exists(path), !(try fs.list(path)).isEmpty {
             throw LambdaStoreError(.alreadyExists, "the demo needs a fresh store directory; this one is not empty", path: path)
         }
-        let store = try Store.open(at: path)
+        let store = try Store.open(at: path, options: options)
         defer { store.close() }
         say("LambdaStore demo — store at \(path)")
         say("")
