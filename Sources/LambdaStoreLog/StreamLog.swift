@@ -1,4 +1,5 @@
 import LambdaStoreCore
+import Dispatch
 import Synchronization
 
 /// One open segment file. Immutable; its handle serves positional reads from any thread and
@@ -119,6 +120,8 @@ public final class StreamLog: Sendable {
     let options: LogOptions
     let writer: Mutex<StreamWriter>
     let shared: Mutex<StreamShared>
+    /// Where group-commit fdatasyncs run (one at a time per stream).
+    let syncQueue: DispatchQueue
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
          segments: [SegmentState], index: IndexAppender?) {
@@ -132,6 +135,7 @@ public final class StreamLog: Sendable {
         var w = StreamWriter()
         w.index = index
         writer = Mutex(w)
+        syncQueue = DispatchQueue(label: "lambdastore.sync.\(name)")
     }
 
     deinit {
@@ -339,13 +343,15 @@ public final class StreamLog: Sendable {
         writer.withLock { w in
             w.flusher?.cancel()
             w.flusher = nil
-            let (segs, wasClosed) = shared.withLock { s -> ([Segment], Bool) in
+            let (segs, wasClosed, failed) = shared.withLock { s -> ([Segment], Bool, Bool) in
                 let c = s.isClosed
                 s.isClosed = true
-                return (s.segments.map(\.segment), c)
+                return (s.segments.map(\.segment), c, s.failure != nil)
             }
             if wasClosed { return }
-            if !options.readOnly, let last = segs.last { try? last.handle.sync() }
+            // After a failed fdatasync a later one may "succeed" without the lost pages: never
+            // let it look like a clean close.
+            if !options.readOnly, !failed, let last = segs.last { try? last.handle.sync() }
             w.index?.close()
             w.index = nil
             for s in segs { try? s.handle.close() }

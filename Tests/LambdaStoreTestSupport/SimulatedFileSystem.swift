@@ -77,6 +77,7 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         var liveDirs: Set<String> = []
         var durableDirs: Set<String> = []
         var opCount = 0
+        var syncCount = 0
         var lastWrite: LastWrite?
         var failureRule: (@Sendable (Int, Operation) -> Bool)?
         var observer: (@Sendable (Int, Operation) -> Void)?
@@ -97,6 +98,9 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
 
     /// The number of mutating operations performed so far.
     public var operationCount: Int { state.withLock { $0.opCount } }
+
+    /// The number of file `sync()` calls (fdatasync) performed so far.
+    public var syncCount: Int { state.withLock { $0.syncCount } }
 
     /// Calls `body(k, op)` after each mutating operation `k` (1-based), outside the lock.
     public func setObserver(_ body: (@Sendable (Int, Operation) -> Void)?) { state.withLock { $0.observer = body } }
@@ -355,6 +359,7 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         try mutate(.sync(path: path)) { s throws(LambdaStoreError) in
             guard let live = s.inodes[inode]?.live else { throw LambdaStoreError(.io, "stale handle", path: path) }
             s.inodes[inode]?.durable = live
+            s.syncCount += 1
             if s.lastWrite?.inode == inode { s.lastWrite = nil }
         }
     }
