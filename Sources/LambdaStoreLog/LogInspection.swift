@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// One record batch as `dump segment` shows it.
 public struct BatchDump: Sendable, Equatable {

@@ -1,6 +1,5 @@
 import LambdaStoreCore
 import Dispatch
-import Synchronization
 
 /// What a task waiting for durability should do next.
 enum SyncStep: Sendable {

@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// Reused read buffers: one per reading loop, so a scan allocates per batch only the columns
 /// it hands out.

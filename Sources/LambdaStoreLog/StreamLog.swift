@@ -1,6 +1,5 @@
 import LambdaStoreCore
 import Dispatch
-import Synchronization
 
 /// One open segment file. Immutable; its handle serves positional reads from any thread and
 /// writes from the stream's single writer.
@@ -122,12 +121,12 @@ public final class StreamLog: Sendable {
     let relDir: String
     let fs: any FileSystem
     let options: LogOptions
-    let writer: Mutex<StreamWriter>
-    let shared: Mutex<StreamShared>
+    let writer: Locked<StreamWriter>
+    let shared: Locked<StreamShared>
     /// Where group-commit fdatasyncs run (one at a time per stream).
     let syncQueue: DispatchQueue
     /// Encode buffers, reused across appends (a few, for concurrent appenders).
-    let scratchPool = Mutex<[EncodeScratch]>([])
+    let scratchPool = Locked<[EncodeScratch]>([])
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
          segments: [SegmentState], index: IndexAppender?) {
@@ -137,10 +136,10 @@ public final class StreamLog: Sendable {
         self.fs = fs
         self.options = options
         let end = segments.last?.endOffset ?? 0
-        shared = Mutex(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
+        shared = Locked(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
         var w = StreamWriter()
         w.index = index
-        writer = Mutex(w)
+        writer = Locked(w)
         syncQueue = DispatchQueue(label: "lambdastore.sync.\(name)")
     }
 

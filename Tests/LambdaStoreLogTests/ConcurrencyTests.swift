@@ -73,7 +73,7 @@ import Glibc
         let log = try EventLog.open(root: Fixture.root, fs: fs)
         _ = try log.applySchema(Fixture.orders)
         let s = try log.stream("orders")
-        let observed = Mutex<[Range<Int64>]>([])
+        let observed = Locked<[Range<Int64>]>([])
         s.addAppendObserver { base, batch in observed.withLock { $0.append(base..<base + Int64(batch.count)) } }
         let counter = SyncCounter(fs)
         let syncsBefore = counter.count

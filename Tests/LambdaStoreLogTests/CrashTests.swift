@@ -1,5 +1,4 @@
 import Testing
-import Synchronization
 import LambdaStoreCore
 @testable import LambdaStoreLog
 import LambdaStoreTestSupport
@@ -58,20 +57,20 @@ import Glibc
     }
 
     final class Run: Sendable {
-        let state = Mutex(Acked())
+        let state = Locked(Acked())
         /// The acknowledged state at the last durable-only image.
-        let lastChecked = Mutex(Acked())
+        let lastChecked = Locked(Acked())
         /// Per stream, the end of what a durable-only image has decoded and compared in full.
         /// Durable bytes below it never change (the writer only appends), so later durable
         /// images decode from there, or from their active segment when that starts earlier.
-        let verifiedThrough = Mutex([String: Int64]())
-        let stats = Mutex((images: 0, failures: [String]()))
-        let rng: Mutex<SplitMix64>
+        let verifiedThrough = Locked([String: Int64]())
+        let stats = Locked((images: 0, failures: [String]()))
+        let rng: Locked<SplitMix64>
         let seed: UInt64
         let options: LogOptions
         init(seed: UInt64, options: LogOptions) {
             self.seed = seed
-            rng = Mutex(SplitMix64(seed: seed ^ 0xA5A5))
+            rng = Locked(SplitMix64(seed: seed ^ 0xA5A5))
             self.options = options
         }
 

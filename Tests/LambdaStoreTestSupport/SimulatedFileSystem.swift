@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// An in-memory ``FileSystem`` that knows what a crash would keep.
 ///
@@ -85,12 +84,12 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         var locks: Set<String> = []
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
 
     /// An empty file system.
-    public init() { state = Mutex(State()) }
+    public init() { state = Locked(State()) }
 
-    init(state: State) { self.state = Mutex(state) }
+    init(state: State) { self.state = Locked(state) }
 
     static func isRoot(_ p: String) -> Bool { p == "/" || p == "." || p.isEmpty }
 
@@ -385,7 +384,7 @@ final class SimulatedFileHandle: FileHandle, Sendable {
     let inode: Int
     let path: String
     let writable: Bool
-    let closed = Mutex(false)
+    let closed = Locked(false)
 
     init(fs: SimulatedFileSystem, inode: Int, path: String, writable: Bool) {
         self.fs = fs
@@ -430,7 +429,7 @@ final class SimulatedFileHandle: FileHandle, Sendable {
 final class SimulatedLock: FileLock, Sendable {
     let fs: SimulatedFileSystem
     let path: String
-    let held = Mutex(true)
+    let held = Locked(true)
 
     init(fs: SimulatedFileSystem, path: String) {
         self.fs = fs
