@@ -239,3 +239,94 @@ final class MemoryFileHandle: FileHandle, Sendable {
     func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
     func close() throws(LambdaStoreError) {}
 }
+
+// MARK: - JSON shape of the dumps (DESIGN.md: `dump segment --json`)
+
+extension BatchDump: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case baseOffset, count, minEventTime, maxEventTime, schemaVersion, codec, bytes, checksumOk, records
+    }
+
+    /// `{"baseOffset","count","minEventTime","maxEventTime","schemaVersion","codec","bytes","checksumOk"}`,
+    /// event times `null` when absent, `codec` by name, plus `"records"` (rows of JSON scalars)
+    /// when they were decoded.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(baseOffset, forKey: .baseOffset)
+        try c.encode(count, forKey: .count)
+        try c.encode(minEventTime, forKey: .minEventTime)
+        try c.encode(maxEventTime, forKey: .maxEventTime)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(codec.description, forKey: .codec)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(checksumOk, forKey: .checksumOk)
+        if let records { try c.encode(records.map { $0.map(JSONScalar.init) }, forKey: .records) }
+    }
+}
+
+extension SegmentDump: Encodable {
+    enum CodingKeys: String, CodingKey { case file, formatVersion, batches }
+
+    /// `{"file","formatVersion","batches":[...]}` (see ``BatchDump``).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(batches, forKey: .batches)
+    }
+}
+
+extension IndexEntryDump: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case position, baseOffset, count, storedBytes, uncompressedBytes, schemaVersion, codec, minEventTime, maxEventTime, checksumOk
+    }
+
+    /// The entry's fields (those of its index kind), `null` where unknown, and `checksumOk`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(position, forKey: .position)
+        if codec != nil || baseOffset != nil {
+            try c.encode(baseOffset, forKey: .baseOffset)
+            try c.encode(count, forKey: .count)
+            try c.encode(storedBytes, forKey: .storedBytes)
+            try c.encode(uncompressedBytes, forKey: .uncompressedBytes)
+            try c.encode(schemaVersion, forKey: .schemaVersion)
+            try c.encode(codec?.description, forKey: .codec)
+        } else {
+            try c.encode(minEventTime, forKey: .minEventTime)
+            try c.encode(maxEventTime, forKey: .maxEventTime)
+        }
+        try c.encode(checksumOk, forKey: .checksumOk)
+    }
+}
+
+extension IndexDump: Encodable {
+    enum CodingKeys: String, CodingKey { case file, kind, formatVersion, segmentBaseOffset, entries, problem }
+
+    /// `{"file","kind","formatVersion","segmentBaseOffset","entries":[...],"problem"}`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(segmentBaseOffset, forKey: .segmentBaseOffset)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(problem.map { p in (problemOffset.map { "@ \($0): " } ?? "") + p }, forKey: .problem)
+    }
+}
+
+/// A ``Value`` as a JSON scalar: numbers, strings, booleans, `null` (timestamps as epoch ms).
+struct JSONScalar: Encodable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch value {
+        case .null: try c.encodeNil()
+        case .int64(let v), .timestamp(let v): try c.encode(v)
+        case .float64(let v): if v.isFinite { try c.encode(v) } else { try c.encode(String(v)) }
+        case .string(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        }
+    }
+}
