@@ -36,9 +36,13 @@ public enum LogFormat {
 
     /// The file name extensions.
     public static let segmentSuffix = ".segment"
+    /// Offset index file suffix.
     public static let indexSuffix = ".index"
+    /// Time index file suffix.
     public static let timeIndexSuffix = ".timeindex"
+    /// Suffix of files moved aside by repair.
     public static let damagedSuffix = ".damaged"
+    /// The schema history file name.
     public static let schemaFileName = "schema"
 
     /// A u32 whose little-endian bytes are the four ASCII characters of `s`.

@@ -10,6 +10,7 @@ public struct BatchDump: Sendable, Equatable {
     public var count: Int
     /// Event-time range (nil when every record's event time is null).
     public var minEventTime: Int64?
+    /// Largest event time (nil when none).
     public var maxEventTime: Int64?
     /// Schema version it was written under.
     public var schemaVersion: UInt32
@@ -35,9 +36,11 @@ public struct SegmentDump: Sendable, Equatable {
     public var formatVersion: Int
     /// Base offset and creation time from the file header.
     public var baseOffset: Int64
+    /// Creation time from the file header, epoch ms.
     public var createdAtMillis: Int64
     /// File size and the end of the last batch that was walked.
     public var fileBytes: Int64
+    /// End of the last batch walked.
     public var validBytes: Int64
     /// Every batch whose header is valid, in file order.
     public var batches: [BatchDump]
@@ -55,13 +58,19 @@ public struct IndexEntryDump: Sendable, Equatable {
     public var position: Int64
     /// `.index` fields (nil in a time index).
     public var baseOffset: Int64?
+    /// Record count.
     public var count: Int?
+    /// Stored payload bytes.
     public var storedBytes: Int?
+    /// Uncompressed payload bytes.
     public var uncompressedBytes: Int?
+    /// Schema version.
     public var schemaVersion: UInt32?
+    /// Codec.
     public var codec: Codec?
     /// `.timeindex` fields (nil in an offset index, and when the batch has no event time).
     public var minEventTime: Int64?
+    /// Largest event time (nil when none).
     public var maxEventTime: Int64?
     /// Whether the entry's CRC matched (other fields are zero/nil when it did not).
     public var checksumOk: Bool
@@ -69,14 +78,19 @@ public struct IndexEntryDump: Sendable, Equatable {
 
 /// The structure of one `.index` or `.timeindex` file (format-spec.md §2.4–§2.5).
 public struct IndexDump: Sendable, Equatable {
+    /// The file, as given.
     public var file: String
     /// `index` or `timeindex`.
     public var kind: String
+    /// Format version in the file header.
     public var formatVersion: Int
+    /// Base offset of the segment it indexes.
     public var segmentBaseOffset: Int64
+    /// Every complete entry, in file order.
     public var entries: [IndexEntryDump]
     /// Damage to the header, or a torn last entry, with its offset.
     public var problem: String?
+    /// Where `problem` is in the file.
     public var problemOffset: Int64?
 }
 
