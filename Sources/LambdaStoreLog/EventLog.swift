@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// The `streams/` directory of one store: every stream's schema history and segments, the
 /// single source of truth of LambdaStore (format-spec.md §2).
@@ -27,7 +26,7 @@ public final class EventLog: Sendable {
     public let recoveryReports: [RecoveryReport]
     let fs: any FileSystem
     let lock: (any FileLock)?
-    let state: Mutex<State>
+    let state: Locked<State>
 
     struct State: Sendable {
         var streams: [String: StreamLog]
@@ -40,7 +39,7 @@ public final class EventLog: Sendable {
         self.options = options
         self.lock = lock
         self.recoveryReports = reports
-        state = Mutex(State(streams: streams))
+        state = Locked(State(streams: streams))
     }
 
     deinit { lock?.unlock() }

@@ -36,9 +36,13 @@ public enum LogFormat {
 
     /// The file name extensions.
     public static let segmentSuffix = ".segment"
+    /// Offset index file suffix.
     public static let indexSuffix = ".index"
+    /// Time index file suffix.
     public static let timeIndexSuffix = ".timeindex"
+    /// Suffix of files moved aside by repair.
     public static let damagedSuffix = ".damaged"
+    /// The schema history file name.
     public static let schemaFileName = "schema"
 
     /// A u32 whose little-endian bytes are the four ASCII characters of `s`.
@@ -197,31 +201,31 @@ public struct BatchHeader: Sendable, Equatable {
             throw .corruption("batch header needs \(LogFormat.batchHeaderSize) bytes, \(bytes.count) left", path: nil, offset: position)
         }
         let h = UnsafeRawBufferPointer(rebasing: bytes[0..<LogFormat.batchHeaderSize])
-        func get<T: FixedWidthInteger>(_: T.Type, _ o: Int) -> T { T(littleEndian: h.loadUnaligned(fromByteOffset: o, as: T.self)) }
-        let stored = get(UInt32.self, 52)
+        let get = FieldReader(h)
+        let stored = get.u32(52)
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: h[0..<52]))
         guard stored == computed else {
             throw .checksumMismatch(stored: stored, computed: computed, what: "batch header", path: nil, offset: position)
         }
-        let marker = get(UInt32.self, 0)
+        let marker = get.u32(0)
         guard marker == LogFormat.batchMarker else {
             throw .corruption("bad batch marker \(hex32(marker))", path: nil, offset: position)
         }
-        guard let codec = Codec(rawValue: get(UInt8.self, 4)) else {
-            throw .corruption("unknown codec \(get(UInt8.self, 4))", path: nil, offset: position + 4)
+        guard let codec = Codec(rawValue: get.u8(4)) else {
+            throw .corruption("unknown codec \(get.u8(4))", path: nil, offset: position + 4)
         }
-        let flags = get(UInt8.self, 5)
-        guard flags & ~LogFormat.flagHasEventTime == 0, get(UInt16.self, 6) == 0 else {
+        let flags = get.u8(5)
+        guard flags & ~LogFormat.flagHasEventTime == 0, get.u16(6) == 0 else {
             throw .corruption("unknown batch flags \(flags)", path: nil, offset: position + 5)
         }
         self.codec = codec
-        baseOffset = get(Int64.self, 8)
-        recordCount = Int(get(UInt32.self, 16))
-        schemaVersion = get(UInt32.self, 20)
-        let lo = get(Int64.self, 24), hi = get(Int64.self, 32)
-        uncompressedLength = Int(get(UInt32.self, 40))
-        storedLength = Int(get(UInt32.self, 44))
-        payloadCRC = get(UInt32.self, 48)
+        baseOffset = get.i64(8)
+        recordCount = Int(get.u32(16))
+        schemaVersion = get.u32(20)
+        let lo = get.i64(24), hi = get.i64(32)
+        uncompressedLength = Int(get.u32(40))
+        storedLength = Int(get.u32(44))
+        payloadCRC = get.u32(48)
         guard baseOffset >= 0 else { throw .corruption("negative base offset \(baseOffset)", path: nil, offset: position + 8) }
         guard recordCount >= 1, recordCount <= Limits.batchRecordsMax else {
             throw .corruption("record count \(recordCount) out of bounds (1...\(Limits.batchRecordsMax))", path: nil, offset: position + 16)
@@ -317,29 +321,29 @@ public struct IndexEntry: Sendable, Equatable {
     /// Decodes a 40-byte `.index` entry (event time left nil); nil when its CRC or a field is bad.
     static func decodeIndex(_ e: UnsafeRawBufferPointer) -> IndexEntry? {
         guard e.count >= LogFormat.indexEntrySize else { return nil }
-        func get<T: FixedWidthInteger>(_: T.Type, _ o: Int) -> T { T(littleEndian: e.loadUnaligned(fromByteOffset: o, as: T.self)) }
-        guard get(UInt32.self, 36) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: e[0..<36])) else { return nil }
-        guard let codec = Codec(rawValue: get(UInt8.self, 32)), get(UInt8.self, 33) == 0, get(UInt16.self, 34) == 0 else { return nil }
-        let h = BatchHeader(codec: codec, baseOffset: get(Int64.self, 0), recordCount: Int(get(UInt32.self, 16)),
-                            schemaVersion: get(UInt32.self, 28), eventTimeRange: nil,
-                            uncompressedLength: Int(get(UInt32.self, 24)), storedLength: Int(get(UInt32.self, 20)), payloadCRC: 0)
-        return IndexEntry(header: h, position: get(Int64.self, 8))
+        let get = FieldReader(e)
+        guard get.u32(36) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: e[0..<36])) else { return nil }
+        guard let codec = Codec(rawValue: get.u8(32)), get.u8(33) == 0, get.u16(34) == 0 else { return nil }
+        let h = BatchHeader(codec: codec, baseOffset: get.i64(0), recordCount: Int(get.u32(16)),
+                            schemaVersion: get.u32(28), eventTimeRange: nil,
+                            uncompressedLength: Int(get.u32(24)), storedLength: Int(get.u32(20)), payloadCRC: 0)
+        return IndexEntry(header: h, position: get.i64(8))
     }
 
     /// Decodes a 32-byte `.timeindex` entry: (position, event-time range); nil when bad.
     static func decodeTimeIndex(_ e: UnsafeRawBufferPointer) -> (position: Int64, range: ClosedRange<Int64>?)? {
         guard e.count >= LogFormat.timeIndexEntrySize else { return nil }
-        func get<T: FixedWidthInteger>(_: T.Type, _ o: Int) -> T { T(littleEndian: e.loadUnaligned(fromByteOffset: o, as: T.self)) }
-        guard get(UInt32.self, 28) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: e[0..<28])) else { return nil }
-        let flags = get(UInt8.self, 24)
-        guard flags & ~LogFormat.flagHasEventTime == 0, get(UInt8.self, 25) == 0, get(UInt16.self, 26) == 0 else { return nil }
-        let lo = get(Int64.self, 0), hi = get(Int64.self, 8)
+        let get = FieldReader(e)
+        guard get.u32(28) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: e[0..<28])) else { return nil }
+        let flags = get.u8(24)
+        guard flags & ~LogFormat.flagHasEventTime == 0, get.u8(25) == 0, get.u16(26) == 0 else { return nil }
+        let lo = get.i64(0), hi = get.i64(8)
         if flags == 0 {
             guard lo == 0, hi == 0 else { return nil }
-            return (get(Int64.self, 16), nil)
+            return (get.i64(16), nil)
         }
         guard lo <= hi else { return nil }
-        return (get(Int64.self, 16), lo...hi)
+        return (get.i64(16), lo...hi)
     }
 }
 
@@ -365,16 +369,16 @@ struct IndexFileHeader: Equatable {
     /// Decodes a header; returns a reason string when it is bad.
     static func decode(_ b: UnsafeRawBufferPointer) -> Result<IndexFileHeader, IndexProblem> {
         guard b.count >= LogFormat.indexHeaderSize else { return .failure(IndexProblem(offset: 0, message: "index header cut short (\(b.count) bytes)")) }
-        func get<T: FixedWidthInteger>(_: T.Type, _ o: Int) -> T { T(littleEndian: b.loadUnaligned(fromByteOffset: o, as: T.self)) }
-        let stored = get(UInt32.self, 20)
+        let get = FieldReader(b)
+        let stored = get.u32(20)
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<20]))
         guard stored == computed else {
             return .failure(IndexProblem(offset: 0, message: "index header checksum mismatch (stored \(hex32(stored)), computed \(hex32(computed)))"))
         }
-        guard get(UInt16.self, 4) == LogFormat.formatVersion, get(UInt32.self, 16) == 0 else {
-            return .failure(IndexProblem(offset: 4, message: "index format version \(get(UInt16.self, 4)) not supported"))
+        guard get.u16(4) == LogFormat.formatVersion, get.u32(16) == 0 else {
+            return .failure(IndexProblem(offset: 4, message: "index format version \(get.u16(4)) not supported"))
         }
-        return .success(IndexFileHeader(magic: get(UInt32.self, 0), entrySize: Int(get(UInt16.self, 6)), segmentBaseOffset: get(Int64.self, 8)))
+        return .success(IndexFileHeader(magic: get.u32(0), entrySize: Int(get.u16(6)), segmentBaseOffset: get.i64(8)))
     }
 }
 
@@ -382,4 +386,15 @@ struct IndexFileHeader: Equatable {
 struct IndexProblem: Error, Equatable {
     var offset: Int64
     var message: String
+}
+
+/// Little-endian field loads at fixed offsets of a buffer the caller has bounds-checked.
+/// Concrete (non-generic) so that header and index decoding stay cheap in debug builds too.
+struct FieldReader {
+    let b: UnsafeRawBufferPointer
+    init(_ b: UnsafeRawBufferPointer) { self.b = b }
+    @inline(__always) func u8(_ o: Int) -> UInt8 { b[o] }
+    @inline(__always) func u16(_ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
+    @inline(__always) func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+    @inline(__always) func i64(_ o: Int) -> Int64 { Int64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: Int64.self)) }
 }

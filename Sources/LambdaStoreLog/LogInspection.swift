@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// One record batch as `dump segment` shows it.
 public struct BatchDump: Sendable, Equatable {
@@ -11,6 +10,7 @@ public struct BatchDump: Sendable, Equatable {
     public var count: Int
     /// Event-time range (nil when every record's event time is null).
     public var minEventTime: Int64?
+    /// Largest event time (nil when none).
     public var maxEventTime: Int64?
     /// Schema version it was written under.
     public var schemaVersion: UInt32
@@ -36,9 +36,11 @@ public struct SegmentDump: Sendable, Equatable {
     public var formatVersion: Int
     /// Base offset and creation time from the file header.
     public var baseOffset: Int64
+    /// Creation time from the file header, epoch ms.
     public var createdAtMillis: Int64
     /// File size and the end of the last batch that was walked.
     public var fileBytes: Int64
+    /// End of the last batch walked.
     public var validBytes: Int64
     /// Every batch whose header is valid, in file order.
     public var batches: [BatchDump]
@@ -56,13 +58,19 @@ public struct IndexEntryDump: Sendable, Equatable {
     public var position: Int64
     /// `.index` fields (nil in a time index).
     public var baseOffset: Int64?
+    /// Record count.
     public var count: Int?
+    /// Stored payload bytes.
     public var storedBytes: Int?
+    /// Uncompressed payload bytes.
     public var uncompressedBytes: Int?
+    /// Schema version.
     public var schemaVersion: UInt32?
+    /// Codec.
     public var codec: Codec?
     /// `.timeindex` fields (nil in an offset index, and when the batch has no event time).
     public var minEventTime: Int64?
+    /// Largest event time (nil when none).
     public var maxEventTime: Int64?
     /// Whether the entry's CRC matched (other fields are zero/nil when it did not).
     public var checksumOk: Bool
@@ -70,14 +78,19 @@ public struct IndexEntryDump: Sendable, Equatable {
 
 /// The structure of one `.index` or `.timeindex` file (format-spec.md §2.4–§2.5).
 public struct IndexDump: Sendable, Equatable {
+    /// The file, as given.
     public var file: String
     /// `index` or `timeindex`.
     public var kind: String
+    /// Format version in the file header.
     public var formatVersion: Int
+    /// Base offset of the segment it indexes.
     public var segmentBaseOffset: Int64
+    /// Every complete entry, in file order.
     public var entries: [IndexEntryDump]
     /// Damage to the header, or a torn last entry, with its offset.
     public var problem: String?
+    /// Where `problem` is in the file.
     public var problemOffset: Int64?
 }
 
@@ -239,4 +252,95 @@ final class MemoryFileHandle: FileHandle, Sendable {
     func truncate(to size: Int64) throws(LambdaStoreError) { throw LambdaStoreError(.precondition, "read-only buffer", path: path) }
     func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
     func close() throws(LambdaStoreError) {}
+}
+
+// MARK: - JSON shape of the dumps (DESIGN.md: `dump segment --json`)
+
+extension BatchDump: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case baseOffset, count, minEventTime, maxEventTime, schemaVersion, codec, bytes, checksumOk, records
+    }
+
+    /// `{"baseOffset","count","minEventTime","maxEventTime","schemaVersion","codec","bytes","checksumOk"}`,
+    /// event times `null` when absent, `codec` by name, plus `"records"` (rows of JSON scalars)
+    /// when they were decoded.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(baseOffset, forKey: .baseOffset)
+        try c.encode(count, forKey: .count)
+        try c.encode(minEventTime, forKey: .minEventTime)
+        try c.encode(maxEventTime, forKey: .maxEventTime)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(codec.description, forKey: .codec)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(checksumOk, forKey: .checksumOk)
+        if let records { try c.encode(records.map { $0.map(JSONScalar.init) }, forKey: .records) }
+    }
+}
+
+extension SegmentDump: Encodable {
+    enum CodingKeys: String, CodingKey { case file, formatVersion, batches }
+
+    /// `{"file","formatVersion","batches":[...]}` (see ``BatchDump``).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(batches, forKey: .batches)
+    }
+}
+
+extension IndexEntryDump: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case position, baseOffset, count, storedBytes, uncompressedBytes, schemaVersion, codec, minEventTime, maxEventTime, checksumOk
+    }
+
+    /// The entry's fields (those of its index kind), `null` where unknown, and `checksumOk`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(position, forKey: .position)
+        if codec != nil || baseOffset != nil {
+            try c.encode(baseOffset, forKey: .baseOffset)
+            try c.encode(count, forKey: .count)
+            try c.encode(storedBytes, forKey: .storedBytes)
+            try c.encode(uncompressedBytes, forKey: .uncompressedBytes)
+            try c.encode(schemaVersion, forKey: .schemaVersion)
+            try c.encode(codec?.description, forKey: .codec)
+        } else {
+            try c.encode(minEventTime, forKey: .minEventTime)
+            try c.encode(maxEventTime, forKey: .maxEventTime)
+        }
+        try c.encode(checksumOk, forKey: .checksumOk)
+    }
+}
+
+extension IndexDump: Encodable {
+    enum CodingKeys: String, CodingKey { case file, kind, formatVersion, segmentBaseOffset, entries, problem }
+
+    /// `{"file","kind","formatVersion","segmentBaseOffset","entries":[...],"problem"}`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(formatVersion, forKey: .formatVersion)
+        try c.encode(segmentBaseOffset, forKey: .segmentBaseOffset)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(problem.map { p in (problemOffset.map { "@ \($0): " } ?? "") + p }, forKey: .problem)
+    }
+}
+
+/// A ``Value`` as a JSON scalar: numbers, strings, booleans, `null` (timestamps as epoch ms).
+struct JSONScalar: Encodable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch value {
+        case .null: try c.encodeNil()
+        case .int64(let v), .timestamp(let v): try c.encode(v)
+        case .float64(let v): if v.isFinite { try c.encode(v) } else { try c.encode(String(v)) }
+        case .string(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        }
+    }
 }

@@ -170,6 +170,7 @@ public struct SegmentInfo: Sendable, Equatable {
     public var createdAtMillis: Int64
     /// Smallest and largest event time of its batches (nil when none has one).
     public var minEventTime: Int64?
+    /// Largest event time of its batches.
     public var maxEventTime: Int64?
     /// Whether appends go to it.
     public var isActive: Bool

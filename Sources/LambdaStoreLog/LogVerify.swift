@@ -20,9 +20,11 @@ public struct LogVerifyReport: Sendable, Equatable {
     /// An active segment that ends in an incomplete batch or zeros: what a crash leaves, not
     /// corruption. Opening the store for writing cuts it.
     public struct Tail: Sendable, Equatable {
+        /// The segment, relative to the store root.
         public var file: String
         /// Where the valid part ends.
         public var validBytes: Int64
+        /// What follows the valid part.
         public var tail: SegmentTail
     }
 

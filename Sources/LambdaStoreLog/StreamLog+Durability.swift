@@ -1,5 +1,5 @@
 import LambdaStoreCore
-import Synchronization
+import Dispatch
 
 /// What a task waiting for durability should do next.
 enum SyncStep: Sendable {
@@ -18,7 +18,8 @@ extension StreamLog {
     /// runs it itself for everything written so far; tasks arriving meanwhile park a
     /// continuation. When the sync ends, the parked tasks it covered resume; if some are not
     /// covered, one of them is resumed with `.syncNow` and runs the next sync for all of them.
-    /// No thread ever blocks on another task's sync.
+    /// The fdatasync itself runs on the stream's own dispatch queue, so it never blocks a
+    /// thread of Swift's cooperative pool.
     func waitDurable(_ end: Int64) async throws(LambdaStoreError) {
         while true {
             let step: SyncStep = await withCheckedContinuation { (c: CheckedContinuation<SyncStep, Never>) in
@@ -38,7 +39,14 @@ extension StreamLog {
             switch step {
             case .durable: return
             case .failed(let e): throw e
-            case .syncNow(let handle, let target): runSync(handle, target: target)
+            case .syncNow(let handle, let target):
+                // fdatasync blocks: run it on the stream's sync thread, not on the cooperative pool.
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    syncQueue.async {
+                        self.runSync(handle, target: target)
+                        c.resume()
+                    }
+                }
             }
         }
     }

@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// Reused read buffers: one per reading loop, so a scan allocates per batch only the columns
 /// it hands out.
@@ -92,16 +91,19 @@ extension StreamLog {
     /// `count` of the records handed over; the other fields those of the stored batch).
     ///
     /// Only batches published when each chunk of the scan starts are visited, so a reader
-    /// running during appends sees a consistent prefix. Safe to call concurrently from several
+    /// running during appends sees a consistent prefix. Batches are projected onto the latest
+    /// schema as of their chunk (256 batches): a schema evolution during a long scan shows up
+    /// from the next chunk on. Safe to call concurrently from several
     /// threads (on disjoint or overlapping ranges) and with the writer.
     /// - Throws: `.corruption` naming the segment and byte offset; whatever `body` throws.
     /// - Complexity: O(bytes read).
     public func forEachBatch(in offsets: Range<Int64>, _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         var scratch = ReadScratch()
         var cursor = offsets.lowerBound
-        let history = shared.withLock { $0.history }
         while cursor < offsets.upperBound {
             let chunk = entries(overlapping: cursor..<offsets.upperBound, limit: 256)
+            // Read after the chunk: the history only grows, so it knows every version named.
+            let history = shared.withLock { $0.history }
             if chunk.isEmpty { return }
             for (seg, e) in chunk {
                 var batch = try decode(seg, e, history: history, scratch: &scratch)
@@ -126,8 +128,9 @@ extension StreamLog {
     public func forEachBatch(overlappingEventTime eventTime: ClosedRange<Int64>, in offsets: Range<Int64>,
                              _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         var scratch = ReadScratch()
-        let history = shared.withLock { $0.history }
-        for info in try batchInfos(overlappingEventTime: eventTime, in: offsets) {
+        let infos = try batchInfos(overlappingEventTime: eventTime, in: offsets)
+        let history = shared.withLock { $0.history }   // read after the infos: knows their versions
+        for info in infos {
             guard let (seg, e) = entries(overlapping: info.offsets, limit: 1).first else { continue }
             try body(info, try decode(seg, e, history: history, scratch: &scratch))
         }

@@ -1,5 +1,5 @@
 import LambdaStoreCore
-import Synchronization
+import Dispatch
 
 /// One open segment file. Immutable; its handle serves positional reads from any thread and
 /// writes from the stream's single writer.
@@ -89,10 +89,14 @@ struct StreamShared: Sendable {
     }
 }
 
-/// The writer's scratch buffers and handles. Guarded by `StreamLog.writer`.
-struct StreamWriter: Sendable {
+/// Reused encode buffers: the uncompressed payload, and header + stored payload.
+struct EncodeScratch: Sendable {
     var payload: [UInt8] = []
     var out: [UInt8] = []
+}
+
+/// The writer's handles and observers. Guarded by `StreamLog.writer`.
+struct StreamWriter: Sendable {
     var index: IndexAppender?
     var observers: [@Sendable (Int64, ColumnBatch) -> Void] = []
     var flusher: Task<Void, Never>?
@@ -117,8 +121,12 @@ public final class StreamLog: Sendable {
     let relDir: String
     let fs: any FileSystem
     let options: LogOptions
-    let writer: Mutex<StreamWriter>
-    let shared: Mutex<StreamShared>
+    let writer: Locked<StreamWriter>
+    let shared: Locked<StreamShared>
+    /// Where group-commit fdatasyncs run (one at a time per stream).
+    let syncQueue: DispatchQueue
+    /// Encode buffers, reused across appends (a few, for concurrent appenders).
+    let scratchPool = Locked<[EncodeScratch]>([])
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
          segments: [SegmentState], index: IndexAppender?) {
@@ -128,10 +136,11 @@ public final class StreamLog: Sendable {
         self.fs = fs
         self.options = options
         let end = segments.last?.endOffset ?? 0
-        shared = Mutex(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
+        shared = Locked(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
         var w = StreamWriter()
         w.index = index
-        writer = Mutex(w)
+        writer = Locked(w)
+        syncQueue = DispatchQueue(label: "lambdastore.sync.\(name)")
     }
 
     deinit {
@@ -217,66 +226,43 @@ public final class StreamLog: Sendable {
         return range
     }
 
-    /// The synchronous part of an append: encode, compress, write, publish, notify.
+    /// The synchronous part of an append: encode and compress (outside the writer lock, so
+    /// concurrent appenders compress in parallel), then, under the writer lock, assign the
+    /// offsets, finish the header, write, publish and notify.
     func write(_ batch: ColumnBatch, durability: Durability) throws(LambdaStoreError) -> Range<Int64> {
-        try writer.withLock { w throws(LambdaStoreError) -> Range<Int64> in
-            let (schema, end, active, failure, closed) = shared.withLock { s in
-                (s.history.latest, s.endOffset, s.segments.last.map { ($0.segment, $0.size, $0.entries.count) }, s.failure, s.isClosed)
+        guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
+        let schema = shared.withLock { $0.history.latest }
+        guard batch.schemaVersion == schema.version else {
+            throw LambdaStoreError(.schema, "batch is under schema version \(batch.schemaVersion), stream '\(name)' is at version \(schema.version)")
+        }
+        try batch.validate(against: schema)
+        let n = batch.count
+        guard n <= Limits.batchRecordsMax else {
+            throw LambdaStoreError(.limitExceeded, "batch of \(n) records exceeds \(Limits.batchRecordsMax)")
+        }
+        var scratch = scratchPool.withLock { $0.popLast() } ?? EncodeScratch()
+        defer { scratchPool.withLock { if $0.count < 4 { $0.append(scratch) } } }
+        var header = BatchHeader(codec: .none, baseOffset: 0, recordCount: n, schemaVersion: schema.version, eventTimeRange: nil,
+                                 uncompressedLength: 0, storedLength: 0, payloadCRC: 0)
+        if n > 0 { try encode(batch, schema: schema, into: &scratch, header: &header) }
+        var out: [UInt8] = []
+        swap(&out, &scratch.out)   // uniquely referenced: the header is finished in place
+        defer { swap(&out, &scratch.out) }
+        return try writer.withLock { w throws(LambdaStoreError) -> Range<Int64> in
+            let (latest, end, active, failure, closed) = shared.withLock { s in
+                (s.history.latest.version, s.endOffset, s.segments.last.map { ($0.segment, $0.size, $0.entries.count) }, s.failure, s.isClosed)
             }
-            guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
             guard !closed else { throw LambdaStoreError(.precondition, "stream '\(name)' is closed") }
             if let failure { throw LambdaStoreError(.precondition, "stream '\(name)' failed earlier and must be reopened: \(failure)") }
-            guard batch.schemaVersion == schema.version else {
-                throw LambdaStoreError(.schema, "batch is under schema version \(batch.schemaVersion), stream '\(name)' is at version \(schema.version)")
+            guard latest == schema.version else {
+                throw LambdaStoreError(.schema, "stream '\(name)' moved to schema version \(latest) during the append")
             }
-            try batch.validate(against: schema)
-            let n = batch.count
             if n == 0 { return end..<end }
-            guard n <= Limits.batchRecordsMax else {
-                throw LambdaStoreError(.limitExceeded, "batch of \(n) records exceeds \(Limits.batchRecordsMax)")
-            }
-
-            // Encode into the reused buffers: header placeholder, then the stored payload.
-            let hs = LogFormat.batchHeaderSize
-            w.out.removeAll(keepingCapacity: true)
-            w.out.append(contentsOf: repeatElement(0, count: hs))
-            var codec = options.codec
-            let uncompressed: Int
-            if codec == .none {
-                batch.encodePayload(into: &w.out)
-                uncompressed = w.out.count - hs
-            } else {
-                w.payload.removeAll(keepingCapacity: true)
-                batch.encodePayload(into: &w.payload)
-                uncompressed = w.payload.count
-                if uncompressed <= Limits.batchBytesMax {
-                    let level = options.zstdLevel
-                    let stored = try typed { try w.payload.withUnsafeBytes { p throws(LambdaStoreError) -> Int in
-                        try codec.compress(p, appendingTo: &w.out, level: level)
-                    } }
-                    if stored >= uncompressed {   // not worth it: store as is
-                        codec = .none
-                        w.out.removeLast(stored)
-                        w.out.append(contentsOf: w.payload)
-                    }
-                }
-            }
-            guard uncompressed <= Limits.batchBytesMax else {
-                throw LambdaStoreError(.limitExceeded, "batch payload of \(uncompressed) bytes exceeds \(Limits.batchBytesMax)")
-            }
-            let storedLength = w.out.count - hs
-            let eventTime = batch.range(ofColumn: schema.eventTimeIndex).map { $0.min...$0.max }
-            var header = BatchHeader(codec: codec, baseOffset: end, recordCount: n, schemaVersion: schema.version,
-                                     eventTimeRange: eventTime, uncompressedLength: uncompressed, storedLength: storedLength, payloadCRC: 0)
-            w.out.withUnsafeMutableBytes { raw in
-                header.payloadCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[hs...]))
-                header.encode(into: raw, at: 0)
-            }
 
             // Roll when the batch would overflow a non-empty segment, or the segment is too old.
             var target = active
             if case let (seg, size, count)? = active, count > 0 {
-                let tooBig = size + Int64(w.out.count) > options.segmentBytesMax
+                let tooBig = size + Int64(header.totalLength) > options.segmentBytesMax
                 let tooOld = options.segmentAgeMaxMillis.map { options.clock() - seg.createdAt >= $0 } ?? false
                 if tooBig || tooOld { target = nil }
             }
@@ -285,9 +271,14 @@ public final class StreamLog: Sendable {
             }
             guard case let (seg, size, _)? = target else { preconditionFailure("no active segment") }
 
-            // One positional write of header + payload; the batch is published only after it.
+            // The offsets are known now: finish the header in place, then one positional write
+            // of header + payload. The batch is published only after it.
+            header.baseOffset = end
             do throws(LambdaStoreError) {
-                try typed { try w.out.withUnsafeBytes { b in try seg.handle.write(b, at: size) } }
+                try typed { try out.withUnsafeMutableBytes { b in
+                    header.encode(into: b, at: 0)
+                    try seg.handle.write(UnsafeRawBufferPointer(b), at: size)
+                } }
             } catch {
                 // Remove whatever part reached the file; if even that fails, stop appending.
                 do throws(LambdaStoreError) { try seg.handle.truncate(to: size) } catch {
@@ -305,6 +296,44 @@ public final class StreamLog: Sendable {
             if case .interval(let ms) = durability { startFlusher(&w, periodMillis: ms) }
             return end..<entry.endOffset
         }
+    }
+
+    /// Encodes the payload (format-spec.md §2.3), compresses it, and fills every header field
+    /// but the base offset. `scratch.out` ends up as 56 header bytes (to be finished) followed
+    /// by the stored payload.
+    private func encode(_ batch: ColumnBatch, schema: Schema, into scratch: inout EncodeScratch, header: inout BatchHeader) throws(LambdaStoreError) {
+        let hs = LogFormat.batchHeaderSize
+        scratch.out.removeAll(keepingCapacity: true)
+        scratch.out.append(contentsOf: repeatElement(0, count: hs))
+        var codec = options.codec
+        let uncompressed: Int
+        if codec == .none {
+            batch.encodePayload(into: &scratch.out)
+            uncompressed = scratch.out.count - hs
+        } else {
+            scratch.payload.removeAll(keepingCapacity: true)
+            batch.encodePayload(into: &scratch.payload)
+            uncompressed = scratch.payload.count
+            if uncompressed <= Limits.batchBytesMax {
+                let level = options.zstdLevel
+                let stored = try typed { try scratch.payload.withUnsafeBytes { p throws(LambdaStoreError) -> Int in
+                    try codec.compress(p, appendingTo: &scratch.out, level: level)
+                } }
+                if stored >= uncompressed {   // not worth it: store as is
+                    codec = .none
+                    scratch.out.removeLast(stored)
+                    scratch.out.append(contentsOf: scratch.payload)
+                }
+            }
+        }
+        guard uncompressed <= Limits.batchBytesMax else {
+            throw LambdaStoreError(.limitExceeded, "batch payload of \(uncompressed) bytes exceeds \(Limits.batchBytesMax)")
+        }
+        header.codec = codec
+        header.uncompressedLength = uncompressed
+        header.storedLength = scratch.out.count - hs
+        header.eventTimeRange = batch.range(ofColumn: schema.eventTimeIndex).map { $0.min...$0.max }
+        header.payloadCRC = scratch.out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[hs...])) }
     }
 
     /// Seals the active segment (fdatasync, index files synced) and creates the next one at
@@ -339,13 +368,15 @@ public final class StreamLog: Sendable {
         writer.withLock { w in
             w.flusher?.cancel()
             w.flusher = nil
-            let (segs, wasClosed) = shared.withLock { s -> ([Segment], Bool) in
+            let (segs, wasClosed, failed) = shared.withLock { s -> ([Segment], Bool, Bool) in
                 let c = s.isClosed
                 s.isClosed = true
-                return (s.segments.map(\.segment), c)
+                return (s.segments.map(\.segment), c, s.failure != nil)
             }
             if wasClosed { return }
-            if !options.readOnly, let last = segs.last { try? last.handle.sync() }
+            // After a failed fdatasync a later one may "succeed" without the lost pages: never
+            // let it look like a clean close.
+            if !options.readOnly, !failed, let last = segs.last { try? last.handle.sync() }
             w.index?.close()
             w.index = nil
             for s in segs { try? s.handle.close() }

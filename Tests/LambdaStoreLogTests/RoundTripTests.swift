@@ -156,12 +156,11 @@ import LambdaStoreTestSupport
 
 /// A settable clock for age-based rolls.
 final class Clock: Sendable {
-    private let value = Mutex<Int64>(1_767_225_600_000)
+    private let value = Locked<Int64>(1_767_225_600_000)
     var now: Int64 { value.withLock { $0 } }
     func advance(_ ms: Int64) { value.withLock { $0 += ms } }
 }
 
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif

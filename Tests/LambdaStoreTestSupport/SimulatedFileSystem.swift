@@ -1,5 +1,4 @@
 import LambdaStoreCore
-import Synchronization
 
 /// An in-memory ``FileSystem`` that knows what a crash would keep.
 ///
@@ -77,6 +76,7 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         var liveDirs: Set<String> = []
         var durableDirs: Set<String> = []
         var opCount = 0
+        var syncCount = 0
         var lastWrite: LastWrite?
         var failureRule: (@Sendable (Int, Operation) -> Bool)?
         var observer: (@Sendable (Int, Operation) -> Void)?
@@ -84,12 +84,12 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         var locks: Set<String> = []
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
 
     /// An empty file system.
-    public init() { state = Mutex(State()) }
+    public init() { state = Locked(State()) }
 
-    init(state: State) { self.state = Mutex(state) }
+    init(state: State) { self.state = Locked(state) }
 
     static func isRoot(_ p: String) -> Bool { p == "/" || p == "." || p.isEmpty }
 
@@ -97,6 +97,9 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
 
     /// The number of mutating operations performed so far.
     public var operationCount: Int { state.withLock { $0.opCount } }
+
+    /// The number of file `sync()` calls (fdatasync) performed so far.
+    public var syncCount: Int { state.withLock { $0.syncCount } }
 
     /// Calls `body(k, op)` after each mutating operation `k` (1-based), outside the lock.
     public func setObserver(_ body: (@Sendable (Int, Operation) -> Void)?) { state.withLock { $0.observer = body } }
@@ -355,6 +358,7 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         try mutate(.sync(path: path)) { s throws(LambdaStoreError) in
             guard let live = s.inodes[inode]?.live else { throw LambdaStoreError(.io, "stale handle", path: path) }
             s.inodes[inode]?.durable = live
+            s.syncCount += 1
             if s.lastWrite?.inode == inode { s.lastWrite = nil }
         }
     }
@@ -380,7 +384,7 @@ final class SimulatedFileHandle: FileHandle, Sendable {
     let inode: Int
     let path: String
     let writable: Bool
-    let closed = Mutex(false)
+    let closed = Locked(false)
 
     init(fs: SimulatedFileSystem, inode: Int, path: String, writable: Bool) {
         self.fs = fs
@@ -425,7 +429,7 @@ final class SimulatedFileHandle: FileHandle, Sendable {
 final class SimulatedLock: FileLock, Sendable {
     let fs: SimulatedFileSystem
     let path: String
-    let held = Mutex(true)
+    let held = Locked(true)
 
     init(fs: SimulatedFileSystem, path: String) {
         self.fs = fs
