@@ -2,28 +2,6 @@ import LambdaStoreCore
 import LambdaStoreLog
 
 extension SegmentDump {
-    /// `{"file", "formatVersion", "batches": [{"baseOffset", "count", "minEventTime",
-    /// "maxEventTime", "schemaVersion", "codec", "bytes", "checksumOk"}]}` (DESIGN.md "Details"),
-    /// plus the tail state and, with records, each batch's rows.
-    public var json: JSONValue {
-        .obj([
-            "file": .string(file), "formatVersion": .int(Int64(formatVersion)), "baseOffset": .int(baseOffset),
-            "fileBytes": .int(fileBytes), "validBytes": .int(validBytes), "tail": .string(tailDescription),
-            "problem": problem.map { .string($0.description) } ?? .null,
-            "batches": .array(batches.map { b in
-                var m: [(String, JSONValue)] = [
-                    ("baseOffset", .int(b.baseOffset)), ("count", .int(Int64(b.count))), ("minEventTime", .int(b.minEventTime)),
-                    ("maxEventTime", .int(b.maxEventTime)), ("schemaVersion", .int(Int64(b.schemaVersion))),
-                    ("codec", .string(b.codec.description)), ("bytes", .int(Int64(b.bytes))), ("position", .int(b.position)),
-                    ("uncompressedBytes", .int(Int64(b.uncompressedBytes))), ("checksumOk", .bool(b.checksumOk)),
-                ]
-                if let rows = b.records { m.append(("records", .array(rows.map { .array($0.map { JSONValue($0) }) }))) }
-                if let e = b.recordsError { m.append(("recordsError", .string(e))) }
-                return .obj(m)
-            }),
-        ])
-    }
-
     var tailDescription: String {
         switch tail {
         case .clean: "clean"
@@ -47,23 +25,6 @@ extension SegmentDump {
 }
 
 extension IndexDump {
-    /// The JSON form of an index or time index dump.
-    public var json: JSONValue {
-        .obj([
-            "file": .string(file), "kind": .string(kind), "formatVersion": .int(Int64(formatVersion)),
-            "segmentBaseOffset": .int(segmentBaseOffset),
-            "problem": problem.map { .string($0) } ?? .null, "problemOffset": .int(problemOffset),
-            "entries": .array(entries.map { e in
-                .obj([
-                    "entryPosition": .int(e.entryPosition), "position": .int(e.position), "baseOffset": .int(e.baseOffset),
-                    "count": .int(e.count.map(Int64.init)), "minEventTime": .int(e.minEventTime), "maxEventTime": .int(e.maxEventTime),
-                    "schemaVersion": .int(e.schemaVersion.map(Int64.init)), "codec": e.codec.map { .string($0.description) } ?? .null,
-                    "checksumOk": .bool(e.checksumOk),
-                ])
-            }),
-        ])
-    }
-
     /// A human-readable listing.
     public var text: String {
         var out = "\(kind) \(file): format v\(formatVersion), segment base offset \(segmentBaseOffset), \(entries.count) entries\n"

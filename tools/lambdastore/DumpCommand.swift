@@ -17,12 +17,12 @@ struct DumpCommand: AsyncParsableCommand {
             switch kind {
             case .segment:
                 let d = try LogInspector.dumpSegment(path: path, fs: fs, includeRecords: records)
-                print(common.json ? d.json.serialized() : d.text)
+                print(common.json ? try encodeJSON(d) : d.text)
                 if let p = d.problem { printError("lambdastore: \(p)"); return 2 }
                 return d.batches.allSatisfy(\.checksumOk) ? 0 : 2
             case .index:
                 let d = try LogInspector.dumpIndex(path: path, fs: fs)
-                print(common.json ? d.json.serialized() : d.text)
+                print(common.json ? try encodeJSON(d) : d.text)
                 return d.problem == nil ? 0 : 2
             case .snapshot:
                 let d = try SnapshotInspector.describe(fs: fs, path: path)
