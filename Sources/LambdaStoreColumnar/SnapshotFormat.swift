@@ -97,8 +97,8 @@ public enum SnapshotType: UInt8, Sendable, Hashable, CaseIterable, CustomStringC
         }
     }
 
-    /// Whether values live in ``Column/ints``.
-    var isIntegerBacked: Bool { self == .int64 || self == .timestamp || self == .bool }
+    /// Whether values live in ``Column/ints`` (as for its ``storage`` type).
+    var isIntegerBacked: Bool { storage.isIntegerBacked }
 }
 
 /// How the values of one column chunk are laid out before compression (format-spec.md §4.5).

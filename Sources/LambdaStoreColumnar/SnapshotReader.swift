@@ -216,38 +216,3 @@ public final class SnapshotReader: Sendable {
         return stored
     }
 }
-
-/// A read-only ``FileHandle`` over bytes in memory.
-final class MemoryFileHandle: FileHandle {
-    let bytes: [UInt8]
-    let path: String
-
-    init(bytes: [UInt8], path: String) {
-        self.bytes = bytes
-        self.path = path
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(LambdaStoreError) -> Int {
-        guard offset >= 0 else { throw LambdaStoreError(.invalidArgument, "negative offset", path: path) }
-        guard offset < Int64(bytes.count) else { return 0 }
-        let n = min(buffer.count, bytes.count - Int(offset))
-        bytes.withUnsafeBytes { src in
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[Int(offset)..<(Int(offset) + n)]))
-        }
-        return n
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(LambdaStoreError) {
-        throw LambdaStoreError(.precondition, "in-memory snapshot is read-only", path: path)
-    }
-
-    func sync() throws(LambdaStoreError) {}
-
-    func truncate(to size: Int64) throws(LambdaStoreError) {
-        throw LambdaStoreError(.precondition, "in-memory snapshot is read-only", path: path)
-    }
-
-    func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
-
-    func close() throws(LambdaStoreError) {}
-}

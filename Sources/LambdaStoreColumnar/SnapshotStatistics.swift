@@ -56,33 +56,6 @@ public struct SnapshotStatistics: Sendable, Hashable {
     }
 }
 
-/// Bytewise comparison of byte strings (unsigned bytes; a proper prefix sorts first).
-@inline(__always)
-func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-    let n = Swift.min(a.count, b.count)
-    var i = 0
-    if let pa = a.baseAddress, let pb = b.baseAddress {
-        while i + 8 <= n {
-            // Byte-swapped little-endian words compare like the bytes they hold.
-            let x = pa.loadUnaligned(fromByteOffset: i, as: UInt64.self).byteSwapped
-            let y = pb.loadUnaligned(fromByteOffset: i, as: UInt64.self).byteSwapped
-            if x != y { return x < y ? -1 : 1 }
-            i += 8
-        }
-    }
-    while i < n {
-        let x = a[i], y = b[i]
-        if x != y { return x < y ? -1 : 1 }
-        i += 1
-    }
-    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
-}
-
-/// Bytewise comparison of two arrays.
-func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
-    a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareBytes(x, y) } }
-}
-
 extension SnapshotStatistics.Bounds {
     /// Bounds for string values `min`/`max` (exact), cut to ``SnapshotFormat/statisticBytesMax``
     /// bytes; nil when the maximum cannot be bounded by a short string (all `0xFF`).

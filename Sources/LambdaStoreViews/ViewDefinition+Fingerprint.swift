@@ -20,30 +20,32 @@ extension ViewDefinition {
     /// text is used as written.
     /// - Complexity: O(size of the definition).
     public var canonicalForm: String {
-        var window: [(key: String, value: ViewJSON)]
+        // Every object below lists its members in key order (UTF-8 byte order), as §3a.6
+        // requires; Core's serializer writes them in the order given, with §3a.6's escapes.
+        let windowValue: JSONValue
         switch self.window {
-        case .none: window = [("type", .string("none"))]
-        case .tumbling(let f, let size): window = [("field", .string(f)), ("size", .int(size)), ("type", .string("tumbling"))]
+        case .none: windowValue = ["type": "none"]
+        case .tumbling(let f, let size): windowValue = ["field": .string(f), "size": .int(size), "type": "tumbling"]
         case .hopping(let f, let size, let slide):
-            window = [("field", .string(f)), ("size", .int(size)), ("slide", .int(slide)), ("type", .string("hopping"))]
+            windowValue = ["field": .string(f), "size": .int(size), "slide": .int(slide), "type": "hopping"]
         }
-        let canonicalFilter: ViewJSON
+        let canonicalFilter: JSONValue
         if let filter {
             canonicalFilter = .string((try? FilterExpression.parse(filter).canonicalText) ?? filter)
         } else {
             canonicalFilter = .null
         }
-        let root: ViewJSON = .object([
-            ("aggregates", .array(aggregates.map { a in
-                .object([("field", a.field.map { .string($0) } ?? .null), ("fn", .string(a.function.rawValue)), ("name", .string(a.name))])
-            })),
-            ("allowedLateness", .int(allowedLateness)),
-            ("filter", canonicalFilter),
-            ("groupBy", .array(groupBy.map { .string($0) })),
-            ("stream", .string(stream)),
-            ("window", .object(window)),
-        ])
-        return root.serialized(sortedKeys: true)
+        let root: JSONValue = [
+            "aggregates": .array(aggregates.map { a in
+                ["field": a.field.map { .string($0) } ?? .null, "fn": .string(a.function.rawValue), "name": .string(a.name)]
+            }),
+            "allowedLateness": .int(allowedLateness),
+            "filter": canonicalFilter,
+            "groupBy": .array(groupBy.map { .string($0) }),
+            "stream": .string(stream),
+            "window": windowValue,
+        ]
+        return root.serialized()
     }
 
     /// The view fingerprint: XXH64 (seed 0) of the UTF-8 bytes of ``canonicalForm``, as 16

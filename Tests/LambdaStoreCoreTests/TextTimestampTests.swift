@@ -51,6 +51,13 @@ private func pad(_ v: Int, _ w: Int) -> String {
         ("2024-01-01T00:00:00.12Z", 1_704_067_200_120),
         ("2024-01-01T00:00:00.123456789Z", 1_704_067_200_123),
         ("2024-01-01T00:00:00.000+23:59", 1_704_067_200_000 - 86_340_000),
+        // Seconds left out: hh:mm means hh:mm:00.
+        ("2026-01-01T00:00Z", 1_767_225_600_000),
+        ("2026-01-01T02:00+02:00", 1_767_225_600_000),
+        ("2025-12-31t19:00-0500", 1_767_225_600_000),
+        ("2026-01-01 00:00z", 1_767_225_600_000),
+        ("2024-02-29T12:34Z", 1_709_210_040_000),
+        ("1969-12-31T23:59Z", -60_000),
         ("1704067200150", 1_704_067_200_150),
         ("0", 0),
         ("-1", -1),
@@ -66,7 +73,10 @@ private func pad(_ v: Int, _ w: Int) -> String {
     static let rejected: [String] = [
         "2026-01-01T00:00:00",            // no zone
         "2026-01-01T00:00:00.000",
-        "2026-01-01", "2026-01-01T00:00Z", "2026-01-01T00Z",
+        "2026-01-01", "2026-01-01T00Z", "2026-01-01T00:00", "2026-01-01T0000Z", "2026-01-01T00:0Z",
+        "2026-01-01T00:00.5Z", "2026-01-01T00:00:Z", "2026-01-01T00:00:0Z", "2026-01-01T00:00:", "2026-01-01T00:00:00.",
+        "2026-01-01T24:00Z", "2026-01-01T00:60Z", "2026-02-29T00:00Z", "2026-01-01T00:00+02", "2026-01-01T00:00+2:00",
+        "2026-01-01T00:00ZZ", "2026-01-01T00:00 Z",
         "2021-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
         "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z",
         "2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z", "2026-12-31T23:59:60Z",
@@ -81,6 +91,18 @@ private func pad(_ v: Int, _ w: Int) -> String {
     @Test(arguments: rejected)
     func rejectsMalformed(_ text: String) {
         #expect(Timestamp.parse(text) == nil, "accepted \(text.debugDescription)")
+    }
+
+    /// No strict prefix of a valid timestamp is accepted, and none makes the fixed-offset
+    /// reads run past the end (a trap would fail the whole run).
+    @Test(arguments: ["2026-01-01T00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123456789+02:00", "2026-01-01T00:00-0530"])
+    func strictPrefixesAreRejected(_ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { Timestamp.parseISO8601($0) } != nil)
+        for n in 0..<bytes.count {
+            let prefix = Array(bytes[0..<n])
+            #expect(prefix.withUnsafeBytes { Timestamp.parseISO8601($0) } == nil, "accepted \(String(decoding: prefix, as: UTF8.self))")
+        }
     }
 
     @Test func isoOnlyRejectsEpochMillis() {
@@ -104,7 +126,8 @@ private func pad(_ v: Int, _ w: Int) -> String {
         }
     }
 
-    /// Random instants in 0000–9999 with random zones and fractions against the naive day count.
+    /// Random instants in 0000–9999 with random zones and fractions, a quarter of them without
+    /// seconds, against the naive day count.
     @Test func matchesNaiveReference() {
         let seed: UInt64 = 0x71AE
         var rng = SplitMix64(seed: seed)
@@ -113,8 +136,10 @@ private func pad(_ v: Int, _ w: Int) -> String {
             let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
             let dim = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
             let day = Int(1 + rng.next() % UInt64(dim))
-            let h = Int(rng.next() % 24), mi = Int(rng.next() % 60), s = Int(rng.next() % 60)
-            let digits = Int(rng.next() % 10)   // 0: no fraction
+            let h = Int(rng.next() % 24), mi = Int(rng.next() % 60)
+            let withSeconds = rng.next() % 4 != 0   // a quarter written as hh:mm
+            let s = withSeconds ? Int(rng.next() % 60) : 0
+            let digits = withSeconds ? Int(rng.next() % 10) : 0   // 0: no fraction
             let fraction = (0..<digits).map { _ in String(rng.next() % 10) }.joined()
             let ms = digits == 0 ? 0 : Int(fraction.prefix(3).padding(toLength: 3, withPad: "0", startingAt: 0)) ?? 0
             let offsetMinutes = Int(rng.next() % (2 * 24 * 60 - 1)) - (24 * 60 - 1)
@@ -124,7 +149,8 @@ private func pad(_ v: Int, _ w: Int) -> String {
             case 0, 1: zone = (offsetMinutes < 0 ? "-" : "+") + pad(abs(offsetMinutes) / 60, 2) + ":" + pad(abs(offsetMinutes) % 60, 2)
             default: zone = (offsetMinutes < 0 ? "-" : "+") + pad(abs(offsetMinutes) / 60, 2) + pad(abs(offsetMinutes) % 60, 2)
             }
-            let text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2))" + (digits > 0 ? "." + fraction : "") + zone
+            let text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(h, 2)):\(pad(mi, 2))" + (withSeconds ? ":" + pad(s, 2) : "")
+                + (digits > 0 ? "." + fraction : "") + zone
             let expected = naiveEpochMillis(year: year, month: month, day: day, hour: h, minute: mi, second: s, ms: ms) - Int64(offsetMinutes) * 60_000
             #expect(Timestamp.parse(text) == expected, "\(text) (seed \(seed))")
         }

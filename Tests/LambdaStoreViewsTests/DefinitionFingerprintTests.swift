@@ -230,8 +230,34 @@ import Testing
             let again = try ViewDefinition.parse(json: v.toJSON())
             #expect(again == v, "seed \(seed) round \(round): \(v.toJSON())")
             #expect(again.fingerprint == v.fingerprint, "seed \(seed) round \(round)")
-            // The canonical form is itself valid JSON that parses back to its own text.
-            #expect(try ViewJSON.parse(Array(v.canonicalForm.utf8)).serialized(sortedKeys: true) == v.canonicalForm)
+            // The canonical form is itself valid JSON that parses back to its own text, with
+            // the keys of every object in UTF-8 byte order (format-spec.md §3a.6).
+            let parsed = try JSONValue.parse(v.canonicalForm)
+            #expect(parsed.serialized() == v.canonicalForm)
+            #expect(Self.keysAreSorted(parsed), "seed \(seed) round \(round): \(v.canonicalForm)")
         }
+    }
+
+    /// Whether every object in `v` lists its keys in strictly increasing UTF-8 byte order.
+    static func keysAreSorted(_ v: JSONValue) -> Bool {
+        switch v {
+        case .object(let members):
+            let keys = members.map { Array($0.key.utf8) }
+            return zip(keys, keys.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) } && members.allSatisfy { keysAreSorted($0.value) }
+        case .array(let items): return items.allSatisfy(keysAreSorted)
+        default: return true
+        }
+    }
+
+    /// Strings in the canonical form use exactly §3a.6's escapes: `\"` `\\` `\b \t \n \f \r`,
+    /// `\u00xx` (lowercase) for the other controls, everything else (DEL, non-ASCII) as itself.
+    @Test func canonicalFormEscapesStringsAsSpecified() throws {
+        let scalars: [Unicode.Scalar] = ["a", "\"", "\\", "\u{08}", "\t", "\n", "\u{0C}", "\r", "\u{01}", "\u{1F}", "\u{7F}", "/", "é", "😀"]
+        let literal = String(String.UnicodeScalarView(scalars))
+        let v = ViewDefinition(name: "v", stream: "s", filter: "s = '\(literal)'", aggregates: [AggregateSpec(name: "c", function: .count)])
+        try v.validate()
+        let escaped = #"a\"\\\b\t\n\f\r\u0001\u001f"# + "\u{7F}/é😀"
+        #expect(v.canonicalForm == #"{"aggregates":[{"field":null,"fn":"count","name":"c"}],"allowedLateness":0,"filter":"(s = '"# + escaped
+            + #"')","groupBy":[],"stream":"s","window":{"type":"none"}}"#)
     }
 }

@@ -156,17 +156,25 @@ enum DefinitionFixtures {
         (#"{"name":"n","stream":"orders","filter":"status = 'open","aggregates":[{"name":"c","fn":"count"}]}"#, ["filter: position 10", "unterminated string"]),
         (#"{"name":"n","stream":"orders","filter":"a = 1 AND","aggregates":[{"name":"c","fn":"count"}]}"#, ["filter: position 10", "end of filter"]),
         // JSON syntax, with line and column.
-        (#"{"name":"n","stream":"orders","aggregates":[{"name":"c","fn":"count"}],}"#, ["line 1, column 72", "string key"]),
-        ("{\"name\":\"n\",\n \"name\":\"m\"}", ["line 2, column 2", "duplicate key 'name'"]),
-        (#"{"name":"n" "stream":"orders"}"#, ["line 1, column 13", "expected '}'"]),
-        (#"{"name":"n","stream":"orders","aggregates":[{"name":"c","fn":"count"}]} x"#, ["column 73", "after the JSON value"]),
-        (#"{"name":"n","stream":"orders","allowedLateness":01}"#, ["leading zero"]),
-        (#"{"name":"n\u12"}"#, ["bad \\u escape"]),
-        (#"{"name":"n\ud800"}"#, ["unpaired surrogate"]),
-        (#"{"name":"n"#, ["unterminated string"]),
+        // JSON syntax (Core's `JSONValue` parser), with line and column.
+        (#"{"name":"n","stream":"orders","aggregates":[{"name":"c","fn":"count"}],}"#, ["view file: line 1, column 72: ", "'}'", "string key"]),
+        ("{\"name\":\"n\",\n \"name\":\"m\"}", ["view file: line 2, column 2: ", #"duplicate key "name""#]),
+        (#"{"name":"n" "stream":"orders"}"#, ["view file: line 1, column 13: ", "expected ',' or '}'"]),
+        (#"{"name":"n","stream":"orders","aggregates":[{"name":"c","fn":"count"}]} x"#, ["line 1, column 73", "'x'", "end of input after the value"]),
+        (#"{"name":"n","stream":"orders","allowedLateness":01}"#, ["line 1, column 49", "leading zero"]),
+        (#"{"name":"n\u12"}"#, ["line 1, column 15", "invalid hex digit in \\u escape"]),
+        (#"{"name":"n\ud800"}"#, ["line 1, column 11", "lone high surrogate"]),
+        (#"{"name":"n"#, ["line 1, column 9", "unterminated string"]),
+        (#"{"name":"n","stream":"orders","aggregates":[{"name":"c","fn":"count"}]}\#u{FEFF}"#, ["line 1, column 72", "0xEF"]),
+        ("\u{FEFF}{}", ["line 1, column 1", "byte-order mark"]),
         (#"[1, 2]"#, ["view file", "expected an object", "array"]),
-        ("", ["unexpected end of input"]),
-        (String(repeating: "[", count: 100), ["nesting deeper than 64"]),
+        ("", ["line 1, column 1", "unexpected end of input"]),
+        (String(repeating: "[", count: JSONValue.nestingDepthMax + 1), ["line 1, column \(JSONValue.nestingDepthMax + 1)", "nesting deeper than \(JSONValue.nestingDepthMax)"]),
+        // Numbers are checked where they are used, and named as written.
+        (#"{"name":"n","stream":"orders","allowedLateness":9223372036854775808,"aggregates":[{"name":"c","fn":"count"}]}"#, ["allowedLateness", "bad duration 9223372036854775808"]),
+        (#"{"name":"n","stream":"orders","allowedLateness":1e3,"aggregates":[{"name":"c","fn":"count"}]}"#, ["allowedLateness", "bad duration 1e3", "expected an integer"]),
+        (#"{"name":"n","stream":"orders","drift":{"critical":1e400},"aggregates":[{"name":"c","fn":"count"}]}"#, ["drift.critical", "finite"]),
+        (#"{"name":1e400,"stream":"orders","aggregates":[{"name":"c","fn":"count"}]}"#, ["name", "expected a string", "number"]),
     ]
 
     @Test(arguments: badFiles)
@@ -180,7 +188,12 @@ enum DefinitionFixtures {
     }
 
     @Test func invalidUTF8AndOversizedFilesAreRejected() {
-        #expect(throws: LambdaStoreError.self) { try ViewDefinition.parse(json: [0x7B, 0x22, 0xFF, 0x22, 0x7D]) }
+        #expect(throws: LambdaStoreError(.view, "view file: line 1, column 3: invalid UTF-8 in string")) {
+            try ViewDefinition.parse(json: [0x7B, 0x22, 0xFF, 0x22, 0x7D])
+        }
+        #expect(throws: LambdaStoreError(.view, "view file: line 2, column 1: unexpected 0xC3, expected a string key in object")) {
+            try ViewDefinition.parse(json: [0x7B, 0x0A, 0xC3, 0xA9, 0x7D])
+        }
         let big = [UInt8](repeating: 0x20, count: Limits.metadataBytesMax + 1)
         #expect(throws: LambdaStoreError(.limitExceeded, "view file is \(big.count) bytes (max \(Limits.metadataBytesMax))")) {
             try ViewDefinition.parse(json: big)
@@ -199,6 +212,6 @@ enum DefinitionFixtures {
             (1e21, "1e+21"), (1e20, "100000000000000000000"), (1.25e21, "1.25e+21"), (1e-6, "0.000001"), (1e-7, "1e-7"),
             (1.5e-7, "1.5e-7"), (Double.leastNonzeroMagnitude, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (0.1 + 0.2, "0.30000000000000004"),
         ]
-        for (d, s) in cases { #expect(ViewJSON.formatDouble(d) == s, "\(d)") }
+        for (d, s) in cases { #expect(ECMAScriptNumber.format(d) == s, "\(d)") }
     }
 }

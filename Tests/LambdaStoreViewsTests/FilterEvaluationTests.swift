@@ -404,26 +404,41 @@ struct FilterGenerator {
         }
     }
 
+    /// ISO-8601 literals go through Core's `Timestamp.parseISO8601`, so a filter accepts
+    /// exactly the timestamps ingest accepts (format-spec.md §3a.4): each literal must select
+    /// the row at its instant and not the rows a millisecond either side.
     @Test(arguments: [
         ("1970-01-01T00:00:00Z", Int64(0)), ("1970-01-01T00:00:00.001Z", 1), ("1969-12-31T23:59:59.999Z", -1),
         ("2026-01-01T00:00:00Z", 1_767_225_600_000), ("2026-01-01T02:00:00+02:00", 1_767_225_600_000),
         ("2025-12-31T19:00:00-0500", 1_767_225_600_000), ("2026-01-01t00:00z", 1_767_225_600_000),
+        ("2026-01-01T00:00Z", 1_767_225_600_000), ("2026-01-01T01:30+01:30", 1_767_225_600_000),
         ("2026-01-01 00:00:00.5Z", 1_767_225_600_500), ("2026-01-01T00:00:00.123999999Z", 1_767_225_600_123),
         ("2024-02-29T12:00:00Z", 1_709_208_000_000), ("2000-03-01T00:00:00Z", 951_868_800_000), ("0001-01-01T00:00:00Z", -62_135_596_800_000),
         ("9999-12-31T23:59:59.999Z", 253_402_300_799_999),
     ])
-    func isoTimestamps(text: String, millis: Int64) {
-        #expect(FilterTimestamp.parseMillis(text) == millis)
+    func isoTimestampLiterals(text: String, millis: Int64) throws {
+        let schema = Schema(stream: "t", eventTime: "ts", fields: [Field(name: "ts", type: .timestamp)])
+        let batch = ColumnBatch(schemaVersion: 1, columns: [Column(type: .timestamp, count: 3, nullCount: 0, validity: [], ints: [millis - 1, millis, millis + 1])])
+        #expect(try CompiledFilter("ts = '\(text)'", schema: schema).evaluate(batch) == [0, 1, 0], "\(text)")
+        #expect(try CompiledFilter("ts IN ('\(text)')", schema: schema).evaluate(batch) == [0, 1, 0], "\(text)")
+        #expect(Timestamp.parseISO8601(text) == millis)
     }
 
     @Test(arguments: [
-        "2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-01-32T00:00:00Z",
-        "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "2026-01-01T00:00:00.Z",
+        "2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-01-32T00:00:00Z",
+        "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00.5Z",
         "2026-01-01T00:00:00.1234567890Z", "2026-01-01T00:00:00+2:00", "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00Z ",
         "26-01-01T00:00:00Z", "2026/01/01T00:00:00Z", "1767225600000", "",
     ])
-    func badIsoTimestamps(text: String) {
-        #expect(FilterTimestamp.parseMillis(text) == nil)
+    func badIsoTimestampLiterals(text: String) {
+        let schema = Schema(stream: "t", eventTime: "ts", fields: [Field(name: "ts", type: .timestamp)])
+        do {
+            _ = try CompiledFilter("ts = '\(text)'", schema: schema)
+            Issue.record("'\(text)' was accepted as a timestamp literal")
+        } catch {
+            #expect(error.code == .view)
+            #expect(error.message.hasPrefix("filter: position 6: '\(text)' is not an ISO-8601 timestamp"), "\(error.message)")
+        }
     }
 
     @Test func timestampLiteralsCompareAsEpochMillis() throws {

@@ -59,9 +59,8 @@ enum FieldText {
             guard n.isInteger else { return mismatch() }
             guard let x = n.int64Value else { return mismatch(" (out of range)") }
             return .success(.timestamp(x))
-        case (.timestamp, .string(var s)):
-            let t = s.withUTF8 { Timestamp.parseISO8601(UnsafeRawBufferPointer($0)) }
-            guard let t else { return mismatch() }
+        case (.timestamp, .string(let s)):
+            guard let t = Timestamp.parseISO8601(s) else { return mismatch() }
             return .success(.timestamp(t))
         case (.bool, .bool(let b)):
             return .success(.bool(b))

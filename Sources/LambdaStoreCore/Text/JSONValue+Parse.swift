@@ -37,14 +37,7 @@ extension JSONValue {
     /// both 1-based, counting bytes.
     /// - Complexity: O(offset).
     public static func location(of offset: Int, in bytes: UnsafeRawBufferPointer) -> String {
-        var line = 1, lineStart = 0
-        let end = Swift.min(offset, bytes.count)
-        var i = 0
-        while i < end {
-            if bytes[i] == 0x0A { line += 1; lineStart = i + 1 }
-            i += 1
-        }
-        let column = offset - lineStart + 1
+        let (line, column) = JSONSyntaxError.lineAndColumn(of: offset, in: bytes)
         if line == 1 && !bytes.contains(0x0A) { return "column \(column)" }
         return "line \(line), column \(column)"
     }

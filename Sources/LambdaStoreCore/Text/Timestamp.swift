@@ -2,17 +2,19 @@
 /// from ``EpochMillis`` (UTC). Pure arithmetic on the proleptic Gregorian calendar (no
 /// Foundation, no time-zone database, no leap seconds).
 ///
-/// Accepted ISO-8601 form (a profile of RFC 3339 §5.6):
+/// Accepted ISO-8601 form (RFC 3339 §5.6, plus ISO 8601's `hh:mm` without seconds);
+/// format-spec.md §3a.4 states the same rule, for ingest and for filter literals alike:
 ///
 /// ```
-/// YYYY-MM-DD ('T' | 't' | ' ') hh:mm:ss [ '.' 1…9 digits ] ( 'Z' | 'z' | ±hh:mm | ±hhmm )
-/// 2026-01-01T00:00:00Z   2026-01-01T02:00:00+02:00   2026-01-01t05:30:00.5-0530
+/// YYYY-MM-DD ('T' | 't' | ' ') hh:mm [ ':' ss [ '.' 1…9 digits ] ] ( 'Z' | 'z' | ±hh:mm | ±hhmm )
+/// 2026-01-01T00:00:00Z   2026-01-01T02:00:00+02:00   2026-01-01t05:30:00.5-0530   2026-01-01T00:00Z
 /// ```
 ///
 /// - The zone is required (`2026-01-01T00:00:00` is rejected): a local time has no instant.
 ///   `-00:00` is accepted and means UTC. Offsets are at most `23:59`.
-/// - The year has exactly four digits (0000–9999); seconds are required; `24:00:00` and
-///   leap second `:60` are rejected; the day must exist in that month (2000-02-29 yes,
+/// - The year has exactly four digits (0000–9999); seconds may be left out (`00:00Z` is
+///   `00:00:00Z`), but a fraction needs them (`00:00.5Z` is rejected); `24:00` and leap
+///   second `:60` are rejected; the day must exist in that month (2000-02-29 yes,
 ///   1900-02-29 no).
 /// - Fractional seconds take 1 to 9 digits; digits beyond the millisecond are truncated
 ///   (`.1239` is 123 ms; the result is the floor, also before 1970). More than 9 digits is
@@ -41,11 +43,20 @@ public enum Timestamp {
         return parseISO8601(bytes)
     }
 
+    /// Parses an ISO-8601 timestamp with zone only (no epoch ms) from a string; see
+    /// ``parseISO8601(_:)-(UnsafeRawBufferPointer)``. Used where a text is known to be a string
+    /// (a JSON string, a filter literal), so `'1704067200150'` is not read as epoch ms.
+    /// - Complexity: O(bytes).
+    public static func parseISO8601(_ text: String) -> EpochMillis? {
+        var t = text
+        return t.withUTF8 { parseISO8601(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Parses an ISO-8601 timestamp with zone only (no epoch ms), the form described above.
     /// - Complexity: O(bytes).
     public static func parseISO8601(_ p: UnsafeRawBufferPointer) -> EpochMillis? {
         let n = p.count
-        guard n >= 20 else { return nil }
+        guard n >= 17 else { return nil }   // the shortest form: YYYY-MM-DDThh:mmZ
         @inline(__always) func digits(_ at: Int, _ count: Int) -> Int64? {
             var v: Int64 = 0
             for k in at..<(at + count) {
@@ -61,23 +72,29 @@ public enum Timestamp {
               let day = digits(8, 2) else { return nil }
         let sep = p[10]
         guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == 0x20 else { return nil }
-        guard let hour = digits(11, 2), byte(13, colon), let minute = digits(14, 2), byte(16, colon),
-              let second = digits(17, 2) else { return nil }
+        guard let hour = digits(11, 2), byte(13, colon), let minute = digits(14, 2) else { return nil }
+        var i = 16                      // after hh:mm
+        var second: Int64 = 0
+        var fractionMs: Int64 = 0
+        if byte(16, colon) {
+            // Seconds, then at least one byte (fraction or zone): n >= 20 keeps p[19] in bounds.
+            guard n >= 20, let s = digits(17, 2) else { return nil }
+            second = s
+            i = 19
+            if p[i] == TextScan.dot {
+                i += 1
+                let start = i
+                while i < n && TextScan.isDigit(p[i]) {
+                    if i - start < 3 { fractionMs = fractionMs * 10 + Int64(p[i] - TextScan.zero) }
+                    i += 1
+                }
+                let count = i - start
+                guard count >= 1, count <= 9 else { return nil }
+                if count < 3 { for _ in count..<3 { fractionMs *= 10 } }
+            }
+        }
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month),
               hour <= 23, minute <= 59, second <= 59 else { return nil }
-        var i = 19
-        var fractionMs: Int64 = 0
-        if p[i] == TextScan.dot {
-            i += 1
-            let start = i
-            while i < n && TextScan.isDigit(p[i]) {
-                if i - start < 3 { fractionMs = fractionMs * 10 + Int64(p[i] - TextScan.zero) }
-                i += 1
-            }
-            let count = i - start
-            guard count >= 1, count <= 9 else { return nil }
-            if count < 3 { for _ in count..<3 { fractionMs *= 10 } }
-        }
         guard i < n else { return nil }
         var offsetSeconds: Int64 = 0
         let z = p[i]

@@ -344,17 +344,11 @@ enum FilterKernels {
         return true
     }
 
-    /// Bytewise lexicographic order of two byte strings: <0, 0 or >0.
+    /// Bytewise lexicographic order of two byte strings: <0, 0 or >0 (Core's `compareBytes`,
+    /// the project's one string order, inlined).
     @inline(__always)
     static func order(_ a: UnsafePointer<UInt8>, _ la: Int, _ b: UnsafePointer<UInt8>, _ lb: Int) -> Int {
-        let m = min(la, lb)
-        var k = 0
-        while k < m {
-            let x = a[k], y = b[k]
-            if x != y { return x < y ? -1 : 1 }
-            k += 1
-        }
-        return la == lb ? 0 : (la < lb ? -1 : 1)
+        compareBytes(UnsafeRawBufferPointer(start: a, count: la), UnsafeRawBufferPointer(start: b, count: lb))
     }
 
     @inline(__always)

@@ -5,7 +5,8 @@ import LambdaStoreCore
 /// Typing rules (format-spec.md §3a "Types"): `int64` and `float64` compare numerically with
 /// each other and with integer and float literals (an `int64` meeting a `float64` is converted
 /// to `float64`); `timestamp` compares with `timestamp` fields, integer literals (epoch ms) and
-/// ISO-8601 string literals (converted here, at compile time); `string` with `string`
+/// ISO-8601 string literals (converted here, at compile time, by `Timestamp.parseISO8601`:
+/// the same rule as ingest, format-spec.md §3a.4); `string` with `string`
 /// (bytewise UTF-8 order); `bool` with `bool` (`false < true`). Every other pairing is an
 /// error with its position.
 ///
@@ -175,7 +176,7 @@ struct FilterCompiler {
         case (.int64, .float(let d)), (.float64, .float(let d)): return .double(d)
         case (.float64, .int(let v)): return .double(Double(v))
         case (.timestamp, .string(let s)):
-            guard let ms = FilterTimestamp.parseMillis(s) else {
+            guard let ms = Timestamp.parseISO8601(s) else {
                 throw FilterLexer.error(position, "'\(s)' is not an ISO-8601 timestamp with a zone (e.g. '2026-01-01T00:00:00Z') for timestamp field '\(field)'")
             }
             return .int(ms)

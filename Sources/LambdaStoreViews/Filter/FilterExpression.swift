@@ -49,7 +49,7 @@ public enum FilterLiteral: Sendable, Hashable {
         switch self {
         case .int(let v): return String(v)
         case .float(let d):
-            let s = ViewJSON.formatDouble(d)
+            let s = ECMAScriptNumber.format(d)
             return s.contains(where: { $0 == "." || $0 == "e" }) ? s : s + ".0"
         case .string(let s): return "'" + s.replacing("'", with: "''") + "'"
         case .bool(let b): return b ? "true" : "false"
