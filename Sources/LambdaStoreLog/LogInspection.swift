@@ -231,29 +231,6 @@ public enum LogInspector {
     }
 }
 
-/// A read-only in-memory file, for ``LogInspector/dumpSegment(bytes:file:schemas:includeRecords:)``.
-final class MemoryFileHandle: FileHandle, Sendable {
-    let bytes: [UInt8]
-    let path: String
-    init(bytes: [UInt8], path: String) {
-        self.bytes = bytes
-        self.path = path
-    }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(LambdaStoreError) -> Int {
-        guard offset >= 0, offset < Int64(bytes.count) else { return 0 }
-        let n = min(buffer.count, bytes.count - Int(offset))
-        bytes.withUnsafeBytes { src in buffer.baseAddress!.copyMemory(from: src.baseAddress! + Int(offset), byteCount: n) }
-        return n
-    }
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(LambdaStoreError) {
-        throw LambdaStoreError(.precondition, "read-only buffer", path: path)
-    }
-    func sync() throws(LambdaStoreError) {}
-    func truncate(to size: Int64) throws(LambdaStoreError) { throw LambdaStoreError(.precondition, "read-only buffer", path: path) }
-    func size() throws(LambdaStoreError) -> Int64 { Int64(bytes.count) }
-    func close() throws(LambdaStoreError) {}
-}
-
 // MARK: - JSON shape of the dumps (DESIGN.md: `dump segment --json`)
 
 extension BatchDump: Encodable {
