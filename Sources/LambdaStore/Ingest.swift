@@ -15,7 +15,7 @@ public struct IngestSummary: Sendable, Equatable {
 
     /// `{"appended","rejected","firstOffset","lastOffset"}`.
     public var json: JSONValue {
-        .obj(["appended": .int(appended), "rejected": .int(rejected), "firstOffset": .int(firstOffset), "lastOffset": .int(lastOffset)])
+        (["appended": .int(appended), "rejected": .int(rejected), "firstOffset": .int(firstOffset), "lastOffset": .int(lastOffset)] as JSONValue)
     }
 }
 

@@ -2,16 +2,6 @@ import LambdaStoreCore
 import LambdaStoreViews
 
 extension JSONValue {
-    /// An object from key-value pairs, in order: `.obj(["a": .int(1), "b": .null])`.
-    public static func obj(_ pairs: KeyValuePairs<String, JSONValue>) -> JSONValue {
-        .object(pairs.map { JSONMember($0.key, $0.value) })
-    }
-
-    /// An object from an array of pairs, in order.
-    public static func obj(_ pairs: [(String, JSONValue)]) -> JSONValue {
-        .object(pairs.map { JSONMember($0.0, $0.1) })
-    }
-
     /// An optional integer (nil → null).
     public static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
 }
@@ -19,12 +9,12 @@ extension JSONValue {
 extension DriftReport {
     /// The JSON form (DESIGN.md "Drift" names the keys).
     public var json: JSONValue {
-        .obj([
+        ([
             "view": .string(view),
             "cellsCompared": .int(cellsCompared),
             "cellsDiffering": .int(cellsDiffering),
             "divergenceRate": .double(divergenceRate),
-            "relativeError": .obj(relativeError.keys.sorted().map { ($0, JSONValue.double(relativeError[$0] ?? 0)) }),
+            "relativeError": .object(relativeError.keys.sorted().map { JSONMember($0, .double(relativeError[$0] ?? 0)) }),
             "lateEvents": .int(lateEvents),
             "fingerprint": .string(fingerprint),
             "fromHorizon": .int(fromHorizon),
@@ -32,7 +22,7 @@ extension DriftReport {
             "at": .int(at),
             "status": .string(status.rawValue),
             "differingWindows": .array(differingWindows.map { .int($0) }),
-        ])
+        ] as JSONValue)
     }
 
     /// Compact JSON text.
@@ -66,7 +56,7 @@ extension BatchSummary {
     /// The JSON form: `horizon`, `eventsScanned`, `seconds`, `eventsPerSecond`, `bytesWritten`,
     /// `drift` (DESIGN.md "Batch runs"), plus `view`, `windowsRecomputed`, `rows`, `fingerprint`.
     public var json: JSONValue {
-        .obj([
+        ([
             "view": .string(view),
             "horizon": .int(horizon),
             "eventsScanned": .int(eventsScanned),
@@ -77,14 +67,14 @@ extension BatchSummary {
             "rows": .int(rows),
             "fingerprint": .string(fingerprint),
             "drift": drift?.json ?? .null,
-        ])
+        ] as JSONValue)
     }
 }
 
 extension ViewInfo {
     /// The JSON form used by `view list` and `status`.
     public var json: JSONValue {
-        .obj([
+        ([
             "name": .string(definition.name),
             "stream": .string(definition.stream),
             "fingerprint": .string(fingerprint),
@@ -93,6 +83,6 @@ extension ViewInfo {
             "generation": .int(Int64(generation)),
             "publishedAt": .int(publishedAt),
             "definition": (try? JSONValue.parse(definition.toJSON())) ?? .null,
-        ])
+        ] as JSONValue)
     }
 }

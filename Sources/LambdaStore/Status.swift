@@ -44,21 +44,21 @@ public struct StoreStatus: Sendable {
 
     /// The JSON form printed by `lambdastore status --json`.
     public var json: JSONValue {
-        .obj([
+        ([
             "store": .string(root),
             "streams": .array(streams.map { s in
-                .obj(["name": .string(s.name), "endOffset": .int(s.endOffset), "events": .int(s.endOffset),
-                      "schemaVersion": .int(Int64(s.schemaVersion)), "segments": .int(Int64(s.segments)), "bytes": .int(s.bytes)])
+                (["name": .string(s.name), "endOffset": .int(s.endOffset), "events": .int(s.endOffset),
+                      "schemaVersion": .int(Int64(s.schemaVersion)), "segments": .int(Int64(s.segments)), "bytes": .int(s.bytes)] as JSONValue)
             }),
             "views": .array(views.map { v in
-                .obj(["name": .string(v.info.definition.name), "stream": .string(v.info.definition.stream),
+                (["name": .string(v.info.definition.name), "stream": .string(v.info.definition.stream),
                       "fingerprint": .string(v.info.fingerprint), "horizon": .int(v.info.horizon),
                       "maxEventTime": .int(v.info.maxEventTime), "eventsSinceHorizon": .int(v.eventsSinceHorizon),
                       "batchAgeMillis": .int(v.batchAgeMillis), "pendingLateEvents": .int(v.pendingLateEvents),
                       "speedCells": .int(Int64(v.speedCells)), "speedBytes": .int(Int64(v.speedBytes)),
-                      "lastDrift": v.lastDrift?.json ?? .null])
+                      "lastDrift": v.lastDrift?.json ?? .null] as JSONValue)
             }),
-        ])
+        ] as JSONValue)
     }
 }
 

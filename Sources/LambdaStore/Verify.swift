@@ -28,11 +28,11 @@ public struct VerifyReport: Sendable {
 
     /// The JSON form.
     public var json: JSONValue {
-        .obj([
+        ([
             "ok": .bool(isClean), "filesChecked": .int(Int64(filesChecked)),
-            "problems": .array(problems.map { .obj(["file": .string($0.file), "offset": .int($0.offset), "message": .string($0.message)]) }),
+            "problems": .array(problems.map { (["file": .string($0.file), "offset": .int($0.offset), "message": .string($0.message)] as JSONValue) }),
             "incompleteTails": .array(incompleteTails.map { .string($0) }),
-        ])
+        ] as JSONValue)
     }
 }
 

@@ -40,7 +40,7 @@ struct BatchCommand: AsyncParsableCommand {
                 if view != nil, let s = summaries.first {
                     print(s.json.serialized())
                 } else {
-                    print(JSONValue.obj(["views": .array(summaries.map(\.json))]).serialized())
+                    print((["views": .array(summaries.map(\.json))] as JSONValue).serialized())
                 }
             }
             return 0

@@ -152,12 +152,12 @@ struct DebugCommand: AsyncParsableCommand {
                 let truncated = store.recoveryReports.reduce(Int64(0)) { $0 + $1.bytesTruncated }
                 if !common.json { for r in store.recoveryReports { print("recovery: \(r)") } }
                 let outcome = try check(store)
-                let summary = JSONValue.obj([
+                let summary = ([
                     "stream": .string(stream), "records": .int(outcome.records), "acked": .int(acked),
                     "unacked": .int(outcome.records - 1 - acked), "checkedFrom": .int(min(checkFrom, outcome.records)),
                     "bytesTruncated": .int(truncated), "recovery": .array(store.recoveryReports.map { .string($0.description) }),
                     "ok": .bool(outcome.failure == nil),
-                ])
+                ] as JSONValue)
                 if common.json {
                     print(summary.serialized())
                 } else if outcome.failure == nil {

@@ -12,7 +12,7 @@ struct DriftCommand: AsyncParsableCommand {
             defer { store.close() }
             let reports = try store.driftReports(view: view)
             if common.json {
-                print(JSONValue.obj(["reports": .array(reports.map(\.json))]).serialized())
+                print((["reports": .array(reports.map(\.json))] as JSONValue).serialized())
             } else if reports.isEmpty {
                 print("no drift reports for \(view) yet (one is made at every batch publish)")
             } else {

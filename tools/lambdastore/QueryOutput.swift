@@ -19,8 +19,8 @@ struct QueryOutput {
     func jsonLines() -> [String] { result.rows.map { rowObject($0).serialized() } }
 
     func jsonObject(view: String) -> JSONValue {
-        .obj(["view": .string(view), "fingerprint": .string(result.fingerprint), "horizon": .int(result.horizon),
-              "rows": .array(result.rows.map(rowObject))])
+        (["view": .string(view), "fingerprint": .string(result.fingerprint), "horizon": .int(result.horizon),
+              "rows": .array(result.rows.map(rowObject))] as JSONValue)
     }
 
     static func text(_ v: Value) -> String {

@@ -22,7 +22,7 @@ struct SchemaCommand: AsyncParsableCommand {
                 case .unchanged(let v): ("unchanged", v)
                 }
                 if common.json {
-                    print(JSONValue.obj(["stream": .string(schema.stream), "result": .string(what), "version": .int(Int64(version))]).serialized())
+                    print((["stream": .string(schema.stream), "result": .string(what), "version": .int(Int64(version))] as JSONValue).serialized())
                 } else {
                     print("stream \(schema.stream): \(what), schema version \(version)")
                 }

@@ -22,7 +22,7 @@ struct ViewCommand: AsyncParsableCommand {
                 case .replaced(_, let f): ("replaced", f)
                 }
                 if common.json {
-                    print(JSONValue.obj(["view": .string(def.name), "result": .string(what), "fingerprint": .string(fp)]).serialized())
+                    print((["view": .string(def.name), "result": .string(what), "fingerprint": .string(fp)] as JSONValue).serialized())
                 } else {
                     print("view \(def.name): \(what), fingerprint \(fp)")
                 }
@@ -41,7 +41,7 @@ struct ViewCommand: AsyncParsableCommand {
                 defer { store.close() }
                 let views = store.views()
                 if common.json {
-                    print(JSONValue.obj(["views": .array(views.map { $0.json })]).serialized())
+                    print((["views": .array(views.map { $0.json })] as JSONValue).serialized())
                 } else {
                     for v in views {
                         print("\(v.definition.name)\tstream=\(v.definition.stream)\tfingerprint=\(v.fingerprint)\thorizon=\(v.horizon)")

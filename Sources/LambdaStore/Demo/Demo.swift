@@ -18,7 +18,7 @@ public enum Demo {
 
         /// The JSON form.
         public var json: JSONValue {
-            .obj(["store": .string(store), "events": .int(events), "batches": .array(batches.map(\.json)), "replay": replay.json])
+            (["store": .string(store), "events": .int(events), "batches": .array(batches.map(\.json)), "replay": replay.json] as JSONValue)
         }
     }
 

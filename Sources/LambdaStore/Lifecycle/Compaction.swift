@@ -10,7 +10,7 @@ public struct CompactReport: Sendable {
 
     /// The JSON form.
     public var json: JSONValue {
-        .obj(["filesRemoved": .array(filesRemoved.map { .string($0) }), "bytesReclaimed": .int(bytesReclaimed)])
+        (["filesRemoved": .array(filesRemoved.map { .string($0) }), "bytesReclaimed": .int(bytesReclaimed)] as JSONValue)
     }
 }
 

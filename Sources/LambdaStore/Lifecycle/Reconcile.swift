@@ -24,11 +24,11 @@ public struct ReconcileIncident: Sendable {
 
     /// The JSON form.
     public var json: JSONValue {
-        .obj([
+        ([
             "view": .string(view), "fingerprint": .string(fingerprint),
             "windows": .array(windows.map { .int($0) }), "cellsCorrected": .int(cellsCorrected),
             "horizon": .int(horizon), "reportHorizon": .int(reportHorizon), "seconds": .double(seconds), "at": .int(at),
-        ])
+        ] as JSONValue)
     }
 }
 

@@ -29,12 +29,12 @@ public struct ReplayReport: Sendable {
 
     /// The JSON form.
     public var json: JSONValue {
-        .obj([
+        ([
             "view": .string(view), "horizon": .int(horizon), "events": .int(events), "seconds": .double(seconds),
             "eventsPerSecond": .double(eventsPerSecond), "matchesPublished": .bool(matchesPublished),
             "comparedWithPublished": .bool(comparedWithPublished), "recoveryTargetSeconds": .double(recoveryTargetSeconds),
             "meetsTarget": .bool(meetsTarget),
-        ])
+        ] as JSONValue)
     }
 }
 
