@@ -20,7 +20,7 @@ struct RandomSetup {
 
 enum RandomData {
     static let floats: [Double] = [0.0, -0.0, 1.5, -2.25, 0.1, 0.2, 1e300, -1e300, .nan, .infinity, -.infinity, Double(bitPattern: 6071), 1e16, -1]
-    static let strings: [String] = ["", "a", "b", "ab", "é", "zz", "\u{0}x", "merchant-0042"]
+    static let strings: [String] = ["", "a", "b", "ab", "é", "zz", "\u{0}x", "merchant-0042", "a-much-longer-merchant-identifier-01", "a-much-longer-merchant-identifier-02", "exactly-16-bytes"]
 
     static func value(_ t: FieldType, _ rng: inout SplitMix64) -> Value {
         switch t {

@@ -65,11 +65,14 @@ public struct ViewTable: Sendable {
     var nullKeyId: Int32 = -1
     /// Canonical key of each key id.
     var keys: [GroupKey] = []
-    var cellMap = CellMap()
     var cellWindow: [Int64] = []
     var cellKey: [Int32] = []
-    var keyCacheWindow: [Int64] = []
-    var keyCacheCell: [Int32] = []
+    /// Per key id: its newest cell (largest window start; `cell` -1 when none). A newer window
+    /// cannot have a cell yet, so the common case — the next window of a key in nearly
+    /// time-ordered data — creates its cell without any lookup.
+    var keyHead: [KeyCell] = []
+    /// Per key id: its cells sorted by window start (the lookup for older windows).
+    var keyCells: [[KeyCell]] = []
     var columns: [StateColumn]
 
     /// Checks that the aggregation side can evaluate `layout`.
@@ -121,10 +124,10 @@ public struct ViewTable: Sendable {
     /// Approximate heap bytes held by the table.
     /// - Complexity: O(cells) when rare aggregate kinds (float sums, strings, sketches) are present.
     public var approximateBytes: Int {
-        var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.ids.capacity * 28
+        var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.entries.capacity * 16 + interner.hashes.capacity * 8
         b += keys.reduce(0) { $0 + 32 + $1.bytes.capacity }
-        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride
-        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + keyCacheWindow.capacity * 8 + keyCacheCell.capacity * 4
+        b += keyCells.reduce(0) { $0 + 32 + 16 * $1.capacity }
+        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + keyHead.capacity * 16
         b += lateEventsByWindow.count * 32
         for c in columns { b += c.approximateBytes }
         return b
@@ -136,8 +139,8 @@ public struct ViewTable: Sendable {
         precondition(keys.count < Int(Int32.max), "too many group keys")
         let id = Int32(keys.count)
         keys.append(k)
-        keyCacheWindow.append(0)
-        keyCacheCell.append(-1)
+        keyHead.append(KeyCell(window: 0, cell: -1))
+        keyCells.append([])
         return id
     }
 
@@ -173,30 +176,58 @@ public struct ViewTable: Sendable {
         return b.withUnsafeBytes { interner.find($0, hash: fastBytesHash($0)) }
     }
 
+    /// The cell of (w, k), or -1.
+    /// - Complexity: O(log cells of the key), O(1) for the key's newest windows.
+    func findCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let head = keyHead[Int(k)]
+        if head.cell < 0 || w > head.window { return -1 }
+        if w == head.window { return head.cell }
+        let list = keyCells[Int(k)]
+        let at = KeyCell.lowerBound(list, w)
+        return at < list.count && list[at].window == w ? list[at].cell : -1
+    }
+
     /// The cell of (w, k), created when absent.
-    @inline(__always)
     mutating func cell(_ w: Int64, _ k: Int32) -> Int32 {
-        var c = cellMap.find(w, k)
-        if c < 0 {
-            precondition(cellWindow.count < Int(Int32.max), "too many cells")
-            c = Int32(cellWindow.count)
-            cellWindow.append(w)
-            cellKey.append(k)
-            cellMap.insert(w, k, cell: c)
-        }
+        let ki = Int(k)
+        let head = keyHead[ki]
+        if head.cell < 0 || w > head.window { return newestCell(w, k) }
+        if w == head.window { return head.cell }
+        let at = KeyCell.lowerBound(keyCells[ki], w)
+        if at < keyCells[ki].count && keyCells[ki][at].window == w { return keyCells[ki][at].cell }
+        let c = appendCell(w, k)
+        keyCells[ki].insert(KeyCell(window: w, cell: c), at: at)
         return c
     }
 
-    /// ``cell(_:_:)`` through the per-key cache of the last window (tumbling and no window).
+    /// Creates the cell of (w, k) where w is newer than every cell of k.
+    @inline(__always)
+    mutating func newestCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let c = appendCell(w, k)
+        let kc = KeyCell(window: w, cell: c)
+        keyHead[Int(k)] = kc
+        keyCells[Int(k)].append(kc)
+        return c
+    }
+
+    @inline(__always)
+    mutating func appendCell(_ w: Int64, _ k: Int32) -> Int32 {
+        precondition(cellWindow.count < Int(Int32.max), "too many cells")
+        let c = Int32(cellWindow.count)
+        cellWindow.append(w)
+        cellKey.append(k)
+        return c
+    }
+
+    /// ``cell(_:_:)`` with the newest-window fast path inlined (tumbling and no window).
     @inline(__always)
     mutating func cachedCell(_ w: Int64, _ k: Int32) -> Int32 {
-        let ki = Int(k)
-        let cc = keyCacheCell[ki]
-        if cc >= 0 && keyCacheWindow[ki] == w { return cc }
-        let c = cell(w, k)
-        keyCacheWindow[ki] = w
-        keyCacheCell[ki] = c
-        return c
+        let head = keyHead[Int(k)]
+        if head.cell >= 0 {
+            if w == head.window { return head.cell }
+            if w < head.window { return cell(w, k) }
+        }
+        return newestCell(w, k)
     }
 
     func cellKeyOf(_ c: Int) -> CellKey {
@@ -211,7 +242,7 @@ public struct ViewTable: Sendable {
         guard (cell.windowStart == nil) == (layout.window == .none) else { return nil }
         let k = findKeyId(cell.key)
         guard k >= 0 else { return nil }
-        let c = cellMap.find(cell.windowStart ?? 0, k)
+        let c = findCell(cell.windowStart ?? 0, k)
         guard c >= 0 else { return nil }
         return columns.map { $0.state(Int(c)) }
     }
@@ -346,11 +377,18 @@ public struct ViewTable: Sendable {
         cellKey = keep.map { usedKeys[Int(cellKey[$0])] }
         for j in columns.indices { columns[j].compact(keep) }
         keys = []
-        keyCacheWindow = []
-        keyCacheCell = []
+        keyHead = []
+        keyCells = []
         interner = KeyInterner()
         nullKeyId = -1
         for k in newKeys { _ = keyId(for: k, create: true) }
-        cellMap = CellMap(windows: cellWindow, keys: cellKey)
+        for c in 0..<cellCount {
+            let k = Int(cellKey[c])
+            keyCells[k].append(KeyCell(window: cellWindow[c], cell: Int32(c)))
+        }
+        for k in keyCells.indices {
+            keyCells[k].sort { $0.window < $1.window }
+            if let last = keyCells[k].last { keyHead[k] = last }
+        }
     }
 }
