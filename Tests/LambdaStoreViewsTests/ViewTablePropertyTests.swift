@@ -61,6 +61,26 @@ import LambdaStoreTestSupport
         }
     }
 
+    /// Events in random time order (deep lookups in each key's chain of cells, the fallback
+    /// cell map, cells created far behind the newest window) still match the reference.
+    @Test(arguments: seeds.prefix(30))
+    func randomTimeOrderEqualsNaiveReference(seed: UInt64) {
+        var rng = SplitMix64(seed: seed ^ 0x7777)
+        let s = RandomData.setup(seed: seed, rows: 600, randomOrder: true)
+        for drop in [false, true] {
+            var t = ViewTable(layout: s.layout)
+            var touched = Set<CellKey>()
+            ViewTablePropertyTests.applyAll(s, to: &t, policy: drop ? .dropLate : .includeAll, rng: &rng, touched: &touched)
+            var r = ReferenceModel(layout: s.layout)
+            for (b, sel) in zip(s.batches, s.selections) { r.apply(b, rows: 0..<b.count, selection: sel, dropLate: drop) }
+            expectTableMatchesReference(t, r, "seed \(seed) random order drop \(drop)")
+            #expect(t.lateEventsByWindow == r.lateByWindow, "seed \(seed) random order: late events by window")
+            for row in t.rows() {
+                #expect(t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))) == row.states, "seed \(seed): state(of:)")
+            }
+        }
+    }
+
     /// The table over all events equals the merge of tables over ANY split of them (random cut
     /// points, random merge order), bit for bit (encoded states), under `.includeAll`; and under
     /// `.dropLate` when each part is seeded with the `maxEventTime` before it (speed recovery).

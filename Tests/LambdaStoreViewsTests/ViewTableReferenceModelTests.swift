@@ -39,7 +39,7 @@ enum RandomData {
         }
     }
 
-    static func setup(seed: UInt64, rows: Int = 300, hugeLateness: Bool = false) -> RandomSetup {
+    static func setup(seed: UInt64, rows: Int = 300, hugeLateness: Bool = false, randomOrder: Bool = false) -> RandomSetup {
         var rng = SplitMix64(seed: seed)
         var fields: [(type: FieldType, nullable: Bool)] = (0..<(2 + Int(rng.next() % 5))).map { _ in
             (FieldType.allCases[Int(rng.next() % 5)], rng.next() % 3 == 0)
@@ -108,7 +108,7 @@ enum RandomData {
                         v = .null
                     } else if i == windowField {
                         let late = rng.next() % 8 == 0 ? Int64(rng.next() % 80) : 0
-                        v = .timestamp(clock - late)
+                        v = .timestamp(randomOrder ? Int64(rng.next() % 4000) - 2000 : clock - late)
                     } else {
                         v = value(f.type, &rng)
                     }

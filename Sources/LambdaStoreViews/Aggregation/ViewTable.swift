@@ -71,8 +71,19 @@ public struct ViewTable: Sendable {
     /// cannot have a cell yet, so the common case — the next window of a key in nearly
     /// time-ordered data — creates its cell without any lookup.
     var keyHead: [KeyCell] = []
-    /// Per key id: its cells sorted by window start (the lookup for older windows).
-    var keyCells: [[KeyCell]] = []
+    /// Per cell: the next older *linked* cell of the same key, or -1. A key's linked cells form
+    /// a chain from its head, strictly descending by window start: a late event a few windows
+    /// back is found (or its cell linked in place) by a short walk.
+    var cellPrev: [Int32] = []
+    /// Per key id: 1 when some of its cells are not linked (created deeper than
+    /// ``chainWalkMax`` in the chain): only then must a full-chain miss in ``findCell(_:_:)``
+    /// consult ``cellMap``.
+    var keyHasUnlinked: [UInt8] = []
+    /// Every cell `[0, mappedCells)`, built lazily (only deep lookups need it).
+    var cellMap = CellMap()
+    var mappedCells = 0
+    /// Longest chain walk before falling back to ``cellMap``.
+    static let chainWalkMax = 16
     var columns: [StateColumn]
 
     /// Checks that the aggregation side can evaluate `layout`.
@@ -126,8 +137,8 @@ public struct ViewTable: Sendable {
     public var approximateBytes: Int {
         var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.entries.capacity * 16 + interner.hashes.capacity * 8
         b += keys.reduce(0) { $0 + 32 + $1.bytes.capacity }
-        b += keyCells.reduce(0) { $0 + 32 + 16 * $1.capacity }
-        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + keyHead.capacity * 16
+        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride + keyHasUnlinked.capacity
+        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + cellPrev.capacity * 4 + keyHead.capacity * 16
         b += lateEventsByWindow.count * 32
         for c in columns { b += c.approximateBytes }
         return b
@@ -140,7 +151,7 @@ public struct ViewTable: Sendable {
         let id = Int32(keys.count)
         keys.append(k)
         keyHead.append(KeyCell(window: 0, cell: -1))
-        keyCells.append([])
+        keyHasUnlinked.append(0)
         return id
     }
 
@@ -176,15 +187,32 @@ public struct ViewTable: Sendable {
         return b.withUnsafeBytes { interner.find($0, hash: fastBytesHash($0)) }
     }
 
-    /// The cell of (w, k), or -1.
-    /// - Complexity: O(log cells of the key), O(1) for the key's newest windows.
+    /// The cell of (w, k), or -1 (read-only: walks the whole chain, then the map and the cells
+    /// not mapped yet).
+    /// - Complexity: O(cells of the key) at worst, O(1) for the key's newest windows.
     func findCell(_ w: Int64, _ k: Int32) -> Int32 {
         let head = keyHead[Int(k)]
         if head.cell < 0 || w > head.window { return -1 }
-        if w == head.window { return head.cell }
-        let list = keyCells[Int(k)]
-        let at = KeyCell.lowerBound(list, w)
-        return at < list.count && list[at].window == w ? list[at].cell : -1
+        var c = head.cell
+        while c >= 0 {
+            let cw = cellWindow[Int(c)]
+            if cw == w { return c }
+            if cw < w { break }
+            c = cellPrev[Int(c)]
+        }
+        guard keyHasUnlinked[Int(k)] != 0 else { return -1 }
+        let m = cellMap.find(w, k)
+        if m >= 0 { return m }
+        for x in mappedCells..<cellCount where cellWindow[x] == w && cellKey[x] == k { return Int32(x) }
+        return -1
+    }
+
+    /// Brings ``cellMap`` up to date with every cell.
+    mutating func catchUpCellMap() {
+        while mappedCells < cellCount {
+            cellMap.insert(cellWindow[mappedCells], cellKey[mappedCells], cell: Int32(mappedCells))
+            mappedCells += 1
+        }
     }
 
     /// The cell of (w, k), created when absent.
@@ -193,20 +221,46 @@ public struct ViewTable: Sendable {
         let head = keyHead[ki]
         if head.cell < 0 || w > head.window { return newestCell(w, k) }
         if w == head.window { return head.cell }
-        let at = KeyCell.lowerBound(keyCells[ki], w)
-        if at < keyCells[ki].count && keyCells[ki][at].window == w { return keyCells[ki][at].cell }
-        let c = appendCell(w, k)
-        keyCells[ki].insert(KeyCell(window: w, cell: c), at: at)
-        return c
+        // Walk the chain from the head (newer → older) to w or to where w belongs.
+        var newer = head.cell
+        var c = cellPrev[Int(newer)]
+        var steps = 0
+        while c >= 0 && steps < ViewTable.chainWalkMax {
+            let cw = cellWindow[Int(c)]
+            if cw == w { return c }
+            if cw < w { break }
+            newer = c
+            c = cellPrev[Int(c)]
+            steps += 1
+        }
+        // A shallow miss proves absence: an unlinked cell always has more than chainWalkMax
+        // linked cells newer than it (links are only ever added), so no shallow walk passes it.
+        let deep = c >= 0 && steps >= ViewTable.chainWalkMax
+        if deep {
+            catchUpCellMap()
+            let m = cellMap.find(w, k)
+            if m >= 0 { return m }
+        }
+        let n = appendCell(w, k)
+        if deep {
+            // Too deep to link: the cell lives in the map only.
+            cellPrev.append(-1)
+            keyHasUnlinked[ki] = 1
+            catchUpCellMap()
+        } else {
+            cellPrev.append(c)           // link between `newer` and `c`
+            cellPrev[Int(newer)] = n
+        }
+        return n
     }
 
     /// Creates the cell of (w, k) where w is newer than every cell of k.
     @inline(__always)
     mutating func newestCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let ki = Int(k)
         let c = appendCell(w, k)
-        let kc = KeyCell(window: w, cell: c)
-        keyHead[Int(k)] = kc
-        keyCells[Int(k)].append(kc)
+        cellPrev.append(keyHead[ki].cell)
+        keyHead[ki] = KeyCell(window: w, cell: c)
         return c
     }
 
@@ -378,17 +432,19 @@ public struct ViewTable: Sendable {
         for j in columns.indices { columns[j].compact(keep) }
         keys = []
         keyHead = []
-        keyCells = []
+        keyHasUnlinked = []
         interner = KeyInterner()
         nullKeyId = -1
         for k in newKeys { _ = keyId(for: k, create: true) }
-        for c in 0..<cellCount {
+        // Relink every cell: per key, descending window order.
+        cellMap = CellMap()
+        mappedCells = 0
+        cellPrev = [Int32](repeating: -1, count: cellCount)
+        let order = (0..<cellCount).sorted { cellKey[$0] != cellKey[$1] ? cellKey[$0] < cellKey[$1] : cellWindow[$0] < cellWindow[$1] }
+        for c in order {
             let k = Int(cellKey[c])
-            keyCells[k].append(KeyCell(window: cellWindow[c], cell: Int32(c)))
-        }
-        for k in keyCells.indices {
-            keyCells[k].sort { $0.window < $1.window }
-            if let last = keyCells[k].last { keyHead[k] = last }
+            cellPrev[c] = keyHead[k].cell
+            keyHead[k] = KeyCell(window: cellWindow[c], cell: Int32(c))
         }
     }
 }

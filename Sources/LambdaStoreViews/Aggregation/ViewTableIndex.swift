@@ -208,19 +208,74 @@ private func withColumnViewsStep<R>(_ columns: [Column], _ used: [Bool], _ i: In
     }
 }
 
-extension KeyCell {
-    /// The first index whose window is ≥ `w` in a list sorted by window.
-    @inline(__always)
-    static func lowerBound(_ list: [KeyCell], _ w: Int64) -> Int {
-        // Most lookups are for recent windows: check the tail before bisecting.
-        let n = list.count
-        if n > 0 && list[n - 1].window < w { return n }
-        if n > 1 && list[n - 2].window < w { return n - 1 }
-        var lo = 0, hi = n
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if list[mid].window < w { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
+/// One slot of the cell map.
+struct CellSlot: Sendable {
+    var window: Int64
+    var key: Int32     // -1: empty
+    var cell: Int32
 }
+
+/// (window start, key id) → cell index, open addressing with linear probing: the fallback
+/// index of a ViewTable for lookups deep in a key's chain, built lazily.
+struct CellMap: Sendable {
+    var slots: [CellSlot] = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: 64)
+    var count = 0
+
+    @inline(__always)
+    static func hash(_ w: Int64, _ k: Int32) -> Int {
+        var h = UInt64(bitPattern: w) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt32(bitPattern: k)) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 31
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h)
+    }
+
+    /// The cell of (w, k), or -1.
+    @inline(__always)
+    func find(_ w: Int64, _ k: Int32) -> Int32 {
+        slots.withUnsafeBufferPointer { sl in
+            let mask = sl.count - 1
+            var i = CellMap.hash(w, k) & mask
+            while true {
+                let s = sl[i]
+                if s.key < 0 { return -1 }
+                if s.key == k && s.window == w { return s.cell }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// Adds (w, k) → cell; (w, k) must be absent.
+    @inline(__always)
+    mutating func insert(_ w: Int64, _ k: Int32, cell: Int32) {
+        if 2 * (count + 1) > slots.count { grow() }
+        let mask = slots.count - 1
+        var i = CellMap.hash(w, k) & mask
+        while slots[i].key >= 0 { i = (i + 1) & mask }
+        slots[i] = CellSlot(window: w, key: k, cell: cell)
+        count += 1
+    }
+
+    mutating func grow() {
+        let old = slots
+        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: old.count * 2)
+        let mask = slots.count - 1
+        for s in old where s.key >= 0 {
+            var i = CellMap.hash(s.window, s.key) & mask
+            while slots[i].key >= 0 { i = (i + 1) & mask }
+            slots[i] = s
+        }
+    }
+
+    /// Rebuilds the map for the given cells.
+    init(windows: [Int64], keys: [Int32]) {
+        var cap = 64
+        while cap < 2 * windows.count + 2 { cap *= 2 }
+        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: cap)
+        count = 0
+        for c in 0..<windows.count { insert(windows[c], keys[c], cell: Int32(c)) }
+    }
+
+    init() {}
+}
+
