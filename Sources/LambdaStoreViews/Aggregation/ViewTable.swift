@@ -13,9 +13,13 @@ import LambdaStoreCore
 /// seeding ``maxEventTime``).
 ///
 /// Layout internals (none of it visible in results): group keys are interned into dense ids
-/// straight from the columns' bytes; cells live in a flat open-addressing table keyed by
-/// (window start, key id), with a per-key cache of the last window; states are stored
-/// struct-of-arrays per aggregate (``StateColumn``).
+/// straight from the columns' bytes (an open-addressing table whose slots hold the first 16
+/// key bytes); each key keeps its newest cell, and its cells form a chain sorted by descending
+/// window start, so the next window of a key is created without any lookup and a late event a
+/// few windows back is found by a short walk; lookups deeper than 16 cells fall back to a
+/// (window, key id) hash map built lazily. States are stored struct-of-arrays per aggregate
+/// (plain `[Int64]`/`[Int128]`/`[Double]` for the common kinds, state structs for float sums,
+/// string extremes and sketches).
 ///
 /// Thread safety: a value type (copy-on-write arrays); a table may be sent between tasks, and
 /// separate copies may be mutated concurrently.
@@ -392,7 +396,7 @@ public struct ViewTable: Sendable {
         }
         for j in columns.indices {
             columns[j].grow(to: cellCount)
-            for oc in 0..<other.cellCount { columns[j].merge(cell: oc, of: other.columns[j], into: target[oc]) }
+            columns[j].merge(column: other.columns[j], into: target)
         }
     }
 
