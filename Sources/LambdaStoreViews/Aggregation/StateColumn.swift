@@ -119,16 +119,55 @@ struct StateColumn: Sendable {
         }
     }
 
-    /// Merges cell `oc` of `other` (same kind) into cell `c`.
-    mutating func merge(cell oc: Int, of other: StateColumn, into c: Int) {
-        switch kind {
-        case .count: i64[c] &+= other.i64[oc]
-        case .sumInt, .avgInt:
-            i128[c] &+= other.i128[oc]
-            i64[c] &+= other.i64[oc]
-        case .sumFloat, .avgFloat: exact[c].merge(other.exact[oc])
-        case .countDistinct: sketches[c].merge(other.sketches[oc])
-        case .min, .max: merge(other.state(oc), into: c)
+    /// Merges every cell `oc` of `other` (same kind) into cell `targets[oc]`: the column-wise
+    /// loop of ``ViewTable/merge(_:)``.
+    mutating func merge(column other: StateColumn, into targets: [Int]) {
+        let n = targets.count
+        targets.withUnsafeBufferPointer { tg in
+            switch kind {
+            case .count:
+                i64.withUnsafeMutableBufferPointer { a in
+                    other.i64.withUnsafeBufferPointer { b in for oc in 0..<n { a[tg[oc]] &+= b[oc] } }
+                }
+            case .sumInt, .avgInt:
+                i64.withUnsafeMutableBufferPointer { a in
+                    other.i64.withUnsafeBufferPointer { b in for oc in 0..<n { a[tg[oc]] &+= b[oc] } }
+                }
+                i128.withUnsafeMutableBufferPointer { a in
+                    other.i128.withUnsafeBufferPointer { b in for oc in 0..<n { a[tg[oc]] &+= b[oc] } }
+                }
+            case .min(let t), .max(let t):
+                let isMin = self.isMin
+                switch t {
+                case .float64:
+                    for oc in 0..<n where other.present[oc] != 0 {
+                        let c = tg[oc], x = other.f64[oc]
+                        if present[c] == 0 {
+                            present[c] = 1
+                            f64[c] = x
+                        } else {
+                            let kx = CanonicalFloat.orderKey(x), kc = CanonicalFloat.orderKey(f64[c])
+                            if isMin ? kx < kc : kx > kc { f64[c] = x }
+                        }
+                    }
+                case .string:
+                    for oc in 0..<n where other.present[oc] != 0 { merge(other.state(oc), into: tg[oc]) }
+                default:
+                    for oc in 0..<n where other.present[oc] != 0 {
+                        let c = tg[oc], x = other.i64[oc]
+                        if present[c] == 0 {
+                            present[c] = 1
+                            i64[c] = x
+                        } else if isMin ? x < i64[c] : x > i64[c] {
+                            i64[c] = x
+                        }
+                    }
+                }
+            case .sumFloat, .avgFloat:
+                for oc in 0..<n where other.exact[oc].count != 0 { exact[tg[oc]].merge(other.exact[oc]) }
+            case .countDistinct:
+                for oc in 0..<n { sketches[tg[oc]].merge(other.sketches[oc]) }
+            }
         }
     }
 

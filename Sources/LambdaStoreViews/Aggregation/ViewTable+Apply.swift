@@ -75,9 +75,45 @@ struct GeneralKeyer: RowKeyer {
 }
 
 /// The (row, cell) pairs one apply produces.
-struct Assignments {
-    var rows: [Int32] = []
-    var cells: [Int32] = []
+/// The (row, cell) pairs one apply produces: a manually managed growable buffer, so the hot
+/// loop appends without array uniqueness checks.
+struct Assignments: ~Copyable {
+    private(set) var rows: UnsafeMutablePointer<Int32>
+    private(set) var cells: UnsafeMutablePointer<Int32>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(16, capacity)
+        rows = .allocate(capacity: self.capacity)
+        cells = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        rows.deallocate()
+        cells.deallocate()
+    }
+
+    @inline(__always)
+    mutating func append(row: Int, cell: Int32) {
+        if count == capacity { grow() }
+        rows[count] = Int32(truncatingIfNeeded: row)
+        cells[count] = cell
+        count += 1
+    }
+
+    mutating func grow() {
+        let n = capacity * 2
+        let r = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let c = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        r.update(from: rows, count: count)
+        c.update(from: cells, count: count)
+        rows.deallocate()
+        cells.deallocate()
+        rows = r
+        cells = c
+        capacity = n
+    }
 }
 
 extension ViewTable {
@@ -134,9 +170,7 @@ extension ViewTable {
 
         var stats = ApplyStats()
         stats.rows = range.count
-        var asg = Assignments()
-        asg.rows.reserveCapacity(range.count * Swift.max(1, layout.window.windowsPerEvent))
-        asg.cells.reserveCapacity(range.count * Swift.max(1, layout.window.windowsPerEvent))
+        var asg = Assignments(capacity: range.count * Swift.min(4, Swift.max(1, layout.window.windowsPerEvent)))
 
         withColumnViews(batch.columns, used: used) { views in
             let sel: [UInt8] = selection ?? []
@@ -156,16 +190,14 @@ extension ViewTable {
                     assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
                 }
             }
-            stats.appliedAssignments = asg.rows.count
+            stats.appliedAssignments = asg.count
             let cellTotal = cellCount
             var scratch: [UInt8] = []
-            asg.rows.withUnsafeBufferPointer { rp in
-                asg.cells.withUnsafeBufferPointer { cp in
-                    for j in columns.indices {
-                        columns[j].grow(to: cellTotal)
-                        columns[j].apply(rows: rp, cells: cp, input: columns[j].field.flatMap { views[$0] }, scratch: &scratch)
-                    }
-                }
+            let rp = UnsafeBufferPointer(start: asg.rows, count: asg.count)
+            let cp = UnsafeBufferPointer(start: asg.cells, count: asg.count)
+            for j in columns.indices {
+                columns[j].grow(to: cellTotal)
+                columns[j].apply(rows: rp, cells: cp, input: columns[j].field.flatMap { views[$0] }, scratch: &scratch)
             }
         }
         return stats
@@ -187,8 +219,7 @@ extension ViewTable {
                 stats.selectedRows += 1
                 let k = keyer.key(r, &self)
                 let c = cachedCell(0, k)
-                asg.rows.append(Int32(truncatingIfNeeded: r))
-                asg.cells.append(c)
+                asg.append(row: r, cell: c)
                 if track { touched.insert(PackedCell(window: 0, key: k)) }
             }
 
@@ -229,8 +260,7 @@ extension ViewTable {
                 }
                 let k = keyer.key(r, &self)
                 let c = cachedCell(curStart, k)
-                asg.rows.append(Int32(truncatingIfNeeded: r))
-                asg.cells.append(c)
+                asg.append(row: r, cell: c)
                 if track { touched.insert(PackedCell(window: curStart, key: k)) }
             }
             maxEventTime = hasM ? m : nil
@@ -277,8 +307,7 @@ extension ViewTable {
                         }
                     }
                     if key < 0 { key = keyer.key(r, &self) }
-                    asg.rows.append(Int32(truncatingIfNeeded: r))
-                    asg.cells.append(cell(s, key))
+                    asg.append(row: r, cell: cell(s, key))
                     if track { touched.insert(PackedCell(window: s, key: key)) }
                     let (nx, so) = s.subtractingReportingOverflow(slide)
                     if so { break }

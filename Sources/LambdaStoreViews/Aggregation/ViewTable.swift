@@ -13,9 +13,13 @@ import LambdaStoreCore
 /// seeding ``maxEventTime``).
 ///
 /// Layout internals (none of it visible in results): group keys are interned into dense ids
-/// straight from the columns' bytes; cells live in a flat open-addressing table keyed by
-/// (window start, key id), with a per-key cache of the last window; states are stored
-/// struct-of-arrays per aggregate (``StateColumn``).
+/// straight from the columns' bytes (an open-addressing table whose slots hold the first 16
+/// key bytes); each key keeps its newest cell, and its cells form a chain sorted by descending
+/// window start, so the next window of a key is created without any lookup and a late event a
+/// few windows back is found by a short walk; lookups deeper than 16 cells fall back to a
+/// (window, key id) hash map built lazily. States are stored struct-of-arrays per aggregate
+/// (plain `[Int64]`/`[Int128]`/`[Double]` for the common kinds, state structs for float sums,
+/// string extremes and sketches).
 ///
 /// Thread safety: a value type (copy-on-write arrays); a table may be sent between tasks, and
 /// separate copies may be mutated concurrently.
@@ -65,11 +69,25 @@ public struct ViewTable: Sendable {
     var nullKeyId: Int32 = -1
     /// Canonical key of each key id.
     var keys: [GroupKey] = []
-    var cellMap = CellMap()
     var cellWindow: [Int64] = []
     var cellKey: [Int32] = []
-    var keyCacheWindow: [Int64] = []
-    var keyCacheCell: [Int32] = []
+    /// Per key id: its newest cell (largest window start; `cell` -1 when none). A newer window
+    /// cannot have a cell yet, so the common case — the next window of a key in nearly
+    /// time-ordered data — creates its cell without any lookup.
+    var keyHead: [KeyCell] = []
+    /// Per cell: the next older *linked* cell of the same key, or -1. A key's linked cells form
+    /// a chain from its head, strictly descending by window start: a late event a few windows
+    /// back is found (or its cell linked in place) by a short walk.
+    var cellPrev: [Int32] = []
+    /// Per key id: 1 when some of its cells are not linked (created deeper than
+    /// ``chainWalkMax`` in the chain): only then must a full-chain miss in ``findCell(_:_:)``
+    /// consult ``cellMap``.
+    var keyHasUnlinked: [UInt8] = []
+    /// Every cell `[0, mappedCells)`, built lazily (only deep lookups need it).
+    var cellMap = CellMap()
+    var mappedCells = 0
+    /// Longest chain walk before falling back to ``cellMap``.
+    static let chainWalkMax = 16
     var columns: [StateColumn]
 
     /// Checks that the aggregation side can evaluate `layout`.
@@ -121,10 +139,10 @@ public struct ViewTable: Sendable {
     /// Approximate heap bytes held by the table.
     /// - Complexity: O(cells) when rare aggregate kinds (float sums, strings, sketches) are present.
     public var approximateBytes: Int {
-        var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.ids.capacity * 28
+        var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.entries.capacity * 16 + interner.hashes.capacity * 8
         b += keys.reduce(0) { $0 + 32 + $1.bytes.capacity }
-        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride
-        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + keyCacheWindow.capacity * 8 + keyCacheCell.capacity * 4
+        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride + keyHasUnlinked.capacity
+        b += cellWindow.capacity * 8 + cellKey.capacity * 4 + cellPrev.capacity * 4 + keyHead.capacity * 16
         b += lateEventsByWindow.count * 32
         for c in columns { b += c.approximateBytes }
         return b
@@ -136,8 +154,8 @@ public struct ViewTable: Sendable {
         precondition(keys.count < Int(Int32.max), "too many group keys")
         let id = Int32(keys.count)
         keys.append(k)
-        keyCacheWindow.append(0)
-        keyCacheCell.append(-1)
+        keyHead.append(KeyCell(window: 0, cell: -1))
+        keyHasUnlinked.append(0)
         return id
     }
 
@@ -173,30 +191,101 @@ public struct ViewTable: Sendable {
         return b.withUnsafeBytes { interner.find($0, hash: fastBytesHash($0)) }
     }
 
-    /// The cell of (w, k), created when absent.
-    @inline(__always)
-    mutating func cell(_ w: Int64, _ k: Int32) -> Int32 {
-        var c = cellMap.find(w, k)
-        if c < 0 {
-            precondition(cellWindow.count < Int(Int32.max), "too many cells")
-            c = Int32(cellWindow.count)
-            cellWindow.append(w)
-            cellKey.append(k)
-            cellMap.insert(w, k, cell: c)
+    /// The cell of (w, k), or -1 (read-only: walks the whole chain, then the map and the cells
+    /// not mapped yet).
+    /// - Complexity: O(cells of the key) at worst, O(1) for the key's newest windows.
+    func findCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let head = keyHead[Int(k)]
+        if head.cell < 0 || w > head.window { return -1 }
+        var c = head.cell
+        while c >= 0 {
+            let cw = cellWindow[Int(c)]
+            if cw == w { return c }
+            if cw < w { break }
+            c = cellPrev[Int(c)]
         }
+        guard keyHasUnlinked[Int(k)] != 0 else { return -1 }
+        let m = cellMap.find(w, k)
+        if m >= 0 { return m }
+        for x in mappedCells..<cellCount where cellWindow[x] == w && cellKey[x] == k { return Int32(x) }
+        return -1
+    }
+
+    /// Brings ``cellMap`` up to date with every cell.
+    mutating func catchUpCellMap() {
+        while mappedCells < cellCount {
+            cellMap.insert(cellWindow[mappedCells], cellKey[mappedCells], cell: Int32(mappedCells))
+            mappedCells += 1
+        }
+    }
+
+    /// The cell of (w, k), created when absent.
+    mutating func cell(_ w: Int64, _ k: Int32) -> Int32 {
+        let ki = Int(k)
+        let head = keyHead[ki]
+        if head.cell < 0 || w > head.window { return newestCell(w, k) }
+        if w == head.window { return head.cell }
+        // Walk the chain from the head (newer → older) to w or to where w belongs.
+        var newer = head.cell
+        var c = cellPrev[Int(newer)]
+        var steps = 0
+        while c >= 0 && steps < ViewTable.chainWalkMax {
+            let cw = cellWindow[Int(c)]
+            if cw == w { return c }
+            if cw < w { break }
+            newer = c
+            c = cellPrev[Int(c)]
+            steps += 1
+        }
+        // A shallow miss proves absence: an unlinked cell always has more than chainWalkMax
+        // linked cells newer than it (links are only ever added), so no shallow walk passes it.
+        let deep = c >= 0 && steps >= ViewTable.chainWalkMax
+        if deep {
+            catchUpCellMap()
+            let m = cellMap.find(w, k)
+            if m >= 0 { return m }
+        }
+        let n = appendCell(w, k)
+        if deep {
+            // Too deep to link: the cell lives in the map only.
+            cellPrev.append(-1)
+            keyHasUnlinked[ki] = 1
+            catchUpCellMap()
+        } else {
+            cellPrev.append(c)           // link between `newer` and `c`
+            cellPrev[Int(newer)] = n
+        }
+        return n
+    }
+
+    /// Creates the cell of (w, k) where w is newer than every cell of k.
+    @inline(__always)
+    mutating func newestCell(_ w: Int64, _ k: Int32) -> Int32 {
+        let ki = Int(k)
+        let c = appendCell(w, k)
+        cellPrev.append(keyHead[ki].cell)
+        keyHead[ki] = KeyCell(window: w, cell: c)
         return c
     }
 
-    /// ``cell(_:_:)`` through the per-key cache of the last window (tumbling and no window).
+    @inline(__always)
+    mutating func appendCell(_ w: Int64, _ k: Int32) -> Int32 {
+        precondition(cellWindow.count < Int(Int32.max), "too many cells")
+        let c = Int32(cellWindow.count)
+        cellWindow.append(w)
+        cellKey.append(k)
+        return c
+    }
+
+    /// ``cell(_:_:)`` with the newest-window fast path inlined (tumbling and no window).
     @inline(__always)
     mutating func cachedCell(_ w: Int64, _ k: Int32) -> Int32 {
-        let ki = Int(k)
-        let cc = keyCacheCell[ki]
-        if cc >= 0 && keyCacheWindow[ki] == w { return cc }
-        let c = cell(w, k)
-        keyCacheWindow[ki] = w
-        keyCacheCell[ki] = c
-        return c
+        let head = keyHead[Int(k)]
+        if head.cell >= 0 {
+            if w == head.window { return head.cell }
+            if w < head.window { return cell(w, k) }
+        }
+        return newestCell(w, k)
     }
 
     func cellKeyOf(_ c: Int) -> CellKey {
@@ -211,7 +300,7 @@ public struct ViewTable: Sendable {
         guard (cell.windowStart == nil) == (layout.window == .none) else { return nil }
         let k = findKeyId(cell.key)
         guard k >= 0 else { return nil }
-        let c = cellMap.find(cell.windowStart ?? 0, k)
+        let c = findCell(cell.windowStart ?? 0, k)
         guard c >= 0 else { return nil }
         return columns.map { $0.state(Int(c)) }
     }
@@ -307,7 +396,7 @@ public struct ViewTable: Sendable {
         }
         for j in columns.indices {
             columns[j].grow(to: cellCount)
-            for oc in 0..<other.cellCount { columns[j].merge(cell: oc, of: other.columns[j], into: target[oc]) }
+            columns[j].merge(column: other.columns[j], into: target)
         }
     }
 
@@ -346,11 +435,20 @@ public struct ViewTable: Sendable {
         cellKey = keep.map { usedKeys[Int(cellKey[$0])] }
         for j in columns.indices { columns[j].compact(keep) }
         keys = []
-        keyCacheWindow = []
-        keyCacheCell = []
+        keyHead = []
+        keyHasUnlinked = []
         interner = KeyInterner()
         nullKeyId = -1
         for k in newKeys { _ = keyId(for: k, create: true) }
-        cellMap = CellMap(windows: cellWindow, keys: cellKey)
+        // Relink every cell: per key, descending window order.
+        cellMap = CellMap()
+        mappedCells = 0
+        cellPrev = [Int32](repeating: -1, count: cellCount)
+        let order = (0..<cellCount).sorted { cellKey[$0] != cellKey[$1] ? cellKey[$0] < cellKey[$1] : cellWindow[$0] < cellWindow[$1] }
+        for c in order {
+            let k = Int(cellKey[c])
+            cellPrev[c] = keyHead[k].cell
+            keyHead[k] = KeyCell(window: cellWindow[c], cell: Int32(c))
+        }
     }
 }

@@ -8,21 +8,21 @@ import LambdaStoreCore
 func fastBytesHash(_ b: UnsafeRawBufferPointer) -> UInt64 {
     let n = b.count
     var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(n) &* 0xFF51_AFD7_ED55_8CCD)
-    var i = 0
-    while i + 8 <= n {
-        let w = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
-        h ^= h >> 31
-        i += 8
-    }
-    if i < n {
-        var t: UInt64 = 0
-        var s: UInt64 = 0
-        while i < n {
-            t |= UInt64(b[i]) << s
-            s += 8
-            i += 1
+    if n >= 8 {
+        var i = 0
+        while i + 8 < n {
+            h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
         }
+        // The last 8 bytes, overlapping the previous word when n is not a multiple of 8.
+        h = (h ^ b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
+    } else if n >= 4 {
+        let lo = UInt64(b.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let hi = UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+        h = (h ^ (lo | hi << 32)) &* 0x94D0_49BB_1331_11EB
+    } else if n > 0 {
+        let t = UInt64(b[0]) | UInt64(b[n >> 1]) << 8 | UInt64(b[n - 1]) << 16
         h = (h ^ t) &* 0x94D0_49BB_1331_11EB
     }
     h ^= h >> 29
@@ -31,144 +31,118 @@ func fastBytesHash(_ b: UnsafeRawBufferPointer) -> UInt64 {
     return h
 }
 
-/// Byte strings interned to caller-chosen dense ids (open addressing, linear probing).
+/// One interned byte string: its arena range and its id.
+struct InternEntry: Sendable {
+    var start: Int
+    var count: Int
+    var id: Int32
+}
+
+/// Byte strings interned to caller-chosen dense ids: open addressing with linear probing over
+/// 32-byte slots that hold the hash tag, the id, the length and the first 16 bytes of the key,
+/// so a lookup of a key of up to 16 bytes touches one slot and nothing else.
 struct KeyInterner: Sendable {
-    /// 0 = empty; else `(hash >> 32) << 32 | (id + 1)`.
-    var slots: [UInt64] = [UInt64](repeating: 0, count: 64)
+    /// Four words per slot: `(hash >> 32) << 32 | (id + 1)` (0: empty), `count | entry << 32`,
+    /// bytes 0..<8 and 8..<16 of the key (zero padded).
+    var slots: [UInt64] = [UInt64](repeating: 0, count: 4 * 64)
     var arena: [UInt8] = []
-    /// Per entry: arena range and id.
-    var starts: [Int] = []
-    var ends: [Int] = []
-    var ids: [Int32] = []
+    var entries: [InternEntry] = []
     var hashes: [UInt64] = []
 
-    var count: Int { ids.count }
+    var count: Int { entries.count }
+    var capacity: Int { slots.count / 4 }
+
+    /// The first 16 bytes of `b`, zero padded, as two little-endian words.
+    @inline(__always)
+    static func prefix(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        let n = b.count
+        if n >= 16 {
+            return (b.loadUnaligned(fromByteOffset: 0, as: UInt64.self), b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
+        if n >= 8 {
+            let x0 = b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            if n == 8 { return (x0, 0) }
+            // Bytes n-8..<n, dropping the 16-n that overlap x0.
+            return (x0, b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> UInt64(8 * (16 - n)))
+        }
+        if n >= 4 {
+            let lo = UInt64(b.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            let hi = UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) >> UInt64(8 * (8 - n))
+            return (lo | hi << 32, 0)
+        }
+        var x: UInt64 = 0
+        for i in 0..<n { x |= UInt64(b[i]) << UInt64(8 * i) }
+        return (x, 0)
+    }
 
     /// The id of `b`, or -1.
     @inline(__always)
     func find(_ b: UnsafeRawBufferPointer, hash h: UInt64) -> Int32 {
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
         let tag = h >> 32
+        let n = UInt64(b.count)
+        let (x0, x1) = KeyInterner.prefix(b)
         return slots.withUnsafeBufferPointer { sl in
-            arena.withUnsafeBytes { ar in
-                while true {
-                    let s = sl[i]
-                    if s == 0 { return -1 }
-                    if s >> 32 == tag {
-                        let e = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
-                        let a = starts[e], z = ends[e]
-                        if z - a == b.count && (b.count == 0 || Extreme.memcmpBytes(ar.baseAddress! + a, b.baseAddress!, b.count) == 0) {
-                            return ids[e]
-                        }
-                    }
-                    i = (i + 1) & mask
-                }
-            }
-        }
-    }
-
-    /// Adds `b` (not present) with `id`.
-    mutating func insert(_ b: UnsafeRawBufferPointer, hash h: UInt64, id: Int32) {
-        let e = ids.count
-        starts.append(arena.count)
-        arena.append(contentsOf: b)
-        ends.append(arena.count)
-        ids.append(id)
-        hashes.append(h)
-        if 2 * (e + 1) > slots.count {
-            rehash(capacity: slots.count * 2)
-        } else {
-            place(entry: e)
-        }
-    }
-
-    @inline(__always)
-    mutating func place(entry e: Int) {
-        let h = hashes[e]
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i] != 0 { i = (i + 1) & mask }
-        slots[i] = ((h >> 32) << 32) | UInt64(e + 1)
-    }
-
-    mutating func rehash(capacity: Int) {
-        slots = [UInt64](repeating: 0, count: capacity)
-        for e in 0..<ids.count { place(entry: e) }
-    }
-
-    /// The bytes of entry `e`.
-    func bytes(entry e: Int) -> ArraySlice<UInt8> { arena[starts[e]..<ends[e]] }
-}
-
-/// One slot of the cell map.
-struct CellSlot: Sendable {
-    var window: Int64
-    var key: Int32     // -1: empty
-    var cell: Int32
-}
-
-/// (window start, key id) → cell index, open addressing with linear probing.
-struct CellMap: Sendable {
-    var slots: [CellSlot] = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: 64)
-    var count = 0
-
-    @inline(__always)
-    static func hash(_ w: Int64, _ k: Int32) -> Int {
-        var h = UInt64(bitPattern: w) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt32(bitPattern: k)) &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= h >> 31
-        h = h &* 0xBF58_476D_1CE4_E5B9
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h)
-    }
-
-    /// The cell of (w, k), or -1.
-    @inline(__always)
-    func find(_ w: Int64, _ k: Int32) -> Int32 {
-        slots.withUnsafeBufferPointer { sl in
-            let mask = sl.count - 1
-            var i = CellMap.hash(w, k) & mask
+            let mask = sl.count / 4 - 1
+            var i = Int(truncatingIfNeeded: h) & mask
             while true {
-                let s = sl[i]
-                if s.key < 0 { return -1 }
-                if s.key == k && s.window == w { return s.cell }
+                let meta = sl[4 * i]
+                if meta == 0 { return -1 }
+                if meta >> 32 == tag && sl[4 * i + 1] & 0xFFFF_FFFF == n && sl[4 * i + 2] == x0 && sl[4 * i + 3] == x1 {
+                    if n <= 16 || longTailEquals(b, entry: Int(sl[4 * i + 1] >> 32)) {
+                        return Int32(truncatingIfNeeded: meta & 0xFFFF_FFFF) - 1
+                    }
+                }
                 i = (i + 1) & mask
             }
         }
     }
 
-    /// Adds (w, k) → cell; (w, k) must be absent.
-    @inline(__always)
-    mutating func insert(_ w: Int64, _ k: Int32, cell: Int32) {
-        if 2 * (count + 1) > slots.count { grow() }
-        let mask = slots.count - 1
-        var i = CellMap.hash(w, k) & mask
-        while slots[i].key >= 0 { i = (i + 1) & mask }
-        slots[i] = CellSlot(window: w, key: k, cell: cell)
-        count += 1
-    }
-
-    mutating func grow() {
-        let old = slots
-        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: old.count * 2)
-        let mask = slots.count - 1
-        for s in old where s.key >= 0 {
-            var i = CellMap.hash(s.window, s.key) & mask
-            while slots[i].key >= 0 { i = (i + 1) & mask }
-            slots[i] = s
+    /// Whether bytes 16... of `b` equal those of entry `e` (same length).
+    func longTailEquals(_ b: UnsafeRawBufferPointer, entry e: Int) -> Bool {
+        let start = entries[e].start
+        return arena.withUnsafeBytes { ar in
+            Extreme.memcmpBytes(ar.baseAddress! + start + 16, b.baseAddress! + 16, b.count - 16) == 0
         }
     }
 
-    /// Rebuilds the map for the given cells.
-    init(windows: [Int64], keys: [Int32]) {
-        var cap = 64
-        while cap < 2 * windows.count + 2 { cap *= 2 }
-        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: cap)
-        count = 0
-        for c in 0..<windows.count { insert(windows[c], keys[c], cell: Int32(c)) }
+    /// Adds `b` (not present) with `id`.
+    mutating func insert(_ b: UnsafeRawBufferPointer, hash h: UInt64, id: Int32) {
+        precondition(b.count <= Int(UInt32.max) && entries.count < Int(UInt32.max), "key interner limits")
+        let e = entries.count
+        entries.append(InternEntry(start: arena.count, count: b.count, id: id))
+        arena.append(contentsOf: b)
+        hashes.append(h)
+        if 10 * (e + 1) > 7 * capacity {
+            rehash(capacity: capacity * 2)
+        } else {
+            place(entry: e)
+        }
     }
 
-    init() {}
+    mutating func place(entry e: Int) {
+        let h = hashes[e]
+        let en = entries[e]
+        let (x0, x1) = arena.withUnsafeBytes { KeyInterner.prefix(UnsafeRawBufferPointer(rebasing: $0[en.start..<(en.start + en.count)])) }
+        let mask = capacity - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[4 * i] != 0 { i = (i + 1) & mask }
+        slots[4 * i] = ((h >> 32) << 32) | UInt64(UInt32(bitPattern: en.id) &+ 1)
+        slots[4 * i + 1] = UInt64(en.count) | UInt64(e) << 32
+        slots[4 * i + 2] = x0
+        slots[4 * i + 3] = x1
+    }
+
+    mutating func rehash(capacity: Int) {
+        slots = [UInt64](repeating: 0, count: 4 * capacity)
+        for e in 0..<entries.count { place(entry: e) }
+    }
+}
+
+/// One cell of a group key: its window start and cell index. Each key keeps its cells sorted
+/// by window start.
+struct KeyCell: Sendable {
+    var window: Int64
+    var cell: Int32
 }
 
 /// Unsafe read access to one column's storage, valid inside ``withColumnViews``.
@@ -233,3 +207,75 @@ private func withColumnViewsStep<R>(_ columns: [Column], _ used: [Bool], _ i: In
         }
     }
 }
+
+/// One slot of the cell map.
+struct CellSlot: Sendable {
+    var window: Int64
+    var key: Int32     // -1: empty
+    var cell: Int32
+}
+
+/// (window start, key id) → cell index, open addressing with linear probing: the fallback
+/// index of a ViewTable for lookups deep in a key's chain, built lazily.
+struct CellMap: Sendable {
+    var slots: [CellSlot] = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: 64)
+    var count = 0
+
+    @inline(__always)
+    static func hash(_ w: Int64, _ k: Int32) -> Int {
+        var h = UInt64(bitPattern: w) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt32(bitPattern: k)) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 31
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h)
+    }
+
+    /// The cell of (w, k), or -1.
+    @inline(__always)
+    func find(_ w: Int64, _ k: Int32) -> Int32 {
+        slots.withUnsafeBufferPointer { sl in
+            let mask = sl.count - 1
+            var i = CellMap.hash(w, k) & mask
+            while true {
+                let s = sl[i]
+                if s.key < 0 { return -1 }
+                if s.key == k && s.window == w { return s.cell }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// Adds (w, k) → cell; (w, k) must be absent.
+    @inline(__always)
+    mutating func insert(_ w: Int64, _ k: Int32, cell: Int32) {
+        if 2 * (count + 1) > slots.count { grow() }
+        let mask = slots.count - 1
+        var i = CellMap.hash(w, k) & mask
+        while slots[i].key >= 0 { i = (i + 1) & mask }
+        slots[i] = CellSlot(window: w, key: k, cell: cell)
+        count += 1
+    }
+
+    mutating func grow() {
+        let old = slots
+        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: old.count * 2)
+        let mask = slots.count - 1
+        for s in old where s.key >= 0 {
+            var i = CellMap.hash(s.window, s.key) & mask
+            while slots[i].key >= 0 { i = (i + 1) & mask }
+            slots[i] = s
+        }
+    }
+
+    /// Rebuilds the map for the given cells.
+    init(windows: [Int64], keys: [Int32]) {
+        var cap = 64
+        while cap < 2 * windows.count + 2 { cap *= 2 }
+        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: cap)
+        count = 0
+        for c in 0..<windows.count { insert(windows[c], keys[c], cell: Int32(c)) }
+    }
+
+    init() {}
+}
+

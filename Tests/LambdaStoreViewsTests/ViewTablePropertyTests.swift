@@ -1,0 +1,167 @@
+import Testing
+import Foundation
+@testable import LambdaStoreViews
+import LambdaStoreCore
+import LambdaStoreTestSupport
+
+/// Seeded property tests of ViewTable against the naive reference (ViewTableReferenceModelTests).
+/// Each failure message names its seed; run more seeds by hand with LAMBDASTORE_SEEDS=N.
+@Suite struct ViewTablePropertyTests {
+    static let seeds: [UInt64] = {
+        let n = Int(ProcessInfo.processInfo.environment["LAMBDASTORE_SEEDS"] ?? "") ?? 60
+        return (0..<UInt64(n)).map { $0 &* 0x9E37_79B9 &+ 17 }
+    }()
+
+    /// Applies every batch, each in one or two `rows:` pieces, to `table`.
+    static func applyAll(_ s: RandomSetup, to table: inout ViewTable, policy: ViewTable.LatePolicy, rng: inout SplitMix64, touched: inout Set<CellKey>) {
+        for (b, sel) in zip(s.batches, s.selections) {
+            let cut = Int(rng.next() % UInt64(b.count + 1))
+            table.apply(b, rows: 0..<cut, selection: sel, policy: policy, touched: &touched)
+            table.apply(b, rows: cut..<b.count, selection: sel, policy: policy, touched: &touched)
+        }
+    }
+
+    static func touchedStrings(_ t: Set<CellKey>) -> Set<String> {
+        Set(t.map { ReferenceModel.keyString($0.windowStart, $0.key.values) })
+    }
+
+    /// With unbounded lateness, or under `.includeAll`, the table equals the reference over all
+    /// events, cell by cell; under `.dropLate` with a random lateness it equals the reference
+    /// that drops late (event, window) pairs, and late counters and touched cells agree.
+    @Test(arguments: seeds)
+    func tableEqualsNaiveReference(seed: UInt64) {
+        var rng = SplitMix64(seed: seed ^ 0xABCD)
+        // Unbounded lateness, speed policy.
+        let huge = RandomData.setup(seed: seed, hugeLateness: true)
+        var t1 = ViewTable(layout: huge.layout)
+        var touched = Set<CellKey>()
+        ViewTablePropertyTests.applyAll(huge, to: &t1, policy: .dropLate, rng: &rng, touched: &touched)
+        var r1 = ReferenceModel(layout: huge.layout)
+        for (b, sel) in zip(huge.batches, huge.selections) { r1.apply(b, rows: 0..<b.count, selection: sel, dropLate: true) }
+        #expect(r1.lateEvents == 0 && t1.lateEvents == 0, "seed \(seed)")
+        expectTableMatchesReference(t1, r1, "seed \(seed) unbounded lateness")
+
+        // Random lateness: batch policy includes everything, speed policy drops late pairs.
+        let s = RandomData.setup(seed: seed)
+        for drop in [false, true] {
+            var t = ViewTable(layout: s.layout)
+            var touched = Set<CellKey>()
+            ViewTablePropertyTests.applyAll(s, to: &t, policy: drop ? .dropLate : .includeAll, rng: &rng, touched: &touched)
+            var r = ReferenceModel(layout: s.layout)
+            for (b, sel) in zip(s.batches, s.selections) { r.apply(b, rows: 0..<b.count, selection: sel, dropLate: drop) }
+            expectTableMatchesReference(t, r, "seed \(seed) lateness \(s.layout.allowedLateness) drop \(drop)")
+            #expect(t.lateEvents == Int64(r.lateEvents), "seed \(seed) drop \(drop): late events")
+            #expect(t.lateEventsByWindow == r.lateByWindow, "seed \(seed) drop \(drop): late events by window")
+            #expect(ViewTablePropertyTests.touchedStrings(touched) == r.touched, "seed \(seed) drop \(drop): touched cells")
+            // state(of:) agrees with rows().
+            for row in t.rows() {
+                let st = t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key)))
+                #expect(st == row.states, "seed \(seed): state(of:)")
+            }
+        }
+    }
+
+    /// Events in random time order (deep lookups in each key's chain of cells, the fallback
+    /// cell map, cells created far behind the newest window) still match the reference.
+    @Test(arguments: seeds.prefix(30))
+    func randomTimeOrderEqualsNaiveReference(seed: UInt64) {
+        var rng = SplitMix64(seed: seed ^ 0x7777)
+        let s = RandomData.setup(seed: seed, rows: 600, randomOrder: true)
+        for drop in [false, true] {
+            var t = ViewTable(layout: s.layout)
+            var touched = Set<CellKey>()
+            ViewTablePropertyTests.applyAll(s, to: &t, policy: drop ? .dropLate : .includeAll, rng: &rng, touched: &touched)
+            var r = ReferenceModel(layout: s.layout)
+            for (b, sel) in zip(s.batches, s.selections) { r.apply(b, rows: 0..<b.count, selection: sel, dropLate: drop) }
+            expectTableMatchesReference(t, r, "seed \(seed) random order drop \(drop)")
+            #expect(t.lateEventsByWindow == r.lateByWindow, "seed \(seed) random order: late events by window")
+            for row in t.rows() {
+                #expect(t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))) == row.states, "seed \(seed): state(of:)")
+            }
+        }
+    }
+
+    /// The table over all events equals the merge of tables over ANY split of them (random cut
+    /// points, random merge order), bit for bit (encoded states), under `.includeAll`; and under
+    /// `.dropLate` when each part is seeded with the `maxEventTime` before it (speed recovery).
+    @Test(arguments: seeds)
+    func mergeOfAnySplitEqualsWhole(seed: UInt64) {
+        var rng = SplitMix64(seed: seed ^ 0x5151)
+        let s = RandomData.setup(seed: seed)
+        // Flatten to (batch, row) positions so cuts can fall inside batches.
+        var positions: [(Int, Int)] = []
+        for (bi, b) in s.batches.enumerated() { for r in 0..<b.count { positions.append((bi, r)) } }
+        var cuts = Set<Int>([0, positions.count])
+        for _ in 0..<(1 + rng.next() % 6) { cuts.insert(Int(rng.next() % UInt64(positions.count + 1))) }
+        let bounds = cuts.sorted()
+
+        for policy in [ViewTable.LatePolicy.includeAll, .dropLate] {
+            var whole = ViewTable(layout: s.layout)
+            for (b, sel) in zip(s.batches, s.selections) { whole.apply(b, selection: sel, policy: policy) }
+            var parts: [ViewTable] = []
+            var seedM: Int64? = nil
+            for (lo, hi) in zip(bounds, bounds.dropFirst()) {
+                var part = ViewTable(layout: s.layout)
+                if policy == .dropLate { part.maxEventTime = seedM }   // recovery seeds it
+                var i = lo
+                while i < hi {
+                    let (bi, r0) = positions[i]
+                    let r1 = Swift.min(s.batches[bi].count, r0 + (hi - i))
+                    part.apply(s.batches[bi], rows: r0..<r1, selection: s.selections[bi], policy: policy)
+                    i += r1 - r0
+                }
+                seedM = part.maxEventTime ?? seedM
+                parts.append(part)
+            }
+            let lateSum = parts.reduce(Int64(0)) { $0 + $1.lateEvents }
+            while parts.count > 1 {
+                let a = parts.remove(at: Int(rng.next() % UInt64(parts.count)))
+                parts[Int(rng.next() % UInt64(parts.count))].merge(a)
+            }
+            let merged = parts[0]
+            let context = "seed \(seed) policy \(policy) cuts \(bounds)"
+            #expect(merged.maxEventTime == whole.maxEventTime, "\(context): maxEventTime")
+            let a = merged.rows(), b = whole.rows()
+            #expect(a.count == b.count, "\(context): cell count")
+            let bytes = { (rows: [ViewRow]) -> [[UInt8]] in
+                rows.map { row in
+                    var w = ByteWriter()
+                    w.write(row.windowStart ?? 0)
+                    w.write(bytes: GroupKey(values: row.key).bytes)
+                    for st in row.states { st.encode(into: &w) }
+                    return w.bytes
+                }
+            }
+            #expect(bytes(a) == bytes(b), "\(context): merged states differ from the whole")
+            if policy == .dropLate {
+                #expect(lateSum == whole.lateEvents, "\(context): late decisions differ after seeding maxEventTime")
+            }
+        }
+    }
+
+    /// `merge(states:into:)` of every row read back from `rows()` rebuilds an equal table, and
+    /// `removeCells` keeps exactly the other cells with their states.
+    @Test(arguments: seeds.prefix(20))
+    func rebuildAndEvict(seed: UInt64) throws {
+        let s = RandomData.setup(seed: seed)
+        var t = ViewTable(layout: s.layout)
+        for (b, sel) in zip(s.batches, s.selections) { t.apply(b, selection: sel, policy: .includeAll) }
+        let rows = t.rows()
+        var rebuilt = ViewTable(layout: s.layout)
+        for row in rows.reversed() {
+            let decoded = try row.states.map { try AggregateState(decoding: $0.encoded) }
+            rebuilt.merge(states: decoded, into: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key)))
+        }
+        #expect(rebuilt.rows() == rows || rebuilt.rows().map(\.states) == rows.map(\.states), "seed \(seed)")
+        // Evict the first half of the windows (or, without windows, half of the keys).
+        let victims = Set(rows.prefix(rows.count / 2).map { CellKey(windowStart: $0.windowStart, key: GroupKey(values: $0.key)) })
+        t.removeCells { victims.contains($0) }
+        let after = t.rows()
+        let kept = rows.filter { !victims.contains(CellKey(windowStart: $0.windowStart, key: GroupKey(values: $0.key))) }
+        #expect(after.map(\.states) == kept.map(\.states), "seed \(seed): eviction")
+        #expect(t.cellCount == kept.count)
+        // The table keeps working after eviction: re-applying everything adds on top.
+        for (b, sel) in zip(s.batches, s.selections) { t.apply(b, selection: sel, policy: .includeAll) }
+        #expect(t.cellCount == rows.count, "seed \(seed): cells after re-apply")
+    }
+}
