@@ -188,7 +188,7 @@ public enum Extreme: Sendable, Hashable {
             self = .float64(CanonicalFloat.canonicalNaN(b))
         case (.string(let a), .string(let b?)):
             if let a {
-                let c = Extreme.compareBytes(a, b)
+                let c = LambdaStoreCore.compareBytes(a, b)
                 if isMin ? c <= 0 : c >= 0 { return }
             }
             self = .string(b)
@@ -197,38 +197,6 @@ public enum Extreme: Sendable, Hashable {
         }
     }
 
-    /// Unsigned bytewise comparison: negative, zero or positive.
-    public static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compareBytes(pa, pb) } }
-    }
-
-    /// Unsigned bytewise comparison of two buffers (a proper prefix sorts first).
-    @inline(__always)
-    public static func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let n = Swift.min(a.count, b.count)
-        if n > 0, let pa = a.baseAddress, let pb = b.baseAddress {
-            let c = memcmpBytes(pa, pb, n)
-            if c != 0 { return c }
-        }
-        return a.count < b.count ? -1 : (a.count > b.count ? 1 : 0)
-    }
-
-    @inline(__always)
-    static func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
-        var i = 0
-        while i + 8 <= n {
-            let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let y = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            if x != y { return x < y ? -1 : 1 }
-            i += 8
-        }
-        while i < n {
-            let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
-            if x != y { return x < y ? -1 : 1 }
-            i += 1
-        }
-        return 0
-    }
 
     public static func == (l: Extreme, r: Extreme) -> Bool {
         switch (l, r) {

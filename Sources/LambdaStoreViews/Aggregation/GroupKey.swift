@@ -155,7 +155,7 @@ public struct GroupKey: Hashable, Sendable, Comparable, CustomStringConvertible 
                 let ea = Swift.min(a.count, i + 5 + na), eb = Swift.min(b.count, j + 5 + nb)
                 let c = a.withUnsafeBytes { pa in
                     b.withUnsafeBytes { pb in
-                        Extreme.compareBytes(UnsafeRawBufferPointer(rebasing: pa[(i + 5)..<ea]), UnsafeRawBufferPointer(rebasing: pb[(j + 5)..<eb]))
+                        compareBytes(UnsafeRawBufferPointer(rebasing: pa[(i + 5)..<ea]), UnsafeRawBufferPointer(rebasing: pb[(j + 5)..<eb]))
                     }
                 }
                 if c != 0 { return c }

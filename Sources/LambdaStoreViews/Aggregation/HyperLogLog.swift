@@ -308,3 +308,7 @@ public enum CanonicalFloat {
         return b < 0 ? b ^ Int64.max : b
     }
 }
+
+/// The HyperLogLog hash of a canonical value encoding: XXH64 with seed 0 (format-spec.md §3b).
+@inline(__always)
+func hllHash64(_ bytes: UnsafeRawBufferPointer) -> UInt64 { XXH64.hash(bytes, seed: 0) }

@@ -272,7 +272,7 @@ struct StateColumn: Sendable {
                         present[c] = 1
                         strings[c] = [UInt8](x)
                     } else {
-                        let cmp = strings[c].withUnsafeBytes { Extreme.compareBytes(x, $0) }
+                        let cmp = strings[c].withUnsafeBytes { compareBytes(x, $0) }
                         if isMin ? cmp < 0 : cmp > 0 { strings[c] = [UInt8](x) }
                     }
                 }

@@ -101,7 +101,7 @@ struct KeyInterner: Sendable {
     func longTailEquals(_ b: UnsafeRawBufferPointer, entry e: Int) -> Bool {
         let start = entries[e].start
         return arena.withUnsafeBytes { ar in
-            Extreme.memcmpBytes(ar.baseAddress! + start + 16, b.baseAddress! + 16, b.count - 16) == 0
+            compareBytes(UnsafeRawBufferPointer(rebasing: ar[(start + 16)..<(start + b.count)]), UnsafeRawBufferPointer(rebasing: b[16...])) == 0
         }
     }
 
