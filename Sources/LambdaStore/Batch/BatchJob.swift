@@ -169,7 +169,7 @@ extension Store {
             var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
             var oldByCell: [CellKey: [AggregateState]] = [:]
             for (c, s) in oldCells where touched.contains(c) { oldByCell[c] = s }
-            for cell in touched.sorted() where layout.isClosed(windowStart: cell.windowStart, maxEventTime: maxET1) {
+            for cell in touched.sorted() where cell.windowStart.map({ layout.window.isClosed(windowStart: $0, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) }) ?? false {
                 var served: [AggregateState]? = oldByCell[cell]
                 if let sp = servedSpeed.state(of: cell) {
                     if served == nil { served = sp } else { for i in sp.indices { served![i].merge(sp[i]) } }
@@ -227,8 +227,7 @@ extension Store {
     /// Writes `table` as a snapshot file at `path` (durably, atomically); the bytes depend only on
     /// the cells, the definition and the horizon, so every mode yields the same file.
     func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
-        let rows = table.rows()
-        let slayout = SnapshotLayout(layout: compiled.layout)
+        let slayout = try SnapshotLayout(layout: compiled.layout)
         var metadata: [String: String] = [
             "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
             "definition": definition.canonicalForm,
@@ -237,8 +236,9 @@ extension Store {
         let writer = try SnapshotWriter(fs: fs, path: path, columns: slayout.columns,
                                         options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel),
                                         metadata: metadata)
-        try writer.append(columns: slayout.encode(rows))
-        return (try writer.finish(), Int64(rows.count))
+        let (columns, rows) = slayout.encode(table)
+        try writer.append(columns: columns)
+        return (try writer.finish(), Int64(rows))
     }
 
     /// Recomputes every cell over `[0, horizon)` on `batchParallelism` threads: the log is split
@@ -313,6 +313,16 @@ extension Store {
             acc += b.count
         }
         return parts
+    }
+}
+
+extension ViewLayout {
+    /// The window size in ms (0 for no window): how far after its start a window reaches.
+    var windowSize: Int64 {
+        switch window {
+        case .none: 0
+        case .tumbling(let size), .hopping(let size, _): size
+        }
     }
 }
 

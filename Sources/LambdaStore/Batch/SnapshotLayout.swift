@@ -4,15 +4,38 @@ import LambdaStoreViews
 
 /// How a view's cells are laid out as snapshot columns (format-spec.md §6.2):
 /// `window_start` (int64, null for views without a window), one `key.<field>` column per
-/// group-by field (the field's type, nullable), and one `state.<aggregate>` bytes column per
-/// aggregate holding the aggregate state encoding of §3b. Rows are sorted by (window start,
-/// group key).
+/// group-by field, then the aggregate states: typed columns for `count`, integer `sum` and
+/// `min`/`max`, the §3b state encoding in a bytes column for the others. Rows are sorted by
+/// (window start, group key).
 struct SnapshotLayout: Sendable {
     let layout: ViewLayout
+    let kinds: [AggregateKind]
+
+    init(layout: ViewLayout) throws(LambdaStoreError) {
+        self.layout = layout
+        var k: [AggregateKind] = []
+        for slot in layout.aggregates { k.append(try AggregateKind(slot)) }
+        kinds = k
+    }
 
     static let windowColumn = "window_start"
     static func keyColumn(_ name: String) -> String { "key." + name }
-    static func stateColumn(_ name: String) -> String { "state." + name }
+
+    /// The state columns of one aggregate.
+    static func stateColumns(_ name: String, _ kind: AggregateKind) -> [SnapshotColumn] {
+        let base = "state." + name
+        switch kind {
+        case .count:
+            return [SnapshotColumn(name: base, type: .int64)]
+        case .sumInt:
+            return [SnapshotColumn(name: base + ".sum", type: .int64), SnapshotColumn(name: base + ".sumHigh", type: .int64),
+                    SnapshotColumn(name: base + ".n", type: .int64)]
+        case .min(let t), .max(let t):
+            return [SnapshotColumn(name: base, type: SnapshotType(t == .bool ? .int64 : t), nullable: true)]
+        default:
+            return [SnapshotColumn(name: base, type: .bytes)]
+        }
+    }
 
     /// The snapshot column schema.
     var columns: [SnapshotColumn] {
@@ -20,28 +43,53 @@ struct SnapshotLayout: Sendable {
         for g in layout.groupBy {
             cols.append(SnapshotColumn(name: Self.keyColumn(g.name), type: SnapshotType(g.type), nullable: true))
         }
-        for a in layout.aggregates {
-            cols.append(SnapshotColumn(name: Self.stateColumn(a.name), type: .bytes, nullable: false))
-        }
+        for (a, k) in zip(layout.aggregates, kinds) { cols += Self.stateColumns(a.name, k) }
         return cols
     }
 
-    /// Encodes sorted rows as columns.
-    func encode(_ rows: [ViewRow]) -> [Column] {
-        var window = Column(type: .int64, capacity: rows.count)
-        var keys = layout.groupBy.map { Column(type: $0.type, capacity: rows.count) }
-        var states = layout.aggregates.map { _ in Column(type: .string, capacity: rows.count) }
+    /// Encodes every cell of `table`, sorted, as columns.
+    /// - Complexity: O(cells · log cells).
+    func encode(_ table: ViewTable) -> (columns: [Column], rows: Int) {
+        let order = table.sortedCellIndices()
+        let n = order.count
+        let hasWindow = layout.window != .none
+        var window = Column(type: .int64, capacity: n)
+        var keyCols = layout.groupBy.map { Column(type: $0.type, capacity: n) }
+        let keyValues = (0..<table.keyCount).map { table.keyValues(id: $0) }
+        var stateCols: [[Column]] = zip(layout.aggregates, kinds).map { a, k in
+            Self.stateColumns(a.name, k).map { Column(type: $0.type == .bytes ? .string : FieldType($0.type), capacity: n) }
+        }
         var scratch = ByteWriter()
-        for row in rows {
-            if let w = row.windowStart { window.append(int: w) } else { window.appendNull() }
-            for (i, v) in row.key.enumerated() { try? keys[i].append(v) }
-            for (i, s) in row.states.enumerated() {
-                scratch.bytes.removeAll(keepingCapacity: true)
-                s.encode(into: &scratch)
-                scratch.bytes.withUnsafeBytes { states[i].append(utf8: $0) }
+        for c in order {
+            if hasWindow, let w = table.windowStart(ofCell: c) { window.append(int: w) } else { window.appendNull() }
+            let kv = keyValues[table.keyID(ofCell: c)]
+            for i in keyCols.indices { try? keyCols[i].append(kv[i]) }
+            for i in kinds.indices {
+                let s = table.state(ofCell: c, aggregate: i)
+                switch s {
+                case .count(let v):
+                    stateCols[i][0].append(int: v)
+                case .sumInt(let v):
+                    stateCols[i][0].append(int: Int64(truncatingIfNeeded: v.sum))
+                    stateCols[i][1].append(int: Int64(truncatingIfNeeded: v.sum >> 64))
+                    stateCols[i][2].append(int: v.count)
+                case .min(let e) where Self.isTyped(kinds[i]), .max(let e) where Self.isTyped(kinds[i]):
+                    try? stateCols[i][0].append(e.value)
+                default:
+                    scratch.bytes.removeAll(keepingCapacity: true)
+                    s.encode(into: &scratch)
+                    scratch.bytes.withUnsafeBytes { stateCols[i][0].append(utf8: $0) }
+                }
             }
         }
-        return [window] + keys + states
+        return ([window] + keyCols + stateCols.flatMap { $0 }, n)
+    }
+
+    static func isTyped(_ k: AggregateKind) -> Bool {
+        switch k {
+        case .count, .sumInt, .min, .max: true
+        default: false
+        }
     }
 
     /// Reads the cells of `reader` whose window start is in `range` and whose group values match
@@ -52,16 +100,15 @@ struct SnapshotLayout: Sendable {
         for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
-        let names = columns.map(\.name)
-        let cols = try reader.readColumns(names, rowGroups: groups)
+        let cols = try reader.readColumns(columns.map(\.name), rowGroups: groups)
         return try decode(cols, windowStartRange: range, keys: keys, path: reader.path)
     }
 
     /// Decodes columns back into cells, keeping those that match.
     func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         let nk = layout.groupBy.count
-        guard cols.count == 1 + nk + layout.aggregates.count else {
-            throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, view layout needs \(1 + nk + layout.aggregates.count)", path: path, offset: nil)
+        guard cols.count == columns.count else {
+            throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columns.count)", path: path, offset: nil)
         }
         let n = cols[0].count
         var out: [(CellKey, [AggregateState])] = []
@@ -76,17 +123,41 @@ struct SnapshotLayout: Sendable {
             for i in 0..<nk { values.append(cols[1 + i].value(at: r)) }
             for k in keys where values[k.groupIndex] != k.value { continue rowLoop }
             var states: [AggregateState] = []
-            states.reserveCapacity(layout.aggregates.count)
-            for i in layout.aggregates.indices {
-                let c = cols[1 + nk + i]
-                let a = Int(c.offsets[r]), b = Int(c.offsets[r + 1])
-                let s = try typed {
-                    try c.utf8.withUnsafeBytes { raw in
-                        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[a..<b]))
-                        return try AggregateState(decoding: &reader)
+            states.reserveCapacity(kinds.count)
+            var at = 1 + nk
+            for kind in kinds {
+                let c = cols[at]
+                switch kind {
+                case .count:
+                    states.append(.count(c.ints[r]))
+                    at += 1
+                case .sumInt:
+                    let sum = Int128(cols[at + 1].ints[r]) << 64 | Int128(UInt64(bitPattern: c.ints[r]))
+                    states.append(.sumInt(IntSum(sum: sum, count: cols[at + 2].ints[r])))
+                    at += 3
+                case .min(let t), .max(let t):
+                    var e = Extreme(type: t)
+                    if !c.isNull(r) {
+                        switch t {
+                        case .float64: e = .float64(c.doubles[r])
+                        case .string: e = .string(Array(c.utf8[Int(c.offsets[r])..<Int(c.offsets[r + 1])]))
+                        case .timestamp: e = .timestamp(c.ints[r])
+                        default: e = .int64(c.ints[r])
+                        }
                     }
+                    if case .min = kind { states.append(.min(e)) } else { states.append(.max(e)) }
+                    at += 1
+                default:
+                    let a = Int(c.offsets[r]), b = Int(c.offsets[r + 1])
+                    let s = try typed {
+                        try c.utf8.withUnsafeBytes { raw in
+                            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[a..<b]))
+                            return try AggregateState(decoding: &reader)
+                        }
+                    }
+                    states.append(s)
+                    at += 1
                 }
-                states.append(s)
             }
             out.append((CellKey(windowStart: w, key: GroupKey(values: values)), states))
         }
@@ -94,26 +165,15 @@ struct SnapshotLayout: Sendable {
     }
 }
 
-extension ViewLayout {
-    /// The window size in ms (0 for no window).
-    var windowSize: Int64 {
-        switch window {
-        case .none: 0
-        case .tumbling(let size): size
-        case .hopping(let size, _): size
+extension FieldType {
+    /// The field type holding a snapshot type's values (`bytes` → `string` storage).
+    init(_ t: SnapshotType) {
+        switch t {
+        case .int64: self = .int64
+        case .float64: self = .float64
+        case .string, .bytes: self = .string
+        case .bool: self = .bool
+        case .timestamp: self = .timestamp
         }
-    }
-
-    /// The window end for `start`, or nil for no window.
-    func windowEnd(_ start: Int64?) -> Int64? { start.map { $0 + windowSize } }
-
-    /// Whether the window starting at `start` is closed as of `maxEventTime` (DESIGN.md
-    /// "Lateness"). Views without windows are never closed.
-    func isClosed(windowStart start: Int64?, maxEventTime: Int64?) -> Bool {
-        guard let start, let m = maxEventTime, windowSize > 0 else { return false }
-        let (end, o1) = start.addingReportingOverflow(windowSize)
-        let (bound, o2) = end.addingReportingOverflow(allowedLateness)
-        if o1 || o2 { return false }
-        return m >= bound
     }
 }

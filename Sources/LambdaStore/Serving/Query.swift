@@ -85,7 +85,7 @@ extension Store {
             if batchFingerprint != v.compiled.fingerprint {
                 note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
             } else {
-                let codec = SnapshotLayout(layout: layout)
+                let codec = try SnapshotLayout(layout: layout)
                 for (cell, states) in try codec.read(snap, windowStartRange: range, keys: keyConstraints) {
                     cells[cell] = (states, true, false)
                 }
@@ -110,7 +110,7 @@ extension Store {
         rows.reserveCapacity(cells.count)
         for (cell, e) in cells {
             let source: RowSource = e.batch ? (e.speed ? .merged : .batch) : .speed
-            rows.append(QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.map { $0 + layout.windowSize },
+            rows.append(QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.flatMap { layout.window.windowEnd(start: $0) },
                                  key: cell.key.values(types: layout.groupBy.map(\.type)),
                                  values: e.states.map(\.result), source: source))
         }

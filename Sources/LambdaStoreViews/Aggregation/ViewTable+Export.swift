@@ -1,0 +1,43 @@
+import LambdaStoreCore
+
+/// Bulk, allocation-light access to every cell, in serving order, for writers of snapshot
+/// files (the batch layer): no `ViewRow` per cell, group values decoded once per key.
+extension ViewTable {
+    /// The rank of each key id in group-key order.
+    func keyRanks() -> [Int32] {
+        let order = (0..<keys.count).sorted { keys[$0] < keys[$1] }
+        var rank = [Int32](repeating: 0, count: keys.count)
+        for (r, id) in order.enumerated() { rank[id] = Int32(r) }
+        return rank
+    }
+
+    /// Every cell index, sorted by (window start, group key): the order of ``rows(windowStartRange:keyEquals:)``.
+    /// - Complexity: O(keys · log keys + cells · log cells).
+    public func sortedCellIndices() -> [Int] {
+        let rank = keyRanks()
+        var picked = Array(0..<cellCount)
+        picked.sort { a, b in
+            cellWindow[a] != cellWindow[b] ? cellWindow[a] < cellWindow[b] : rank[Int(cellKey[a])] < rank[Int(cellKey[b])]
+        }
+        return picked
+    }
+
+    /// The window start of cell `c` (nil for a view without a window).
+    @inlinable
+    public func windowStart(ofCell c: Int) -> Int64? { layout.window == .none ? nil : cellWindowStart(c) }
+
+    @usableFromInline
+    func cellWindowStart(_ c: Int) -> Int64 { cellWindow[c] }
+
+    /// The group-key id of cell `c` (dense, `0..<keyCount`).
+    public func keyID(ofCell c: Int) -> Int { Int(cellKey[c]) }
+
+    /// The number of distinct group keys.
+    public var keyCount: Int { keys.count }
+
+    /// The group values of key `id`, in group-by order.
+    public func keyValues(id: Int) -> [Value] { keys[id].values(types: layout.groupBy.map(\.type)) }
+
+    /// The state of aggregate `i` in cell `c`.
+    public func state(ofCell c: Int, aggregate i: Int) -> AggregateState { columns[i].state(c) }
+}
