@@ -100,9 +100,12 @@ extension Store {
         let maxET0 = isNewVersion ? nil : old.manifest.maxEventTime
 
         // 2. Replay [H0, H1) as the speed layer saw it: served speed part, touched cells, late events.
+        // `touchedTable` takes every selected row (late or not): its cells are exactly the cells
+        // that received an event in [H0, H1) — one more aggregation pass instead of a set insert
+        // per row.
         var servedSpeed = ViewTable(layout: layout)
         servedSpeed.maxEventTime = maxET0
-        var touched = Set<CellKey>()
+        var touchedTable = ViewTable(layout: layout)
         var lateEvents: Int64 = 0
         var selection: [UInt8] = []
         var touchedWindows = Set<Int64?>()
@@ -111,19 +114,28 @@ extension Store {
             try stream.forEachBatch(in: h0..<h1) { _, batch throws(LambdaStoreError) in
                 let sel: [UInt8]?
                 if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
-                let stats = servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate, touched: &touched)
+                let stats = servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate)
+                _ = touchedTable.apply(batch, rows: nil, selection: sel, policy: .includeAll)
                 lateEvents += Int64(stats.lateEvents)
                 scanned += Int64(batch.count)
             }
         }
-        for c in touched { touchedWindows.insert(c.windowStart) }
+        let touched = touchedTable.cellKeys
+        for w in touchedTable.distinctWindowStarts { touchedWindows.insert(w) }
 
         // 3. The truth over [0, H1).
-        let oldCells: [(CellKey, [AggregateState])]
+        // The previous snapshot's cells: all of them to carry over in an incremental run; for a
+        // full run only those the drift comparison needs (the windows touched since H0).
+        var oldCells: [(CellKey, [AggregateState])] = []
         if let snap = old.snapshot, !isNewVersion {
-            oldCells = try SnapshotLayout(layout: old.compiled.layout).read(snap, windowStartRange: nil, keys: [])
-        } else {
-            oldCells = []
+            let reader = try SnapshotLayout(layout: old.compiled.layout)
+            if mode != .full {
+                oldCells = try reader.read(snap, windowStartRange: nil, keys: [])
+            } else if let lo = touchedWindows.compactMap({ $0 }).min(), let hi = touchedWindows.compactMap({ $0 }).max() {
+                oldCells = try reader.read(snap, windowStartRange: lo..<(hi + 1), keys: [])
+            } else if touchedWindows.contains(nil) {
+                oldCells = try reader.read(snap, windowStartRange: nil, keys: [])
+            }
         }
         var truth: ViewTable
         var windowsRecomputed: Int64
@@ -131,11 +143,11 @@ extension Store {
         switch mode {
         case .full:
             (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
-            windowsRecomputed = Int64(Set(truth.cellKeys.map(\.windowStart)).count)
+            windowsRecomputed = Int64(truth.distinctWindowStarts.count)
         case .incremental, .targeted, .windows:
             if !incrementalPossible {
                 (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
-                windowsRecomputed = Int64(Set(truth.cellKeys.map(\.windowStart)).count)
+                windowsRecomputed = Int64(truth.distinctWindowStarts.count)
                 break
             }
             var targetRange: Range<Int64>? = nil
@@ -152,7 +164,7 @@ extension Store {
             }
             // maxEventTime at H1 over the whole stream.
             truth.maxEventTime = [maxET0, servedSpeed.maxEventTime].compactMap { $0 }.max()
-            windowsRecomputed = Int64(Set(recomputed.cellKeys.map(\.windowStart)).count)
+            windowsRecomputed = Int64(recomputed.distinctWindowStarts.count)
         }
         let maxET1 = truth.maxEventTime
 
@@ -167,8 +179,9 @@ extension Store {
         var report: DriftReport? = nil
         if !isNewVersion {
             var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
+            let touchedSet = Set(touched)
             var oldByCell: [CellKey: [AggregateState]] = [:]
-            for (c, s) in oldCells where touched.contains(c) { oldByCell[c] = s }
+            for (c, s) in oldCells where touchedSet.contains(c) { oldByCell[c] = s }
             for cell in touched.sorted() where cell.windowStart.map({ layout.window.isClosed(windowStart: $0, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) }) ?? false {
                 var served: [AggregateState]? = oldByCell[cell]
                 if let sp = servedSpeed.state(of: cell) {

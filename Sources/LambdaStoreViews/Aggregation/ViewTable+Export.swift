@@ -15,11 +15,19 @@ extension ViewTable {
     /// - Complexity: O(keys · log keys + cells · log cells).
     public func sortedCellIndices() -> [Int] {
         let rank = keyRanks()
-        var picked = Array(0..<cellCount)
-        picked.sort { a, b in
-            cellWindow[a] != cellWindow[b] ? cellWindow[a] < cellWindow[b] : rank[Int(cellKey[a])] < rank[Int(cellKey[b])]
-        }
-        return picked
+        // Sort (window, key rank, cell) triples: contiguous values, no closure over the table.
+        var triples = [(Int64, Int32, Int32)]()
+        triples.reserveCapacity(cellCount)
+        for c in 0..<cellCount { triples.append((cellWindow[c], rank[Int(cellKey[c])], Int32(c))) }
+        triples.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        return triples.map { Int($0.2) }
+    }
+
+    /// The distinct window starts of the cells (nil for a view without a window).
+    /// - Complexity: O(cells).
+    public var distinctWindowStarts: Set<Int64?> {
+        if layout.window == .none { return cellCount > 0 ? [nil] : [] }
+        return Set(cellWindow[0..<cellCount].map { Optional($0) })
     }
 
     /// The window start of cell `c` (nil for a view without a window).
