@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "LambdaStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/lambdastore",
             swiftSettings: swiftSettings),

@@ -90,7 +90,11 @@ public final class Store: Sendable {
         logOptions.readOnly = options.readOnly
         let log = try EventLog.open(root: path, fs: fs, options: logOptions)
         let store = Store(root: path, options: options, log: log)
+        for r in log.recoveryReports where r.bytesTruncated > 0 || !r.rebuiltIndexes.isEmpty {
+            options.logger.warning("recovery: \(r)", metadata: ["store": .string(path)])
+        }
         try store.loadViews()
+        options.logger.debug("opened store", metadata: ["store": .string(path), "readOnly": .stringConvertible(options.readOnly)])
         return store
     }
 

@@ -35,7 +35,7 @@ import LambdaStoreTestSupport
         for size in [0, 1, 100, 70_000] {
             let input = (0..<size).map { i in UInt8(truncatingIfNeeded: i % 17 == 0 ? rng.next() : UInt64(i / 50)) }
             var compressed: [UInt8] = []
-            try input.withUnsafeBytes { try codec.compress($0, appendingTo: &compressed) }
+            _ = try input.withUnsafeBytes { try codec.compress($0, appendingTo: &compressed) }
             let out = try compressed.withUnsafeBytes { try codec.decompress($0, uncompressedSize: size) }
             #expect(out == input)
         }
@@ -45,7 +45,7 @@ import LambdaStoreTestSupport
     func wrongSizeIsCorruption(codec: Codec) throws {
         let input = [UInt8](repeating: 42, count: 1000)
         var compressed: [UInt8] = []
-        try input.withUnsafeBytes { try codec.compress($0, appendingTo: &compressed) }
+        _ = try input.withUnsafeBytes { try codec.compress($0, appendingTo: &compressed) }
         #expect(throws: LambdaStoreError.self) {
             _ = try compressed.withUnsafeBytes { try codec.decompress($0, uncompressedSize: 999) }
         }

@@ -60,7 +60,7 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func write(_ name: String, _ text: String) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
     }
     var store: String { path + "/store" }

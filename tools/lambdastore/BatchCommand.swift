@@ -21,7 +21,7 @@ struct BatchCommand: AsyncParsableCommand {
             } else {
                 mode = incremental ? .incremental : .full
             }
-            let store = try Store.open(at: common.store)
+            let store = try openStore(common.store)
             defer { store.close() }
             let names = view.map { [$0] } ?? store.views().map(\.definition.name)
             var summaries: [BatchSummary] = []

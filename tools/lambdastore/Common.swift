@@ -1,5 +1,6 @@
 import ArgumentParser
 import LambdaStore
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,21 @@ struct StoreOptionsGroup: ParsableArguments {
 
     @Flag(name: .long, help: "Print a single JSON object on stdout.")
     var json = false
+}
+
+/// Opens the store for a subcommand. Commands that only read open it without the writer lock,
+/// so they run while another process ingests. The engine logs (swift-log, to stderr) at the
+/// level in `LAMBDASTORE_LOG_LEVEL` (default `error`, so a successful command stays quiet).
+func openStore(_ path: String, readOnly: Bool = false) throws -> Store {
+    var o = StoreOptions()
+    o.readOnly = readOnly
+    o.logger.logLevel = logLevel
+    return try Store.open(at: path, options: o)
+}
+
+/// The log level from `LAMBDASTORE_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical).
+var logLevel: Logger.Level {
+    getenv("LAMBDASTORE_LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0)) } ?? .error
 }
 
 /// Writes a line to stderr.

@@ -8,7 +8,7 @@ struct DriftCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store, options: .readOnlyOptions)
+            let store = try openStore(common.store, readOnly: true)
             defer { store.close() }
             let reports = try store.driftReports(view: view)
             if common.json {
@@ -32,7 +32,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store)
+            let store = try openStore(common.store)
             defer { store.close() }
             let incident = try await store.reconcile(view: view)
             if common.json {
@@ -53,7 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store, options: .readOnlyOptions)
+            let store = try openStore(common.store, readOnly: true)
             defer { store.close() }
             let bar = stderrIsTerminal ? ProgressBar(label: "replay \(view)") : nil
             let r = try await store.replayDrill(view: view, recoveryTargetSeconds: target, progress: bar?.handler)
@@ -73,7 +73,7 @@ struct CompactCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store)
+            let store = try openStore(common.store)
             defer { store.close() }
             let r = try store.compact()
             if common.json {

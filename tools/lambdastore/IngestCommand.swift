@@ -29,7 +29,7 @@ struct IngestCommand: AsyncParsableCommand {
             var rejectsAt: Int64 = 0
             if let rejectFile { rejects = try fs.open(rejectFile, mode: .truncate) }
             defer { try? rejects?.close() }
-            let store = try Store.open(at: common.store)
+            let store = try openStore(common.store)
             defer { store.close() }
             var position: Int64 = 0
             let summary = try await store.ingest(stream: stream, format: fmt, durability: dur, read: { buf throws(LambdaStoreError) in

@@ -14,7 +14,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store, options: .readOnlyOptions)
+            let store = try openStore(common.store, readOnly: true)
             defer { store.close() }
             let info = try store.viewInfo(view)
             let keys: [(field: String?, value: String)] = key.map { k in

@@ -13,7 +13,7 @@ struct SchemaCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let bytes = try PosixFileSystem().readFile(file, limit: Limits.metadataBytesMax)
                 let schema = try SchemaFile.parse(json: bytes)
-                let store = try Store.open(at: common.store)
+                let store = try openStore(common.store)
                 defer { store.close() }
                 let result = try store.applySchema(schema)
                 let (what, version): (String, UInt32) = switch result {

@@ -7,7 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try Store.open(at: common.store, options: .readOnlyOptions)
+            let store = try openStore(common.store, readOnly: true)
             defer { store.close() }
             let s = try store.status()
             if common.json {
@@ -38,11 +38,18 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run the whole flow on generated marketplace orders in a fresh store and say what each layer served.")
     @Option(help: "Where to create the demo store (default: a new directory under /tmp).") var store: String?
     @Option(help: "How many orders to generate.") var events: Int = 120_000
+    @Flag(help: "Print the tour on stderr and a JSON summary on stdout.") var json = false
 
     func run() async throws {
         try await reportingErrors {
             let path = store ?? "/tmp/lambdastore-demo-\(Store.nowMillis())"
-            try await Demo.run(at: path, events: events) { line in print(line) }
+            var options = StoreOptions()
+            options.logger.logLevel = logLevel
+            let asJSON = json
+            let summary = try await Demo.run(at: path, events: events, options: options) { line in
+                if asJSON { printError(line) } else { print(line) }
+            }
+            if json { print(summary.json.serialized()) }
             return 0
         }
     }

@@ -13,7 +13,7 @@ struct ViewCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let bytes = try PosixFileSystem().readFile(file, limit: Limits.metadataBytesMax)
                 let def = try ViewDefinition.parse(json: bytes)
-                let store = try Store.open(at: common.store)
+                let store = try openStore(common.store)
                 defer { store.close() }
                 let result = try await store.createView(def)
                 let (what, fp): (String, String) = switch result {
@@ -37,7 +37,7 @@ struct ViewCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try Store.open(at: common.store, options: .readOnlyOptions)
+                let store = try openStore(common.store, readOnly: true)
                 defer { store.close() }
                 let views = store.views()
                 if common.json {
@@ -53,11 +53,3 @@ struct ViewCommand: AsyncParsableCommand {
     }
 }
 
-extension StoreOptions {
-    /// Options for commands that only read.
-    static var readOnlyOptions: StoreOptions {
-        var o = StoreOptions()
-        o.readOnly = true
-        return o
-    }
-}

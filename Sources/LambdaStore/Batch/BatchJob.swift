@@ -3,6 +3,7 @@ import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreLog
 import LambdaStoreViews
+import Logging
 import Synchronization
 
 /// Which windows a batch run recomputes (DESIGN.md "Batch runs").
@@ -77,7 +78,7 @@ extension Store {
 
     func runBatch(view name: String, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
         try requireWritable()
-        let started = Store.nowMillis()
+        let started = options.clock()
         let clockStart = DispatchTime.now().uptimeNanoseconds
         let old = try runtime(name)
         let stream = try log.stream(old.definition.stream)
@@ -206,6 +207,18 @@ extension Store {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
         Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report)
+        var meta: Logger.Metadata = ["view": .string(name), "horizon": .stringConvertible(h1), "events": .stringConvertible(scanned),
+                                     "seconds": .stringConvertible(seconds), "fingerprint": .string(compiled.fingerprint)]
+        if let report {
+            meta["drift"] = .string(report.status.rawValue)
+            meta["cellsDiffering"] = .stringConvertible(report.cellsDiffering)
+            meta["cellsCompared"] = .stringConvertible(report.cellsCompared)
+        }
+        if let report, report.status != .ok {
+            options.logger.warning("batch published with drift \(report.status.rawValue)", metadata: meta)
+        } else {
+            options.logger.info(isNewVersion ? "new view version built and swapped in" : "batch published", metadata: meta)
+        }
         return BatchSummary(view: name, horizon: h1, eventsScanned: scanned, seconds: seconds,
                             eventsPerSecond: seconds > 0 ? Double(scanned) / seconds : 0, bytesWritten: info.bytes,
                             windowsRecomputed: windowsRecomputed, rows: rowCount, drift: report, fingerprint: compiled.fingerprint)

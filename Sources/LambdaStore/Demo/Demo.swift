@@ -5,14 +5,32 @@ import LambdaStoreViews
 /// late arrivals ingested in steps, the speed answer, a batch publish, the corrected answer and
 /// the drift report, each step explained in plain words.
 public enum Demo {
+    /// What the tour did, for `lambdastore demo --json`.
+    public struct Summary: Sendable {
+        /// The store directory.
+        public var store: String
+        /// Events appended.
+        public var events: Int64
+        /// The two batch publishes.
+        public var batches: [BatchSummary]
+        /// The replay drill.
+        public var replay: ReplayReport
+
+        /// The JSON form.
+        public var json: JSONValue {
+            .obj(["store": .string(store), "events": .int(events), "batches": .array(batches.map(\.json)), "replay": replay.json])
+        }
+    }
+
     /// Runs the tour in the (new or empty) directory `path`, reporting through `say`.
     /// - Throws: any engine error (the tour stops at the first).
-    public static func run(at path: String, events: Int = 120_000, say: @Sendable (String) -> Void) async throws(LambdaStoreError) {
+    @discardableResult
+    public static func run(at path: String, events: Int = 120_000, options: StoreOptions = StoreOptions(), say: @Sendable (String) -> Void) async throws(LambdaStoreError) -> Summary {
         let fs = PosixFileSystem()
         if fs.exists(path), !(try fs.list(path)).isEmpty {
             throw LambdaStoreError(.alreadyExists, "the demo needs a fresh store directory; this one is not empty", path: path)
         }
-        let store = try Store.open(at: path)
+        let store = try Store.open(at: path, options: options)
         defer { store.close() }
         say("LambdaStore demo — store at \(path)")
         say("")
@@ -66,6 +84,7 @@ public enum Demo {
         say("")
         say("Done. Explore it: lambdastore status --store \(path); lambdastore query --store \(path) --view revenue_hourly --key \(top);")
         say("lambdastore drift --store \(path) --view revenue_hourly; lambdastore verify --store \(path)")
+        return Summary(store: path, events: try store.streamLog("orders").endOffset, batches: [b1, b2], replay: r)
     }
 
     static func fmt(_ x: Double) -> String {

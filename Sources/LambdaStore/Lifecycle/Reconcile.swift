@@ -1,6 +1,7 @@
 import Dispatch
 import LambdaStoreCore
 import LambdaStoreViews
+import Logging
 
 /// A reconciliation incident (persisted per view, format-spec.md §6.1).
 public struct ReconcileIncident: Sendable {
@@ -64,6 +65,8 @@ extension Store {
                                          horizon: summary.horizon, reportHorizon: report?.toHorizon,
                                          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, at: options.clock())
         try appendIncident(incident)
+        options.logger.notice("reconciled \(windows.count) flagged windows, \(corrected) cells corrected",
+                              metadata: ["view": .string(name), "horizon": .stringConvertible(summary.horizon)])
         Metrics.reconciled(view: name, cells: corrected)
         return incident
     }

@@ -81,8 +81,9 @@ extension Store {
         // Batch part.
         var cells: [CellKey: (states: [AggregateState], batch: Bool, speed: Bool)] = [:]
         if let snap = v.snapshot {
-            if v.manifest.fingerprint != v.compiled.fingerprint {
-                note = "batch part has fingerprint \(v.manifest.fingerprint), speed part \(v.compiled.fingerprint): not merged"
+            let batchFingerprint = snap.metadata["fingerprint"] ?? v.manifest.fingerprint
+            if batchFingerprint != v.compiled.fingerprint {
+                note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
             } else {
                 let codec = SnapshotLayout(layout: layout)
                 for (cell, states) in try codec.read(snap, windowStartRange: range, keys: keyConstraints) {

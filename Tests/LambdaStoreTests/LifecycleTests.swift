@@ -1,0 +1,93 @@
+import LambdaStore
+import LambdaStoreTestSupport
+import Testing
+
+@Suite struct LifecycleTests {
+    @Test func aChangedDefinitionIsANewVersionBuiltFromHistoryAndSwappedIn() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        let w = ServingTests.windows[0].0
+        let v1 = try ViewDefinition.parse(json: viewJSON(window: w, lateness: "10m"))
+        guard case .created(let fp1) = try await store.createView(v1) else { Issue.record("expected created"); return }
+        #expect(try await store.createView(v1) == .unchanged(fingerprint: fp1))
+        var rng = SplitMix64(seed: 11)
+        var clock: Int64 = 1_704_067_200_000
+        let events = randomEvents(&rng, count: 500, clock: &clock)
+        try await store.append(try batchOf(events), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        let oldFile = try #require(store.views().first?.snapshotFile)
+
+        // Same name, different filter: a new fingerprint, built from the whole history.
+        let v2 = try ViewDefinition.parse(json: viewJSON(window: w, lateness: "10m", filter: "status = 'cancelled'"))
+        let r = try await store.createView(v2)
+        guard case .replaced(let old, let new) = r else { Issue.record("expected replaced, got \(r)"); return }
+        #expect(old == fp1 && new != fp1)
+        #expect(store.views().first?.fingerprint == new)
+        var ref = ReferenceModel(view: .init(statusFilter: "cancelled", size: 3_600_000, slide: nil, lateness: 600_000))
+        ref.events = events
+        #expect(try served(store) == expected(ref, horizon: events.count))
+        // The old version's file stays until compaction collects it.
+        #expect(PosixFileSystem().exists(dir + "/views/v/" + oldFile))
+        let c = try store.compact()
+        #expect(c.filesRemoved.contains("views/v/" + oldFile))
+        #expect(!PosixFileSystem().exists(dir + "/views/v/" + oldFile))
+        #expect(try served(store) == expected(ref, horizon: events.count))
+    }
+
+    @Test func rerunningABatchOnTheSameLogWritesTheSameBytes() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "5m")))
+        var rng = SplitMix64(seed: 12)
+        var clock: Int64 = 1_704_067_200_000
+        try await store.append(try batchOf(randomEvents(&rng, count: 2000, clock: &clock)), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        let a = try PosixFileSystem().readFile(dir + "/views/v/" + (store.views().first?.snapshotFile ?? ""), limit: 1 << 30)
+        _ = try await store.runBatch(view: "v")
+        let b = try PosixFileSystem().readFile(dir + "/views/v/" + (store.views().first?.snapshotFile ?? ""), limit: 1 << 30)
+        #expect(a == b)
+        let drill = try await store.replayDrill(view: "v")
+        #expect(drill.matchesPublished && drill.comparedWithPublished && drill.events == 2000)
+    }
+
+    @Test func recoveryRebuildsTheSameSpeedStateAndLateCounts() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        var store = try Store.open(at: dir)
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "10m")))
+        var rng = SplitMix64(seed: 13)
+        var clock: Int64 = 1_704_067_200_000
+        try await store.append(try batchOf(randomEvents(&rng, count: 700, clock: &clock)), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        for _ in 0..<5 { try await store.append(try batchOf(randomEvents(&rng, count: 150, clock: &clock)), to: "orders") }
+        let live = try store.status().views[0]
+        let liveRows = try store.query(QueryRequest(view: "v")).rows
+        #expect(live.pendingLateEvents > 0, "the data must contain late events after the horizon")
+        store.close()
+        store = try Store.open(at: dir)
+        defer { store.close() }
+        let recovered = try store.status().views[0]
+        #expect(recovered.pendingLateEvents == live.pendingLateEvents)
+        #expect(recovered.speedCells == live.speedCells)
+        #expect(try store.query(QueryRequest(view: "v")).rows == liveRows)
+    }
+
+    @Test func parityCheckReportsOnlyDifferencesExplainedByLateEvents() throws {
+        var rng = SplitMix64(seed: 14)
+        var clock: Int64 = 1_704_067_200_000
+        let batches = try (0..<6).map { _ in try batchOf(randomEvents(&rng, count: 200, clock: &clock)) }
+        let tight = try ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "0m"))
+        let diffs = try ParityCheck.run(definition: tight, schema: testSchema, batches: batches)
+        #expect(!diffs.isEmpty, "late events must make the paths differ with zero allowed lateness")
+        #expect(diffs.allSatisfy { $0.explainedByLateEvents })
+        let loose = try ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "1000d"))
+        #expect(try ParityCheck.run(definition: loose, schema: testSchema, batches: batches).isEmpty)
+    }
+}
