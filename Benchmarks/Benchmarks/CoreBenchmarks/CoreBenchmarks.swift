@@ -69,7 +69,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("ViewTable.apply dropLate, 10k orders into a fresh table", configuration: .init(scalingFactor: .kilo)) { benchmark in
+    Benchmark("ViewTable.apply dropLate, 10k orders into a fresh table", configuration: .init(scalingFactor: .one)) { benchmark in
         for _ in benchmark.scaledIterations {
             var table = ViewTable(layout: compiled.layout)
             table.apply(batch, selection: selection, policy: .dropLate)
@@ -77,7 +77,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("ViewTable.apply includeAll, 10k orders into a warm table", configuration: .init(scalingFactor: .kilo)) { benchmark in
+    Benchmark("ViewTable.apply includeAll, 10k orders into a warm table", configuration: .init(scalingFactor: .one)) { benchmark in
         var table = ViewTable(layout: compiled.layout)
         table.apply(batch, selection: selection, policy: .includeAll)
         for _ in benchmark.scaledIterations {

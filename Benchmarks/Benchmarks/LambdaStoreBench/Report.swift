@@ -161,7 +161,7 @@ func format(_ v: Double, _ unit: String) -> String {
         return fixed(v, 0) + " B"
     case "bytes/cell", "bytes/event": return fixed(v, 1) + " " + unit.replacingOccurrences(of: "bytes", with: "B")
     case "ratio": return fixed(v, 3)
-    default: return fixed(v, 3) + " " + unit
+    default: return fixed(v, v == v.rounded() ? 0 : 3) + " " + unit
     }
 }
 
