@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // Benchmarks live in their own package so the main package builds and tests fast
-// (TOOLCHAIN.md). Run: cd Benchmarks && swift package benchmark
+// (TOOLCHAIN.md). Micro benchmarks: cd Benchmarks && swift package benchmark
+// Macro benchmark against the peers: tools/bench.sh (builds LambdaStoreBench in release).
 import PackageDescription
 
 let package = Package(
@@ -20,6 +21,16 @@ let package = Package(
             path: "Benchmarks/CoreBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The macro benchmark: the peers' 10 M-event workload end to end (plain executable,
+        // build with -c release; see tools/bench.sh and BENCHMARKS.md).
+        .executableTarget(
+            name: "LambdaStoreBench",
+            dependencies: [
+                .product(name: "LambdaStore", package: "LambdaStore"),
+            ],
+            path: "Benchmarks/LambdaStoreBench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )
