@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "LambdaStore", path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -28,6 +29,7 @@ let package = Package(
             name: "LambdaStoreBench",
             dependencies: [
                 .product(name: "LambdaStore", package: "LambdaStore"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LambdaStoreBench",
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -1,5 +1,6 @@
 import Foundation
 import LambdaStore
+import Logging
 
 /// Keeps a value alive and opaque to the optimiser.
 @inline(never)
@@ -40,6 +41,8 @@ final class Bench {
     func storeOptions() -> StoreOptions {
         var s = StoreOptions()
         s.batchParallelism = o.batchThreads
+        // LAMBDASTORE_LOG_LEVEL=debug shows, e.g., where each batch run spends its time.
+        if let l = getenv("LAMBDASTORE_LOG_LEVEL").flatMap({ Logger.Level(rawValue: String(cString: $0)) }) { s.logger.logLevel = l }
         return s
     }
 

@@ -161,19 +161,16 @@ enum Oracle {
 enum SnapshotRows {
     static func read(path: String) throws -> [OracleRow] {
         let reader = try SnapshotReader.open(fs: PosixFileSystem(), path: path)
-        let cols = try reader.readColumns(["window_start", "key.merchant_id", "state.revenue", "state.orders"])
-        guard cols.count == 4 else { throw WorkloadError(description: "snapshot has \(cols.count) of 4 columns") }
+        // format-spec §6.2: an integer sum is (low 64 bits, high 64 bits, n); a count is int64.
+        let cols = try reader.readColumns(["window_start", "key.merchant_id", "state.revenue.sum", "state.revenue.sumHigh", "state.orders"])
+        guard cols.count == 5 else { throw WorkloadError(description: "snapshot has \(cols.count) of 5 columns") }
         let n = cols[0].count
         var out: [OracleRow] = []
         out.reserveCapacity(n)
         for r in 0..<n {
-            var values: [Int64] = []
-            for c in 2...3 {
-                let a = Int(cols[c].offsets[r]), b = Int(cols[c].offsets[r + 1])
-                let state = try AggregateState(decoding: Array(cols[c].utf8[a..<b]))
-                guard case .int64(let v) = state.result else { throw WorkloadError(description: "row \(r): state result \(state.result)") }
-                values.append(v)
-            }
+            let sum = Int128(cols[3].ints[r]) << 64 | Int128(UInt64(bitPattern: cols[2].ints[r]))
+            guard let revenue = Int64(exactly: sum) else { throw WorkloadError(description: "row \(r): revenue \(sum) overflows int64") }
+            let values = [revenue, cols[4].ints[r]]
             out.append(OracleRow(windowStart: cols[0].ints[r], merchant: cols[1].string(at: r), revenue: values[0], count: values[1]))
         }
         return out

@@ -80,6 +80,14 @@ extension Store {
         try requireWritable()
         let started = options.clock()
         let clockStart = DispatchTime.now().uptimeNanoseconds
+        // Seconds per phase, logged at debug level (where a slow batch spends its time).
+        var phases: [(String, Double)] = []
+        var lapStart = clockStart
+        func lap(_ phase: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            phases.append((phase, Double(now - lapStart) / 1e9))
+            lapStart = now
+        }
         let old = try runtime(name)
         let stream = try log.stream(old.definition.stream)
         let definition = replacing?.0 ?? old.definition
@@ -120,7 +128,6 @@ extension Store {
                 scanned += Int64(batch.count)
             }
         }
-        let touched = touchedTable.cellKeys
         for w in touchedTable.distinctWindowStarts { touchedWindows.insert(w) }
 
         // 3. The truth over [0, H1).
@@ -139,6 +146,7 @@ extension Store {
         }
         var truth: ViewTable
         var windowsRecomputed: Int64
+        lap("replay")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
         case .full:
@@ -167,6 +175,7 @@ extension Store {
             windowsRecomputed = Int64(recomputed.distinctWindowStarts.count)
         }
         let maxET1 = truth.maxEventTime
+        lap("recompute")
 
         // 4. Write the snapshot.
         let generation = old.manifest.generation + 1
@@ -175,25 +184,36 @@ extension Store {
         let (info, rowCount) = try writeSnapshot(truth, path: Path.join(vdir, fileName), view: name, definition: definition,
                                                  compiled: compiled, horizon: h1)
 
+        lap("write")
+
         // 5. Drift: served just before (old batch ⊕ speed over [H0, H1)) vs the new truth.
         var report: DriftReport? = nil
         if !isNewVersion {
             var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
-            let touchedSet = Set(touched)
-            var oldByCell: [CellKey: [AggregateState]] = [:]
-            for (c, s) in oldCells where touchedSet.contains(c) { oldByCell[c] = s }
-            for cell in touched.sorted() where cell.windowStart.map({ layout.window.isClosed(windowStart: $0, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) }) ?? false {
-                var served: [AggregateState]? = oldByCell[cell]
-                if let sp = servedSpeed.state(of: cell) {
-                    if served == nil { served = sp } else { for i in sp.indices { served![i].merge(sp[i]) } }
-                }
-                acc.compare(window: cell.windowStart, served: served?.map(\.result), truth: truth.state(of: cell)?.map(\.result))
+            // Served = old batch ⊕ speed over [H0, H1), for the touched windows (a table merge,
+            // no per-cell dictionary); then one cell lookup per touched cell on each side, O(1)
+            // once both tables are indexed (lookups of old windows would walk long key chains).
+            var served = servedSpeed
+            for (c, s) in oldCells where touchedWindows.contains(c.windowStart) { served.merge(states: s, into: c) }
+            if touchedTable.cellCount > 4096 {
+                served.indexAllCells()
+                truth.indexAllCells()
+            }
+            let servedKey = served.keyIDs(matching: touchedTable), truthKey = truth.keyIDs(matching: touchedTable)
+            for c in touchedTable.sortedCellIndices() {
+                guard let w = touchedTable.windowStart(ofCell: c),
+                      layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
+                let k = touchedTable.keyID(ofCell: c)
+                let sc = served.cellIndex(windowStart: w, keyID: servedKey[k])
+                let tc = truth.cellIndex(windowStart: w, keyID: truthKey[k])
+                acc.compare(window: w, served: sc.map { served.results(ofCell: $0) }, truth: tc.map { truth.results(ofCell: $0) })
             }
             report = DriftReport(view: name, cellsCompared: acc.compared, cellsDiffering: acc.differing, relativeError: acc.relativeError,
                                  lateEvents: lateEvents, fingerprint: compiled.fingerprint, fromHorizon: h0, toHorizon: h1,
                                  at: started, thresholds: (definition.drift.warn, definition.drift.critical),
                                  differingWindows: acc.differingWindows.sorted { ($0 ?? .min) < ($1 ?? .min) })
         }
+        lap("drift")
         var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
         if let report { extra["drift"] = report.jsonString }
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
@@ -218,6 +238,10 @@ extension Store {
             }
             st.views[name] = v
         }
+        lap("publish")
+        options.logger.debug("batch phases", metadata: Logger.Metadata(uniqueKeysWithValues: phases.map {
+            ($0.0 + "Ms", .stringConvertible(Int(($0.1 * 1000).rounded())))
+        }))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
         Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report)
         var meta: Logger.Metadata = ["view": .string(name), "horizon": .stringConvertible(h1), "events": .stringConvertible(scanned),

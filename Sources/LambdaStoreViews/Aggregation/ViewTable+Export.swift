@@ -48,4 +48,33 @@ extension ViewTable {
 
     /// The state of aggregate `i` in cell `c`.
     public func state(ofCell c: Int, aggregate i: Int) -> AggregateState { columns[i].state(c) }
+
+    // MARK: Bulk lookups (drift comparison)
+
+    /// Indexes every cell by (window start, key id) so that every lookup until the next new
+    /// cell is O(1) expected, however deep in its key's history (costs about 32 bytes per cell;
+    /// meant for a table about to answer many lookups of old windows, like the batch truth a
+    /// drift report is measured against).
+    /// - Complexity: O(cells not indexed yet).
+    public mutating func indexAllCells() { catchUpCellMap() }
+
+    /// For each group-key id of `other`, this table's id of the same key, or -1 when this table
+    /// has no cell with that key (both tables must share a layout).
+    /// - Complexity: O(keys of `other`).
+    public func keyIDs(matching other: ViewTable) -> [Int] {
+        precondition(layout == other.layout, "matching keys of tables of different layouts")
+        return other.keys.map { Int(findKeyId($0)) }
+    }
+
+    /// The index of the cell of (window start, key id), or nil when absent (a negative or
+    /// unknown key id is absent).
+    /// - Complexity: see ``state(of:)``.
+    public func cellIndex(windowStart: Int64?, keyID: Int) -> Int? {
+        guard keyID >= 0, keyID < keys.count, (windowStart == nil) == (layout.window == .none) else { return nil }
+        let c = findCell(windowStart ?? 0, Int32(keyID))
+        return c >= 0 ? Int(c) : nil
+    }
+
+    /// The results of every aggregate of cell `c`, in aggregate order.
+    public func results(ofCell c: Int) -> [Value] { columns.map { $0.state(c).result } }
 }

@@ -191,12 +191,17 @@ public struct ViewTable: Sendable {
         return b.withUnsafeBytes { interner.find($0, hash: fastBytesHash($0)) }
     }
 
-    /// The cell of (w, k), or -1 (read-only: walks the whole chain, then the map and the cells
-    /// not mapped yet).
-    /// - Complexity: O(cells of the key) at worst, O(1) for the key's newest windows.
+    /// The cell of (w, k), or -1 (read-only: the key's newest cell, else the map when it covers
+    /// every cell (``indexAllCells()``), else a walk of the whole chain, then the map and the
+    /// cells not mapped yet).
+    /// - Complexity: O(1) for the key's newest windows and after ``indexAllCells()``; O(cells of
+    ///   the key) at worst otherwise.
     func findCell(_ w: Int64, _ k: Int32) -> Int32 {
         let head = keyHead[Int(k)]
         if head.cell < 0 || w > head.window { return -1 }
+        if w == head.window { return head.cell }
+        // The map holds every cell [0, mappedCells): when that is all of them it answers alone.
+        if mappedCells == cellCount { return cellMap.find(w, k) }
         var c = head.cell
         while c >= 0 {
             let cw = cellWindow[Int(c)]
@@ -295,7 +300,8 @@ public struct ViewTable: Sendable {
     // MARK: Reading
 
     /// The states of `cell` in aggregate order, or nil when the table has no such cell.
-    /// - Complexity: O(1) expected.
+    /// - Complexity: O(1) for a key's newest windows and, for any cell, after
+    ///   ``indexAllCells()``; otherwise O(cells of the key) for old windows.
     public func state(of cell: CellKey) -> [AggregateState]? {
         guard (cell.windowStart == nil) == (layout.window == .none) else { return nil }
         let k = findKeyId(cell.key)
