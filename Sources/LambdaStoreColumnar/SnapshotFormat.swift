@@ -162,13 +162,19 @@ public struct SnapshotOptions: Sendable, Hashable {
     /// When set, every chunk whose type allows this encoding uses it instead of the automatic
     /// choice (for tests and tuning); other chunks keep the automatic choice.
     public var preferredEncoding: SnapshotEncoding?
+    /// Threads that encode and compress the chunks of one ``SnapshotWriter/append(columns:)``
+    /// call (clamped to 1…64). The file bytes do not depend on it: chunks are prepared
+    /// concurrently and written in order.
+    public var threads: Int
 
-    /// Options; the defaults are zstd level 3 and 64 Ki rows per row group.
-    public init(codec: Codec = .zstd, zstdLevel: Int32 = 3, rowGroupRows: Int = SnapshotFormat.rowGroupRowsDefault, preferredEncoding: SnapshotEncoding? = nil) {
+    /// Options; the defaults are zstd level 3, 64 Ki rows per row group and one thread.
+    public init(codec: Codec = .zstd, zstdLevel: Int32 = 3, rowGroupRows: Int = SnapshotFormat.rowGroupRowsDefault,
+                preferredEncoding: SnapshotEncoding? = nil, threads: Int = 1) {
         self.codec = codec
         self.zstdLevel = zstdLevel
         self.rowGroupRows = rowGroupRows
         self.preferredEncoding = preferredEncoding
+        self.threads = threads
     }
 }
 

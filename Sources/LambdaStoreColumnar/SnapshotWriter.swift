@@ -1,4 +1,6 @@
+import Dispatch
 import LambdaStoreCore
+import Synchronization
 
 /// Writes one columnar snapshot file (format-spec.md §4), row group by row group, and
 /// publishes it atomically.
@@ -137,11 +139,46 @@ public final class SnapshotWriter {
     public func append(columns data: [Column]) throws(LambdaStoreError) {
         try check(data)
         let n = data.first?.count ?? 0
+        var ranges: [Range<Int>] = []
         var start = 0
         while start < n {
             let end = min(n, start + options.rowGroupRows)
-            try writeRowGroup(data, start..<end)
+            ranges.append(start..<end)
             start = end
+        }
+        let threads = max(1, min(options.threads, 64))
+        let jobs = ranges.count * columns.count
+        guard threads > 1 && jobs > 1 else {
+            for r in ranges { try writeRowGroup(data, r) }
+            return
+        }
+        // Encode and compress every (row group, column) chunk concurrently, then write them in
+        // file order: the same bytes as the sequential path.
+        let next = Atomic<Int>(0)
+        let results = Mutex<[Result<PreparedChunk, LambdaStoreError>?]>(Array(repeating: nil, count: jobs))
+        let (cols, opts, groups) = (columns, options, ranges)
+        DispatchQueue.concurrentPerform(iterations: min(threads, jobs)) { _ in
+            while true {
+                let j = next.add(1, ordering: .relaxed).oldValue
+                guard j < jobs else { return }
+                let g = j / cols.count, i = j % cols.count
+                let r: Result<PreparedChunk, LambdaStoreError>
+                do throws(LambdaStoreError) { r = .success(try Self.prepare(data[i], groups[g], cols[i], opts)) } catch { r = .failure(error) }
+                results.withLock { $0[j] = r }
+            }
+        }
+        let prepared = results.withLock { $0 }
+        for (g, range) in ranges.enumerated() {
+            var chunks: [PreparedChunk] = []
+            chunks.reserveCapacity(columns.count)
+            for i in columns.indices {
+                switch prepared[g * columns.count + i] {
+                case .success(let c)?: chunks.append(c)
+                case .failure(let e)?: throw e
+                case nil: throw LambdaStoreError(.precondition, "snapshot chunk \(i) of row group \(g) was not prepared")
+                }
+            }
+            try emitRowGroup(chunks, range)
         }
     }
 
@@ -190,25 +227,49 @@ public final class SnapshotWriter {
         }
     }
 
-    private func writeRowGroup(_ data: [Column], _ range: Range<Int>) throws(LambdaStoreError) {
-        var chunks: [SnapshotChunk] = []
-        chunks.reserveCapacity(columns.count)
+    /// One chunk, encoded and compressed, ready to be written.
+    struct PreparedChunk: Sendable {
+        var body: [UInt8]
+        var encodedBytes: Int
+        var encoding: SnapshotEncoding
+        var codec: Codec
+        var crc32c: UInt32
+        var statistics: SnapshotStatistics
+    }
+
+    /// Encodes and compresses rows `range` of `data` as a chunk of column `col` (pure: safe to
+    /// run concurrently).
+    static func prepare(_ data: Column, _ range: Range<Int>, _ col: SnapshotColumn, _ options: SnapshotOptions) throws(LambdaStoreError) -> PreparedChunk {
+        let e = ChunkEncoder.encode(data, range: range, type: col.type, preferred: options.preferredEncoding)
+        guard e.bytes.count <= Limits.chunkBytesMax, e.valueBytes <= Limits.chunkBytesMax else {
+            throw LambdaStoreError(.limitExceeded, "column '\(col.name)': a chunk of \(range.count) rows takes \(max(e.bytes.count, e.valueBytes)) bytes (max \(Limits.chunkBytesMax)); use smaller row groups")
+        }
+        var codec = options.codec
         var stored: [UInt8] = []
-        for (i, col) in columns.enumerated() {
-            let e = ChunkEncoder.encode(data[i], range: range, type: col.type, preferred: options.preferredEncoding)
-            guard e.bytes.count <= Limits.chunkBytesMax, e.valueBytes <= Limits.chunkBytesMax else {
-                throw LambdaStoreError(.limitExceeded, "column '\(col.name)': a chunk of \(range.count) rows takes \(max(e.bytes.count, e.valueBytes)) bytes (max \(Limits.chunkBytesMax)); use smaller row groups")
-            }
-            var codec = options.codec
-            stored.removeAll(keepingCapacity: true)
-            if codec != .none {
-                _ = try typed { try e.bytes.withUnsafeBytes { raw in try codec.compress(raw, appendingTo: &stored, level: options.zstdLevel) } }
-                if stored.count >= e.bytes.count { codec = .none }
-            }
-            let body = codec == .none ? e.bytes : stored
-            chunks.append(SnapshotChunk(column: i, offset: position, storedBytes: body.count, encodedBytes: e.bytes.count, encoding: e.encoding,
-                                        codec: codec, crc32c: CRC32C.checksum(body), statistics: e.statistics))
-            emit(body)
+        if codec != .none {
+            _ = try typed { try e.bytes.withUnsafeBytes { raw in try codec.compress(raw, appendingTo: &stored, level: options.zstdLevel) } }
+            if stored.count >= e.bytes.count { codec = .none }
+        }
+        let body = codec == .none ? e.bytes : stored
+        return PreparedChunk(body: body, encodedBytes: e.bytes.count, encoding: e.encoding, codec: codec,
+                             crc32c: CRC32C.checksum(body), statistics: e.statistics)
+    }
+
+    private func writeRowGroup(_ data: [Column], _ range: Range<Int>) throws(LambdaStoreError) {
+        var chunks: [PreparedChunk] = []
+        chunks.reserveCapacity(columns.count)
+        for (i, col) in columns.enumerated() { chunks.append(try Self.prepare(data[i], range, col, options)) }
+        try emitRowGroup(chunks, range)
+    }
+
+    /// Writes the prepared chunks of one row group, in column order.
+    private func emitRowGroup(_ prepared: [PreparedChunk], _ range: Range<Int>) throws(LambdaStoreError) {
+        var chunks: [SnapshotChunk] = []
+        chunks.reserveCapacity(prepared.count)
+        for (i, c) in prepared.enumerated() {
+            chunks.append(SnapshotChunk(column: i, offset: position, storedBytes: c.body.count, encodedBytes: c.encodedBytes, encoding: c.encoding,
+                                        codec: c.codec, crc32c: c.crc32c, statistics: c.statistics))
+            emit(c.body)
             if pending.count >= Self.flushBytes { try flush() }
         }
         rowGroups.append(SnapshotRowGroup(index: rowGroups.count, firstRow: rows, rowCount: range.count, chunks: chunks))

@@ -51,6 +51,21 @@ import Testing
         #expect(try SnapshotInspector.wholeFileChecksum(fs: fs, path: "s.snapshot") == (Int64(a.count), CRC32C.checksum(a)))
     }
 
+    @Test(arguments: [Codec.none, .zstd])
+    func threadCountDoesNotChangeTheBytes(codec: Codec) throws {
+        let (columns, data) = Self.sample(seed: 21)
+        let one = try SnapshotWriter.encode(columns: columns, data: data, options: SnapshotOptions(codec: codec, rowGroupRows: 500), metadata: ["view": "v"])
+        for threads in [2, 3, 8] {
+            let options = SnapshotOptions(codec: codec, rowGroupRows: 500, threads: threads)
+            #expect(try SnapshotWriter.encode(columns: columns, data: data, options: options, metadata: ["view": "v"]) == one, "threads \(threads)")
+            let fs = SimulatedFS()
+            let w = try SnapshotWriter(fs: fs, path: "s.snapshot", columns: columns, options: options, metadata: ["view": "v"])
+            try w.append(columns: data)
+            _ = try w.finish()
+            #expect(fs.contents("s.snapshot") == one, "file, threads \(threads)")
+        }
+    }
+
     @Test func nullSlotGarbageDoesNotChangeTheBytes() throws {
         // A column whose null slots hold leftovers encodes exactly like one with zeros there.
         var clean = Column(type: .int64)

@@ -75,6 +75,14 @@ import LambdaStoreTestSupport
             for (b, sel) in zip(s.batches, s.selections) { r.apply(b, rows: 0..<b.count, selection: sel, dropLate: drop) }
             expectTableMatchesReference(t, r, "seed \(seed) random order drop \(drop)")
             #expect(t.lateEventsByWindow == r.lateByWindow, "seed \(seed) random order: late events by window")
+            // The radix-sorted cell order equals a plain comparison sort by (window, key).
+            let naive = (0..<t.cellCount).sorted { a, b in
+                let ka = CellKey(windowStart: t.windowStart(ofCell: a), key: t.keys[t.keyID(ofCell: a)])
+                let kb = CellKey(windowStart: t.windowStart(ofCell: b), key: t.keys[t.keyID(ofCell: b)])
+                return ka < kb
+            }
+            #expect(t.sortedCellIndices() == naive, "seed \(seed): sorted cell order")
+            #expect(t.distinctWindowStarts == Set((0..<t.cellCount).map { t.windowStart(ofCell: $0) }), "seed \(seed): distinct windows")
             for row in t.rows() {
                 #expect(t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))) == row.states, "seed \(seed): state(of:)")
             }

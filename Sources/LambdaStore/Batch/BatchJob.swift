@@ -271,7 +271,7 @@ extension Store {
         ]
         if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
         let writer = try SnapshotWriter(fs: fs, path: path, columns: slayout.columns,
-                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel),
+                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism),
                                         metadata: metadata)
         let (columns, rows) = slayout.encode(table)
         try writer.append(columns: columns)

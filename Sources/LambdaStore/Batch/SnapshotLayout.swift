@@ -52,37 +52,52 @@ struct SnapshotLayout: Sendable {
     func encode(_ table: ViewTable) -> (columns: [Column], rows: Int) {
         let order = table.sortedCellIndices()
         let n = order.count
-        let hasWindow = layout.window != .none
         var window = Column(type: .int64, capacity: n)
-        var keyCols = layout.groupBy.map { Column(type: $0.type, capacity: n) }
-        let keyValues = (0..<table.keyCount).map { table.keyValues(id: $0) }
-        var stateCols: [[Column]] = zip(layout.aggregates, kinds).map { a, k in
-            Self.stateColumns(a.name, k).map { Column(type: $0.type == .bytes ? .string : FieldType($0.type), capacity: n) }
+        if layout.window != .none {
+            window = Column(type: .int64, count: n, nullCount: 0, validity: [], ints: order.map { table.cellWindowStartValue($0) })
+        } else {
+            for _ in 0..<n { window.appendNull() }
         }
+        // Key columns: each key's values once (one row per key id), then copied row by row.
+        var perKey = layout.groupBy.map { Column(type: $0.type, capacity: table.keyCount) }
+        for id in 0..<table.keyCount {
+            let kv = table.keyValues(id: id)
+            for i in perKey.indices { try? perKey[i].append(kv[i]) }
+        }
+        var keyCols = layout.groupBy.map { Column(type: $0.type, capacity: n) }
+        let keyOf = order.map { table.keyID(ofCell: $0) }
+        for i in keyCols.indices {
+            for k in keyOf { keyCols[i].append(copyOf: perKey[i], row: k) }
+        }
+        var stateCols: [Column] = []
         var scratch = ByteWriter()
-        for c in order {
-            if hasWindow, let w = table.windowStart(ofCell: c) { window.append(int: w) } else { window.appendNull() }
-            let kv = keyValues[table.keyID(ofCell: c)]
-            for i in keyCols.indices { try? keyCols[i].append(kv[i]) }
-            for i in kinds.indices {
+        for (i, kind) in kinds.enumerated() {
+            if let counts = table.gatherCounts(aggregate: i, order: order) {
+                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: counts))
+                continue
+            }
+            if let sums = table.gatherIntSums(aggregate: i, order: order) {
+                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumLow))
+                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumHigh))
+                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.n))
+                continue
+            }
+            let typed = Self.isTyped(kind)
+            var col = Column(type: Self.stateColumns("", kind)[0].type == .bytes ? .string : FieldType(Self.stateColumns("", kind)[0].type), capacity: n)
+            for c in order {
                 let s = table.state(ofCell: c, aggregate: i)
                 switch s {
-                case .count(let v):
-                    stateCols[i][0].append(int: v)
-                case .sumInt(let v):
-                    stateCols[i][0].append(int: Int64(truncatingIfNeeded: v.sum))
-                    stateCols[i][1].append(int: Int64(truncatingIfNeeded: v.sum >> 64))
-                    stateCols[i][2].append(int: v.count)
-                case .min(let e) where Self.isTyped(kinds[i]), .max(let e) where Self.isTyped(kinds[i]):
-                    try? stateCols[i][0].append(e.value)
+                case .min(let e) where typed, .max(let e) where typed:
+                    try? col.append(e.value)
                 default:
                     scratch.bytes.removeAll(keepingCapacity: true)
                     s.encode(into: &scratch)
-                    scratch.bytes.withUnsafeBytes { stateCols[i][0].append(utf8: $0) }
+                    scratch.bytes.withUnsafeBytes { col.append(utf8: $0) }
                 }
             }
+            stateCols.append(col)
         }
-        return ([window] + keyCols + stateCols.flatMap { $0 }, n)
+        return ([window] + keyCols + stateCols, n)
     }
 
     static func isTyped(_ k: AggregateKind) -> Bool {

@@ -12,22 +12,86 @@ extension ViewTable {
     }
 
     /// Every cell index, sorted by (window start, group key): the order of ``rows(windowStartRange:keyEquals:)``.
-    /// - Complexity: O(keys · log keys + cells · log cells).
+    /// - Complexity: O(keys · log keys + windows · log windows + cells): each cell gets a dense
+    ///   composite key (window rank, key rank), then a stable LSD radix sort on it, skipped when
+    ///   the cells are already in order.
     public func sortedCellIndices() -> [Int] {
-        let rank = keyRanks()
-        // Sort (window, key rank, cell) triples: contiguous values, no closure over the table.
-        var triples = [(Int64, Int32, Int32)]()
-        triples.reserveCapacity(cellCount)
-        for c in 0..<cellCount { triples.append((cellWindow[c], rank[Int(cellKey[c])], Int32(c))) }
-        triples.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        return triples.map { Int($0.2) }
+        let n = cellCount
+        guard n > 1 else { return Array(0..<n) }
+        let keyRank = keyRanks()
+        // Window ranks: cells come in runs of one window (nearly time-ordered data), so the
+        // dictionary is consulted once per run.
+        let windows = distinctWindowStarts.compactMap { $0 }.sorted()
+        var windowRank: [Int64: UInt64] = [:]
+        windowRank.reserveCapacity(windows.count)
+        for (r, w) in windows.enumerated() { windowRank[w] = UInt64(r) }
+        let keyBits = UInt64(max(1, Int.bitWidth - max(1, keys.count).leadingZeroBitCount))
+        var composite = [UInt64](repeating: 0, count: n)
+        var lastWindow = cellWindow[0], lastRank = windowRank[cellWindow[0]] ?? 0
+        var sorted = true
+        for c in 0..<n {
+            let w = cellWindow[c]
+            if w != lastWindow { lastWindow = w; lastRank = windowRank[w] ?? 0 }
+            composite[c] = lastRank << keyBits | UInt64(UInt32(bitPattern: keyRank[Int(cellKey[c])]))
+            if c > 0 && composite[c - 1] > composite[c] { sorted = false }
+        }
+        var idx = [Int32](unsafeUninitializedCapacity: n) { b, count in
+            for i in 0..<n { b[i] = Int32(i) }
+            count = n
+        }
+        if !sorted { Self.radixSort(&composite, &idx) }
+        return idx.map { Int($0) }
+    }
+
+    /// Sorts `idx` (and `keys`) stably by `keys`, 11 bits per counting pass, over the bits in use.
+    static func radixSort(_ keys: inout [UInt64], _ idx: inout [Int32]) {
+        let n = idx.count
+        let maxKey = keys.max() ?? 0
+        let bits = UInt64.bitWidth - maxKey.leadingZeroBitCount
+        let digitBits = 11, radix = 1 << digitBits
+        var keys2 = [UInt64](repeating: 0, count: n), idx2 = [Int32](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: radix)
+        var shift = 0
+        while shift < bits {
+            let sh = UInt64(shift), mask = UInt64(radix - 1)
+            keys.withUnsafeBufferPointer { k in
+                idx.withUnsafeBufferPointer { x in
+                    keys2.withUnsafeMutableBufferPointer { k2 in
+                        idx2.withUnsafeMutableBufferPointer { x2 in
+                            counts.withUnsafeMutableBufferPointer { cnt in
+                                for d in 0..<radix { cnt[d] = 0 }
+                                for i in 0..<n { cnt[Int((k[i] >> sh) & mask)] += 1 }
+                                var sum = 0
+                                for d in 0..<radix { let c = cnt[d]; cnt[d] = sum; sum += c }
+                                for i in 0..<n {
+                                    let d = Int((k[i] >> sh) & mask)
+                                    let at = cnt[d]
+                                    cnt[d] = at + 1
+                                    k2[at] = k[i]
+                                    x2[at] = x[i]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &keys2)
+            swap(&idx, &idx2)
+            shift += digitBits
+        }
     }
 
     /// The distinct window starts of the cells (nil for a view without a window).
-    /// - Complexity: O(cells).
+    /// - Complexity: O(cells) (runs of equal windows, the common case, cost no hashing).
     public var distinctWindowStarts: Set<Int64?> {
         if layout.window == .none { return cellCount > 0 ? [nil] : [] }
-        return Set(cellWindow[0..<cellCount].map { Optional($0) })
+        var set = Set<Int64?>()
+        var last: Int64? = nil
+        for w in cellWindow where w != last {
+            set.insert(w)
+            last = w
+        }
+        return set
     }
 
     /// The window start of cell `c` (nil for a view without a window).
@@ -36,6 +100,10 @@ extension ViewTable {
 
     @usableFromInline
     func cellWindowStart(_ c: Int) -> Int64 { cellWindow[c] }
+
+    /// The window start stored for cell `c` (0 for a view without a window).
+    @inlinable
+    public func cellWindowStartValue(_ c: Int) -> Int64 { cellWindowStart(c) }
 
     /// The group-key id of cell `c` (dense, `0..<keyCount`).
     public func keyID(ofCell c: Int) -> Int { Int(cellKey[c]) }
@@ -77,4 +145,21 @@ extension ViewTable {
 
     /// The results of every aggregate of cell `c`, in aggregate order.
     public func results(ofCell c: Int) -> [Value] { columns.map { $0.state(c).result } }
+
+    // MARK: Typed gathers (snapshot writers)
+
+    /// The counts of aggregate `i` for cells `order`, when it is a `count` (nil otherwise).
+    public func gatherCounts(aggregate i: Int, order: [Int]) -> [Int64]? {
+        guard case .count = kinds[i] else { return nil }
+        let v = columns[i].i64
+        return order.map { v[$0] }
+    }
+
+    /// The states of aggregate `i` for cells `order`, when it is an integer `sum`: the low and
+    /// high 64 bits of each 128-bit sum and the value count (nil for other kinds).
+    public func gatherIntSums(aggregate i: Int, order: [Int]) -> (sumLow: [Int64], sumHigh: [Int64], n: [Int64])? {
+        guard case .sumInt = kinds[i] else { return nil }
+        let sums = columns[i].i128, ns = columns[i].i64
+        return (order.map { Int64(truncatingIfNeeded: sums[$0]) }, order.map { Int64(truncatingIfNeeded: sums[$0] >> 64) }, order.map { ns[$0] })
+    }
 }
