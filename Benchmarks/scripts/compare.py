@@ -53,6 +53,8 @@ PAIRS = [
     ("append.none.10k", "duckdb", "CREATE TABLE AS", "DuckDB bulk CREATE TABLE AS from Parquet (2 threads)"),
     ("read.decode", "duckdb", "scan only from native table", "DuckDB scan only, native table (2 threads vs our 1)"),
     ("speed.apply", "duckdb", "batch view from native table (1 thread)", "DuckDB view from native table, 1 thread"),
+    ("batch.aggregate", "duckdb", "batch view from native table (2 threads)", "DuckDB view from native table, 2 threads (both in memory, no file written)"),
+    ("batch.aggregate", "polars", "in-memory DataFrame", "Polars view from in-memory DataFrame, 2 threads"),
     ("batch.full", "duckdb", "batch view from native table (2 threads)", "DuckDB view from native table, 2 threads"),
     ("batch.full", "polars", "in-memory DataFrame", "Polars view from in-memory DataFrame, 2 threads"),
     ("batch.full", "duckdb", "batch view from parquet (2 threads)", "DuckDB view from Parquet, 2 threads"),

@@ -111,6 +111,15 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
                 #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) after reopen")
             }
         }
+        // The in-memory recompute (no publish) equals the reference over every event.
+        let (table, read) = try store.recompute(view: "v")
+        #expect(read == Int64(ref.events.count))
+        var recomputed: [ReferenceModel.Cell: [Value]] = [:]
+        for row in table.rows() {
+            guard case .string(let m) = row.key[0], let w = row.windowStart else { continue }
+            recomputed[ReferenceModel.Cell(window: w, merchant: m)] = row.states.map(\.result)
+        }
+        #expect(recomputed == expected(ref, horizon: ref.events.count), "seed \(seed): recompute")
         store.close()
     }
 

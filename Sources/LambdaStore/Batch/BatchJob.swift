@@ -261,6 +261,19 @@ extension Store {
                             windowsRecomputed: windowsRecomputed, rows: rowCount, drift: report, fingerprint: compiled.fingerprint)
     }
 
+    /// Recomputes a view over the whole log as it is now, in memory, without writing or
+    /// publishing anything: the aggregation step of a full ``runBatch(view:mode:progress:)``
+    /// (same parallel split and merge on ``StoreOptions/batchParallelism`` threads, late events
+    /// included), for what-if checks and for measuring the aggregation alone.
+    /// - Returns: the table over `[0, log end)` and the number of events read.
+    /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
+    public func recompute(view name: String, progress: ProgressHandler? = nil) throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
+        let rt = try runtime(name)
+        let stream = try log.stream(rt.definition.stream)
+        let (table, events) = try recomputeAll(stream: stream, view: rt.compiled, horizon: stream.endOffset, progress: progress)
+        return (table, events)
+    }
+
     /// Writes `table` as a snapshot file at `path` (durably, atomically); the bytes depend only on
     /// the cells, the definition and the horizon, so every mode yields the same file.
     func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
