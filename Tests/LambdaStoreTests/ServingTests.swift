@@ -65,6 +65,25 @@ func served(_ store: Store, view: String = "v") throws -> [ReferenceModel.Cell: 
     return out
 }
 
+/// Keyed queries (one window, a few windows, open ranges) through both layers equal the
+/// matching rows of the unconstrained query.
+func expectKeyedQueriesMatchFullQuery(_ store: Store, rng: inout SplitMix64, _ what: String) throws {
+    let all = try store.query(QueryRequest(view: "v")).rows
+    guard !all.isEmpty else { return }
+    for probe in 0..<8 {
+        let row = all[Int(rng.next() % UInt64(all.count))]
+        guard case .string(let m) = row.key[0], let w = row.windowStart else { continue }
+        let (from, to): (Int64?, Int64?) = [(w, w + 1), (w - 3_600_000, w + 7_200_000), (nil, w + 1), (w, nil), (nil, nil)][probe % 5]
+        let got = try store.query(QueryRequest(view: "v", keys: [(nil, m)], from: from, to: to)).rows
+        let want = all.filter { r in
+            r.key == row.key && (from.map { r.windowStart! >= $0 } ?? true) && (to.map { r.windowStart! < $0 } ?? true)
+        }
+        #expect(got == want, "\(what) probe \(probe): key \(m) from \(String(describing: from)) to \(String(describing: to))")
+    }
+    // A key that does not exist.
+    #expect(try store.query(QueryRequest(view: "v", keys: [(nil, "no-such-merchant")])).rows.isEmpty, "\(what): unknown key")
+}
+
 func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Value]] {
     ref.answer(horizon: horizon).mapValues(\.values)
 }
@@ -103,6 +122,7 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
                 #expect(drift.lateEvents == Int64(ref.lateEvents(in: horizon..<ref.events.count)), "seed \(seed) step \(step)")
                 horizon = ref.events.count
                 #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) step \(step) after batch")
+                try expectKeyedQueriesMatchFullQuery(store, rng: &rng, "seed \(seed) step \(step)")
             }
             if step == 7 {
                 // Speed recovery: reopen and get the same answer.

@@ -82,6 +82,32 @@ import LambdaStoreTestSupport
                 return ka < kb
             }
             #expect(t.sortedCellIndices() == naive, "seed \(seed): sorted cell order")
+            // Full-key queries (lookups of candidate windows or a chain walk) equal a filter of
+            // every row, with and without the cell index.
+            let all = t.rows()
+            var indexed = t
+            indexed.indexAllCells()
+            let windows = all.compactMap(\.windowStart)
+            for probe in 0..<12 where !all.isEmpty {
+                let row = all[Int(rng.next() % UInt64(all.count))]
+                let keyEquals = row.key.enumerated().map { (groupIndex: $0.offset, value: $0.element) }
+                var range: Range<Int64>? = nil
+                if let lo = windows.min(), let hi = windows.max(), probe % 4 != 0 {
+                    let span = Swift.max(1, (hi - lo) / 8)
+                    let a = lo - span + Int64(rng.next() % UInt64(3 * span + 1))
+                    range = probe % 4 == 1 ? a..<(a + span) : (probe % 4 == 2 ? Int64.min..<a : a..<(a + 1))
+                }
+                // Compared by canonical key bytes and exact states (NaN results are not == themselves).
+                func form(_ rows: [ViewRow]) -> [String] {
+                    rows.map { "\(String(describing: $0.windowStart)) \(GroupKey(values: $0.key).bytes) \($0.states)" }
+                }
+                let wanted = GroupKey(values: row.key)
+                let expected = all.filter { r in
+                    GroupKey(values: r.key) == wanted && (range.map { rg in r.windowStart.map { rg.contains($0) } ?? false } ?? true)
+                }
+                #expect(form(t.rows(windowStartRange: range, keyEquals: keyEquals)) == form(expected), "seed \(seed) probe \(probe) range \(String(describing: range))")
+                #expect(form(indexed.rows(windowStartRange: range, keyEquals: keyEquals)) == form(expected), "seed \(seed) probe \(probe) indexed")
+            }
             #expect(t.distinctWindowStarts == Set((0..<t.cellCount).map { t.windowStart(ofCell: $0) }), "seed \(seed): distinct windows")
             for row in t.rows() {
                 #expect(t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))) == row.states, "seed \(seed): state(of:)")

@@ -108,27 +108,109 @@ struct SnapshotLayout: Sendable {
     }
 
     /// Reads the cells of `reader` whose window start is in `range` and whose group values match
-    /// `keys`, using the row-group statistics to skip the rest.
+    /// `keys`, using the row-group statistics to skip the rest. Row groups are decoded through
+    /// the reader's cache (``SnapshotReader/rowGroupColumns(_:)``) when the read is narrow (a
+    /// window range or a key given); within a group, rows sorted by (window, key) are found by
+    /// binary search.
     func read(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         var preds: [ColumnPredicate] = []
         if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
         for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
-        let cols = try reader.readColumns(columns.map(\.name), rowGroups: groups)
-        return try decode(cols, windowStartRange: range, keys: keys, path: reader.path)
+        guard reader.columns.map(\.name) == columns.map(\.name) else {
+            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map(\.name)) do not match the view layout's \(columns.map(\.name))", path: reader.path, offset: nil)
+        }
+        if range == nil && keys.isEmpty {
+            let cols = try reader.readColumns(columns.map(\.name), rowGroups: groups)
+            return try decode(cols, windowStartRange: nil, keys: [], path: reader.path)
+        }
+        var out: [(CellKey, [AggregateState])] = []
+        for g in groups {
+            out += try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, path: reader.path)
+        }
+        return out
+    }
+
+    /// The group key `keys` pins down when it names every group field (nil otherwise, or when
+    /// two constraints on one field disagree).
+    func fullKey(_ keys: [(groupIndex: Int, value: Value)]) -> GroupKey? {
+        guard !layout.groupBy.isEmpty else { return nil }
+        var values = [Value?](repeating: nil, count: layout.groupBy.count)
+        for k in keys {
+            guard layout.groupBy.indices.contains(k.groupIndex) else { return nil }
+            let v = Self.coerce(k.value, to: layout.groupBy[k.groupIndex].type)
+            if let prior = values[k.groupIndex], GroupKey(values: [prior]) != GroupKey(values: [v]) { return nil }
+            values[k.groupIndex] = v
+        }
+        let all = values.compactMap { $0 }
+        return all.count == values.count ? GroupKey(values: all) : nil
+    }
+
+    static func coerce(_ v: Value, to t: FieldType) -> Value {
+        switch (v, t) {
+        case (.int64(let x), .timestamp): .timestamp(x)
+        case (.timestamp(let x), .int64): .int64(x)
+        default: v
+        }
+    }
+
+    /// The group key of row `r`.
+    func rowKey(_ cols: [Column], _ r: Int) -> GroupKey {
+        GroupKey(values: (0..<layout.groupBy.count).map { cols[1 + $0].value(at: r) })
     }
 
     /// Decodes columns back into cells, keeping those that match.
     func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
-        let nk = layout.groupBy.count
         guard cols.count == columns.count else {
             throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columns.count)", path: path, offset: nil)
         }
         let n = cols[0].count
+        let windowed = layout.window != .none
+        // Rows are sorted by (window start, key): the window range is a contiguous run.
+        var lo = 0, hi = n
+        if let range {
+            guard windowed, !cols[0].hasNulls else {
+                if !windowed { return [] }
+                return try decodeRows(cols, rows: Array(0..<n), windowStartRange: range, keys: keys, path: path)
+            }
+            let w = cols[0].ints
+            func lowerBound(_ x: Int64) -> Int {
+                var a = 0, b = n
+                while a < b { let m = (a + b) / 2; if w[m] < x { a = m + 1 } else { b = m } }
+                return a
+            }
+            lo = lowerBound(range.lowerBound)
+            hi = lowerBound(range.upperBound)
+        }
+        // A full key: one binary search per window in the run.
+        if let target = fullKey(keys), windowed, !cols[0].hasNulls {
+            let w = cols[0].ints
+            var rows: [Int] = []
+            var start = lo
+            while start < hi {
+                let win = w[start]
+                var end = start + 1, step = 1
+                while end < hi && w[end] == win { end = min(hi, end + step); step *= 2 }   // gallop past the run
+                var a = start, b = end
+                while a < b { let m = (a + b) / 2; if w[m] == win { a = m + 1 } else { b = m } }
+                end = a
+                var x = start, y = end
+                while x < y { let m = (x + y) / 2; if rowKey(cols, m) < target { x = m + 1 } else { y = m } }
+                if x < end && rowKey(cols, x) == target { rows.append(x) }
+                start = end
+            }
+            return try decodeRows(cols, rows: rows, windowStartRange: nil, keys: [], path: path)
+        }
+        return try decodeRows(cols, rows: Array(lo..<hi), windowStartRange: range, keys: keys, path: path)
+    }
+
+    /// Decodes `rows` of `cols` into cells, keeping those that match `range` and `keys`.
+    func decodeRows(_ cols: [Column], rows: [Int], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
+        let nk = layout.groupBy.count
         var out: [(CellKey, [AggregateState])] = []
-        out.reserveCapacity(n)
-        rowLoop: for r in 0..<n {
+        out.reserveCapacity(rows.count)
+        rowLoop: for r in rows {
             let w: Int64? = cols[0].isNull(r) ? nil : cols[0].ints[r]
             if let range {
                 guard let w, range.contains(w) else { continue }

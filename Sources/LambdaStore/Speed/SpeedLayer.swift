@@ -67,6 +67,8 @@ struct SpeedLayer: Sendable {
         }
         let i = generations.count - 1
         let stats = generations[i].table.apply(batch, rows: rows, selection: sel, policy: .dropLate)
+        // Point queries must not walk a key's history: index the new cells (incremental).
+        generations[i].table.indexAllCells()
         generations[i].lateEvents += Int64(stats.lateEvents)
         appliedEnd = end
     }

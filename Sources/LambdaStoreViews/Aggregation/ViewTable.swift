@@ -326,6 +326,23 @@ public struct ViewTable: Sendable {
     /// - Complexity: O(cells · log cells).
     public func rows(windowStartRange: Range<Int64>? = nil, keyEquals: [(groupIndex: Int, value: Value)] = []) -> [ViewRow] {
         let hasWindow = layout.window != .none
+        // Point and key queries (every group field given): only that key's cells, found by
+        // lookups of the candidate windows or a walk of the key's chain, never a scan.
+        if let target = fullKey(keyEquals) {
+            guard let key = target else { return [] }
+            let k = findKeyId(key)
+            guard k >= 0 else { return [] }
+            if windowStartRange != nil && !hasWindow { return [] }
+            var picked = cells(ofKey: k, windowStartRange: windowStartRange)
+            picked.sort { cellWindow[$0] < cellWindow[$1] }
+            let values = keys[Int(k)].values
+            return picked.map { c in
+                let states = columns.map { $0.state(c) }
+                return ViewRow(windowStart: hasWindow ? cellWindow[c] : nil,
+                               windowEnd: hasWindow ? layout.window.windowEnd(start: cellWindow[c]) : nil,
+                               key: values, values: states.map(\.result), states: states)
+            }
+        }
         // Which key ids pass keyEquals.
         var keyPasses = [Bool](repeating: true, count: keys.count)
         if !keyEquals.isEmpty {
@@ -369,6 +386,73 @@ public struct ViewTable: Sendable {
                 windowEnd: hasWindow ? layout.window.windowEnd(start: cellWindow[c]) : nil,
                 key: decoded[k] ?? [], values: states.map(\.result), states: states)
         }
+    }
+
+    /// The group key `keyEquals` pins down when it names every group field: `.some(nil)` when
+    /// two constraints on one field disagree (nothing matches), nil when some field is free or
+    /// an index is out of range.
+    func fullKey(_ keyEquals: [(groupIndex: Int, value: Value)]) -> GroupKey?? {
+        let n = layout.groupBy.count
+        guard n > 0, keyEquals.count >= n else { return nil }
+        var values = [Value?](repeating: nil, count: n)
+        var contradictory = false
+        for (gi, v) in keyEquals {
+            guard gi >= 0, gi < n else { return nil }
+            let c = ViewTable.coerce(v, to: layout.groupBy[gi].type)
+            if let prior = values[gi] {
+                if GroupKey(values: [prior]) != GroupKey(values: [c]) { contradictory = true }
+            } else {
+                values[gi] = c
+            }
+        }
+        let all = values.compactMap { $0 }
+        guard all.count == n else { return nil }
+        return .some(contradictory ? nil : GroupKey(values: all))
+    }
+
+    /// The cells of key `k` whose window start is in `range` (every cell of the key when nil).
+    /// - Complexity: O(candidate windows) lookups when the range spans at most 64 window starts;
+    ///   otherwise O(cells of the key) (a chain walk, or a scan of every cell when some of the
+    ///   key's cells were created too deep in its chain to be linked).
+    func cells(ofKey k: Int32, windowStartRange range: Range<Int64>?) -> [Int] {
+        let step: Int64
+        switch layout.window {
+        case .none:
+            let c = findCell(0, k)
+            return c >= 0 ? [Int(c)] : []
+        case .tumbling(let size): step = size
+        case .hopping(_, let slide): step = slide
+        }
+        if let r = range, !r.isEmpty {
+            // Window starts are the multiples of `step` (floor alignment from epoch 0).
+            let lo = Int128(r.lowerBound), hi = Int128(r.upperBound), st = Int128(step)
+            var first = lo / st * st
+            if first < lo { first += st }
+            if first >= hi { return [] }
+            let count = (hi - 1 - first) / st + 1
+            if count <= 64 {
+                var out: [Int] = []
+                var s = first
+                while s < hi {
+                    let c = findCell(Int64(s), k)
+                    if c >= 0 { out.append(Int(c)) }
+                    s += st
+                }
+                return out
+            }
+        }
+        var out: [Int] = []
+        if keyHasUnlinked[Int(k)] != 0 {
+            for c in 0..<cellCount where cellKey[c] == k { out.append(c) }
+        } else {
+            var c = keyHead[Int(k)].cell
+            while c >= 0 {
+                out.append(Int(c))
+                c = cellPrev[Int(c)]
+            }
+        }
+        if let r = range { out.removeAll { !r.contains(cellWindow[$0]) } }
+        return out
     }
 
     static func coerce(_ v: Value, to t: FieldType) -> Value {
