@@ -141,7 +141,7 @@ public struct ViewTable: Sendable {
     public var approximateBytes: Int {
         var b = interner.slots.capacity * 8 + interner.arena.capacity + interner.entries.capacity * 16 + interner.hashes.capacity * 8
         b += keys.reduce(0) { $0 + 32 + $1.bytes.capacity }
-        b += cellMap.slots.capacity * MemoryLayout<CellSlot>.stride + keyHasUnlinked.capacity
+        b += cellMap.slots.capacity * 8 + keyHasUnlinked.capacity
         b += cellWindow.capacity * 8 + cellKey.capacity * 4 + cellPrev.capacity * 4 + keyHead.capacity * 16
         b += lateEventsByWindow.count * 32
         for c in columns { b += c.approximateBytes }
@@ -201,7 +201,7 @@ public struct ViewTable: Sendable {
         if head.cell < 0 || w > head.window { return -1 }
         if w == head.window { return head.cell }
         // The map holds every cell [0, mappedCells): when that is all of them it answers alone.
-        if mappedCells == cellCount { return cellMap.find(w, k) }
+        if mappedCells == cellCount { return cellMap.find(w, k, windows: cellWindow, keys: cellKey) }
         var c = head.cell
         while c >= 0 {
             let cw = cellWindow[Int(c)]
@@ -210,7 +210,7 @@ public struct ViewTable: Sendable {
             c = cellPrev[Int(c)]
         }
         guard keyHasUnlinked[Int(k)] != 0 else { return -1 }
-        let m = cellMap.find(w, k)
+        let m = cellMap.find(w, k, windows: cellWindow, keys: cellKey)
         if m >= 0 { return m }
         for x in mappedCells..<cellCount where cellWindow[x] == w && cellKey[x] == k { return Int32(x) }
         return -1
@@ -247,7 +247,7 @@ public struct ViewTable: Sendable {
         let deep = c >= 0 && steps >= ViewTable.chainWalkMax
         if deep {
             catchUpCellMap()
-            let m = cellMap.find(w, k)
+            let m = cellMap.find(w, k, windows: cellWindow, keys: cellKey)
             if m >= 0 { return m }
         }
         let n = appendCell(w, k)

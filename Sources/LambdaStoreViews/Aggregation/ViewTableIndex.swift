@@ -208,38 +208,38 @@ private func withColumnViewsStep<R>(_ columns: [Column], _ used: [Bool], _ i: In
     }
 }
 
-/// One slot of the cell map.
-struct CellSlot: Sendable {
-    var window: Int64
-    var key: Int32     // -1: empty
-    var cell: Int32
-}
-
-/// (window start, key id) → cell index, open addressing with linear probing: the fallback
-/// index of a ViewTable for lookups deep in a key's chain, built lazily.
+/// (window start, key id) → cell index, open addressing with linear probing: the index of a
+/// ViewTable for lookups deep in a key's chain (kept up to date by the speed layer, built
+/// lazily elsewhere). A slot is 8 bytes: 0 when empty, else the low 32 bits of the hash (high
+/// half) and the cell index + 1 (low half); a probe compares the hash bits first and checks the
+/// table's own window and key arrays only on a match, so the map stores no keys.
 struct CellMap: Sendable {
-    var slots: [CellSlot] = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: 64)
+    var slots: [UInt64] = [UInt64](repeating: 0, count: 64)
     var count = 0
 
     @inline(__always)
-    static func hash(_ w: Int64, _ k: Int32) -> Int {
+    static func hash(_ w: Int64, _ k: Int32) -> UInt32 {
         var h = UInt64(bitPattern: w) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt32(bitPattern: k)) &* 0xC2B2_AE3D_27D4_EB4F
         h ^= h >> 31
         h = h &* 0xBF58_476D_1CE4_E5B9
         h ^= h >> 29
-        return Int(truncatingIfNeeded: h)
+        return UInt32(truncatingIfNeeded: h)
     }
 
-    /// The cell of (w, k), or -1.
+    /// The cell of (w, k), or -1; `windows`/`keys` are the table's per-cell arrays.
     @inline(__always)
-    func find(_ w: Int64, _ k: Int32) -> Int32 {
-        slots.withUnsafeBufferPointer { sl in
+    func find(_ w: Int64, _ k: Int32, windows: [Int64], keys: [Int32]) -> Int32 {
+        let h = CellMap.hash(w, k)
+        return slots.withUnsafeBufferPointer { sl in
             let mask = sl.count - 1
-            var i = CellMap.hash(w, k) & mask
+            var i = Int(h) & mask
             while true {
                 let s = sl[i]
-                if s.key < 0 { return -1 }
-                if s.key == k && s.window == w { return s.cell }
+                if s == 0 { return -1 }
+                if UInt32(truncatingIfNeeded: s >> 32) == h {
+                    let c = Int(UInt32(truncatingIfNeeded: s)) - 1
+                    if windows[c] == w && keys[c] == k { return Int32(c) }
+                }
                 i = (i + 1) & mask
             }
         }
@@ -249,33 +249,25 @@ struct CellMap: Sendable {
     @inline(__always)
     mutating func insert(_ w: Int64, _ k: Int32, cell: Int32) {
         if 2 * (count + 1) > slots.count { grow() }
-        let mask = slots.count - 1
-        var i = CellMap.hash(w, k) & mask
-        while slots[i].key >= 0 { i = (i + 1) & mask }
-        slots[i] = CellSlot(window: w, key: k, cell: cell)
+        place(UInt64(CellMap.hash(w, k)) << 32 | UInt64(UInt32(cell) + 1))
         count += 1
+    }
+
+    @inline(__always)
+    mutating func place(_ entry: UInt64) {
+        slots.withUnsafeMutableBufferPointer { sl in
+            let mask = sl.count - 1
+            var i = Int(entry >> 32) & mask
+            while sl[i] != 0 { i = (i + 1) & mask }
+            sl[i] = entry
+        }
     }
 
     mutating func grow() {
         let old = slots
-        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: old.count * 2)
-        let mask = slots.count - 1
-        for s in old where s.key >= 0 {
-            var i = CellMap.hash(s.window, s.key) & mask
-            while slots[i].key >= 0 { i = (i + 1) & mask }
-            slots[i] = s
-        }
-    }
-
-    /// Rebuilds the map for the given cells.
-    init(windows: [Int64], keys: [Int32]) {
-        var cap = 64
-        while cap < 2 * windows.count + 2 { cap *= 2 }
-        slots = [CellSlot](repeating: CellSlot(window: 0, key: -1, cell: 0), count: cap)
-        count = 0
-        for c in 0..<windows.count { insert(windows[c], keys[c], cell: Int32(c)) }
+        slots = [UInt64](repeating: 0, count: old.count * 2)
+        for s in old where s != 0 { place(s) }
     }
 
     init() {}
 }
-
