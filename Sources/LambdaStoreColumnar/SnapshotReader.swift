@@ -176,31 +176,36 @@ public final class SnapshotReader: Sendable {
         return out
     }
 
-    /// Row groups kept decoded by ``rowGroupColumns(_:)``, least recently used first.
-    private let decodedGroups = Mutex<[(group: Int, columns: [Column])]>([])
+    /// Row groups kept decoded by ``rowGroupColumns(_:)``, least recently used first, and
+    /// their total bytes.
+    private let decodedGroups = Mutex<(entries: [(group: Int, columns: [Column], bytes: Int)], bytes: Int)>(([], 0))
 
-    /// How many decoded row groups ``rowGroupColumns(_:)`` keeps (about 3 MB each for a
-    /// typical view with 64 Ki rows per group).
-    public static let decodedRowGroupsKept = 8
+    /// The most bytes of decoded row groups ``rowGroupColumns(_:)`` keeps per reader (256 MiB:
+    /// a whole snapshot of a few million cells, so that point queries over it stay in memory
+    /// after their first touch, like a database's buffer pool).
+    public static let decodedBytesKept = 256 << 20
 
     /// Every column of row group `g`, decoded (checksums verified) on first use and then served
-    /// from a small least-recently-used cache, so repeated point lookups in the same region of
-    /// the file (the newest windows, typically) do not read and decompress again.
+    /// from a least-recently-used cache of at most ``decodedBytesKept`` bytes, so repeated
+    /// point lookups do not read and decompress again.
     /// - Throws: as ``readColumns(_:rowGroups:)``.
-    /// - Complexity: O(1) on a cache hit; O(bytes of the row group) otherwise.
+    /// - Complexity: O(row groups cached) on a hit; O(bytes of the row group) otherwise.
     public func rowGroupColumns(_ g: Int) throws(LambdaStoreError) -> [Column] {
         let hit: [Column]? = decodedGroups.withLock { cache in
-            guard let i = cache.firstIndex(where: { $0.group == g }) else { return nil }
-            let e = cache.remove(at: i)
-            cache.append(e)
-            return e.columns
+            guard let i = cache.entries.firstIndex(where: { $0.group == g }) else { return nil }
+            if i != cache.entries.count - 1 { cache.entries.append(cache.entries.remove(at: i)) }
+            return cache.entries[cache.entries.count - 1].columns
         }
         if let hit { return hit }
         let cols = try readColumns(at: Array(columns.indices), rowGroups: [g])
+        let bytes = cols.reduce(0) { $0 + $1.ints.count * 8 + $1.doubles.count * 8 + $1.offsets.count * 4 + $1.utf8.count + $1.validity.count }
         decodedGroups.withLock { cache in
-            guard !cache.contains(where: { $0.group == g }) else { return }
-            if cache.count >= Self.decodedRowGroupsKept { cache.removeFirst() }
-            cache.append((g, cols))
+            guard !cache.entries.contains(where: { $0.group == g }), bytes <= Self.decodedBytesKept else { return }
+            while !cache.entries.isEmpty && cache.bytes + bytes > Self.decodedBytesKept {
+                cache.bytes -= cache.entries.removeFirst().bytes
+            }
+            cache.entries.append((g, cols, bytes))
+            cache.bytes += bytes
         }
         return cols
     }

@@ -4,6 +4,27 @@ import LambdaStoreTestSupport
 import Testing
 
 @Suite struct ProjectionTests {
+    @Test func decodedRowGroupsAreCachedAndEqualFreshReads() throws {
+        let (columns, data) = DeterminismTests.sample(seed: 9)
+        let fs = SimulatedFS()
+        let w = try SnapshotWriter(fs: fs, path: "c.snapshot", columns: columns, options: SnapshotOptions(codec: .zstd, rowGroupRows: 500))
+        try w.append(columns: data)
+        _ = try w.finish()
+        let r = try SnapshotReader.open(fs: fs, path: "c.snapshot")
+        var seen = Set<Int>()
+        for g in [3, 0, 5, 3, 1, 0, 2, 4, 5] {
+            fs.resetReadCounters()
+            let cached = try r.rowGroupColumns(g)
+            #expect(fs.reads == (seen.contains(g) ? 0 : columns.count), "row group \(g): read once, then served decoded")
+            seen.insert(g)
+            let fresh = try r.readColumns(at: Array(columns.indices), rowGroups: [g])
+            for c in columns.indices {
+                #expect(TestData.difference(fresh[c], cached[c]) == nil, "row group \(g) column \(c)")
+            }
+        }
+        #expect(throws: LambdaStoreError.self) { _ = try r.rowGroupColumns(6) }
+    }
+
     @Test func projectionReadsOnlyTheRequestedChunks() throws {
         let (columns, data) = DeterminismTests.sample(seed: 4)
         let fs = SimulatedFS()
