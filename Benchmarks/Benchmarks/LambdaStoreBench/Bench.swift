@@ -208,16 +208,7 @@ final class Bench {
             gate.waitQuiet()
             let a = NoiseMeter.Mark()
             blackHole(try body())
-            let b = NoiseMeter.Mark()
-            let s = Double(b.wall &- a.wall) / 1e9
-            let share = NoiseMeter.foreignShare(a, b)
-            if share > gate.noiseLimit && s >= 0.25 && t.retries < gate.retriesMax {
-                t.retries += 1
-                log("    (run disturbed: \(pct(share)) of the CPU used by other processes; retrying)")
-                continue
-            }
-            t.seconds.append(s)
-            t.foreign.append(s >= 0.25 ? share : 0)
+            t.record(from: a, to: NoiseMeter.Mark(), gate: gate)
         }
         return t
     }

@@ -135,17 +135,27 @@ func timeRuns<T>(_ gate: QuietGate, runs: Int, warmup: Int, setup: () async thro
         let r = try await body()
         let b = NoiseMeter.Mark()
         try check(r)
-        let s = Double(b.wall &- a.wall) / 1e9
-        let share = NoiseMeter.foreignShare(a, b)
-        if share > gate.noiseLimit && s >= 0.25 && t.retries < gate.retriesMax {
-            t.retries += 1
-            log("    (run disturbed: \(pct(share)) of the CPU used by other processes; retrying)")
-            continue
-        }
-        t.seconds.append(s)
-        t.foreign.append(s >= 0.25 ? share : 0)
+        t.record(from: a, to: b, gate: gate)
     }
     return t
+}
+
+extension Timed {
+    /// Keeps the run between marks `a` and `b`, unless other processes used more than
+    /// `gate.noiseLimit` of the CPU during it (runs of 0.25 s or more) and retries remain: then
+    /// it counts a retry and the caller runs again.
+    @MainActor
+    mutating func record(from a: NoiseMeter.Mark, to b: NoiseMeter.Mark, gate: QuietGate) {
+        let s = Double(b.wall &- a.wall) / 1e9
+        let share = NoiseMeter.foreignShare(a, b)
+        if share > gate.noiseLimit && s >= 0.25 && retries < gate.retriesMax {
+            retries += 1
+            log("    (run disturbed: \(pct(share)) of the CPU used by other processes; retrying)")
+            return
+        }
+        seconds.append(s)
+        foreign.append(s >= 0.25 ? share : 0)
+    }
 }
 
 enum Stats {
