@@ -334,14 +334,22 @@ public struct ViewTable: Sendable {
             guard k >= 0 else { return [] }
             if windowStartRange != nil && !hasWindow { return [] }
             var picked = cells(ofKey: k, windowStartRange: windowStartRange)
-            picked.sort { cellWindow[$0] < cellWindow[$1] }
+            // Local references: a closure over `self` would copy the whole table (one retain
+            // per array) on every call, which dominates a point query.
+            let windows = cellWindow
+            if picked.count > 1 { picked.sort { windows[$0] < windows[$1] } }
             let values = keys[Int(k)].values
-            return picked.map { c in
-                let states = columns.map { $0.state(c) }
-                return ViewRow(windowStart: hasWindow ? cellWindow[c] : nil,
-                               windowEnd: hasWindow ? layout.window.windowEnd(start: cellWindow[c]) : nil,
-                               key: values, values: states.map(\.result), states: states)
+            var out: [ViewRow] = []
+            out.reserveCapacity(picked.count)
+            for c in picked {
+                var states: [AggregateState] = []
+                states.reserveCapacity(columns.count)
+                for j in columns.indices { states.append(columns[j].state(c)) }
+                out.append(ViewRow(windowStart: hasWindow ? windows[c] : nil,
+                                   windowEnd: hasWindow ? layout.window.windowEnd(start: windows[c]) : nil,
+                                   key: values, values: states.map(\.result), states: states))
             }
+            return out
         }
         // Which key ids pass keyEquals.
         var keyPasses = [Bool](repeating: true, count: keys.count)
