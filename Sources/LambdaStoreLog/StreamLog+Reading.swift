@@ -2,9 +2,13 @@ import LambdaStoreCore
 
 /// Reused read buffers: one per reading loop, so a scan allocates per batch only the columns
 /// it hands out.
-struct ReadScratch {
+/// Read buffers reused from one batch read to the next (the stored bytes and the
+/// decompressed payload), so a scan does not allocate and clear them per batch.
+public struct ReadScratch: Sendable {
     var raw: [UInt8] = []
     var plain: [UInt8] = []
+    /// Empty buffers; they grow to the largest batch read through them.
+    public init() {}
 }
 
 extension StreamLog {
@@ -70,6 +74,12 @@ extension StreamLog {
     ///   segment and byte offset; `.io`.
     /// - Complexity: O(batch bytes).
     public func readBatch(_ info: BatchInfo) throws(LambdaStoreError) -> ColumnBatch {
+        var scratch = ReadScratch()
+        return try readBatch(info, scratch: &scratch)
+    }
+
+    /// ``readBatch(_:)`` through caller-owned buffers: the form for reading many batches.
+    public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
         let found: (Segment, IndexEntry, SchemaHistory)? = shared.withLock { s in
             guard !s.segments.isEmpty else { return nil }
             let st = s.segments[s.segmentIndex(containing: info.baseOffset)]
@@ -81,7 +91,6 @@ extension StreamLog {
         guard let (seg, entry, history) = found else {
             throw LambdaStoreError(.notFound, "no batch at offset \(info.baseOffset) in \(info.segment) of stream '\(name)'")
         }
-        var scratch = ReadScratch()
         return try decode(seg, entry, history: history, scratch: &scratch)
     }
 

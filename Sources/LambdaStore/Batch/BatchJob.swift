@@ -315,15 +315,24 @@ extension Store {
     func aggregate(stream: StreamLog, view: CompiledView, batches: [BatchInfo], horizon: Int64, keep: WindowSelection?, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
         let total = batches.reduce(Int64(0)) { $0 + Int64($1.count) }
         let prog = Progress(total: total, handler: progress)
-        let parts = Self.split(batches, into: max(1, min(options.batchParallelism * 2, batches.count)))
+        // One contiguous part per thread: the parts' tables then overlap only in the windows
+        // at their borders (and late events), and merging the later parts into the first one
+        // touches only their cells.
+        let parts = Self.split(batches, into: max(1, min(options.batchParallelism, batches.count)))
         let results = Mutex<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
         DispatchQueue.concurrentPerform(iterations: parts.count) { p in
             var table = ViewTable(layout: view.layout)
+            // At most one cell per (event, window); capped so a view with few cells over a long
+            // log does not reserve address space it never uses. The first part also takes the
+            // others' cells in the merge.
+            let events = parts[p].reduce(0) { $0 + $1.count } * (p == 0 ? parts.count : 1)
+            table.reserveCapacity(cells: Swift.min(events * Swift.max(1, view.layout.window.windowsPerEvent), 1 << 22))
             var selection: [UInt8] = []
+            var scratch = ReadScratch()
             let r: Result<ViewTable, LambdaStoreError>
             do throws(LambdaStoreError) {
                 for info in parts[p] {
-                    var batch = try stream.readBatch(info)
+                    var batch = try stream.readBatch(info, scratch: &scratch)
                     if info.baseOffset + Int64(info.count) > horizon {
                         batch = batch.slice(0..<Int(horizon - info.baseOffset))
                     }
@@ -339,14 +348,19 @@ extension Store {
             }
             results.withLock { $0[p] = r }
         }
-        var merged = ViewTable(layout: view.layout)
-        for r in results.withLock({ $0 }) {
+        var tables: [ViewTable] = []
+        // Taken out of the mutex (not copied), so the first table is uniquely referenced and
+        // merging into it does not copy its storage.
+        for r in results.withLock({ (r: inout [Result<ViewTable, LambdaStoreError>?]) in defer { r = [] }; return r }) {
             switch r {
-            case .success(let t)?: merged.merge(t)
+            case .success(let t)?: tables.append(t)
             case .failure(let e)?: throw e
             case nil: throw LambdaStoreError(.precondition, "batch worker did not finish")
             }
         }
+        guard !tables.isEmpty else { return (ViewTable(layout: view.layout), total) }
+        var merged = tables.removeFirst()
+        for t in tables { merged.merge(t) }
         return (merged, total)
     }
 

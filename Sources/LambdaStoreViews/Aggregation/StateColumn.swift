@@ -37,6 +37,25 @@ struct StateColumn: Sendable {
         }
     }
 
+    /// Reserves room for `n` cells in the arrays this kind uses (no states are added).
+    mutating func reserve(_ n: Int) {
+        switch kind {
+        case .count: i64.reserveCapacity(n)
+        case .sumInt, .avgInt:
+            i64.reserveCapacity(n)
+            i128.reserveCapacity(n)
+        case .sumFloat, .avgFloat: exact.reserveCapacity(n)
+        case .min(let t), .max(let t):
+            present.reserveCapacity(n)
+            switch t {
+            case .float64: f64.reserveCapacity(n)
+            case .string: strings.reserveCapacity(n)
+            default: i64.reserveCapacity(n)
+            }
+        case .countDistinct: sketches.reserveCapacity(n)
+        }
+    }
+
     /// Appends identity states up to `n` cells.
     mutating func grow(to n: Int) {
         let k = n - count

@@ -136,6 +136,17 @@ public struct ViewTable: Sendable {
     /// The number of cells.
     public var cellCount: Int { cellWindow.count }
 
+    /// Reserves room for `cells` cells, so a table that will grow to about that size does not
+    /// reallocate and copy its per-cell arrays as it grows (memory is only committed as cells
+    /// are added).
+    public mutating func reserveCapacity(cells n: Int) {
+        guard n > cellCount else { return }
+        cellWindow.reserveCapacity(n)
+        cellKey.reserveCapacity(n)
+        cellPrev.reserveCapacity(n)
+        for j in columns.indices { columns[j].reserve(n) }
+    }
+
     /// Approximate heap bytes held by the table.
     /// - Complexity: O(cells) when rare aggregate kinds (float sums, strings, sketches) are present.
     public var approximateBytes: Int {
