@@ -16,7 +16,8 @@ import LambdaStoreTestSupport
         #expect(CRC32C.checksum((0..<32).map { UInt8(31 - $0) }) == 0x113F_DB5C)
     }
 
-    @Test(arguments: [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4097])
+    // Lengths around the three-lane block sizes (3 × 256 and 3 × 8192 bytes) of the hardware path.
+    @Test(arguments: [0, 1, 7, 8, 9, 63, 64, 65, 767, 768, 769, 1000, 4097, 24_575, 24_576, 24_577, 50_001, 200_003])
     func hardwareAndPortableAgree(length: Int) {
         var rng = SplitMix64(seed: UInt64(length))
         let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -25,6 +26,12 @@ import LambdaStoreTestSupport
         let cut = length / 3
         let a = CRC32C.checksum(Array(bytes[..<cut]))
         #expect(CRC32C.checksum(Array(bytes[cut...]), extending: a) == CRC32C.checksum(bytes))
+        // Unaligned starts (the hardware path aligns with single bytes first).
+        for start in 1..<max(1, min(8, length)) {
+            let tail = Array(bytes[start...])
+            let fromSlice = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            #expect(fromSlice == CRC32C.checksumPortable(tail))
+        }
     }
 }
 
