@@ -65,6 +65,32 @@ import LambdaStoreTestSupport
 }
 
 @Suite struct ColumnBatchTests {
+    /// `gathering(rows:)` against the plain reference: one `append(copyOf:row:)` per row.
+    @Test(arguments: FieldType.allCases)
+    func gatheringEqualsRowByRowCopies(type: FieldType) throws {
+        var rng = SplitMix64(seed: 11 + UInt64(type.rawValue))
+        for (size, nullEvery) in [(0, 0), (1, 0), (37, 0), (500, 3), (500, 1)] {
+            var src = Column(type: type)
+            for i in 0..<size {
+                if nullEvery > 0 && i % nullEvery == 0 { src.appendNull(); continue }
+                let x = rng.next()
+                switch type {
+                case .int64: try src.append(.int64(Int64(bitPattern: x)))
+                case .timestamp: try src.append(.timestamp(Int64(bitPattern: x >> 20)))
+                case .float64: try src.append(.float64(Double(Int64(bitPattern: x)) / 7))
+                case .bool: try src.append(.bool(x & 1 == 0))
+                case .string: try src.append(.string(String(repeating: "x", count: Int(x % 9)) + "\(x % 1000)"))
+                }
+            }
+            let rows = size == 0 ? [] : (0..<(size * 2)).map { _ in Int(rng.next() % UInt64(size)) }
+            var reference = Column(type: type)
+            for r in rows { reference.append(copyOf: src, row: r) }
+            let got = src.gathering(rows: rows)
+            #expect(got.count == rows.count && got.nullCount == reference.nullCount)
+            for j in 0..<rows.count { #expect(got.value(at: j) == reference.value(at: j)) }
+        }
+    }
+
     static let schema = Schema(stream: "s", eventTime: "ts", fields: [
         Field(name: "ts", type: .timestamp),
         Field(name: "i", type: .int64, nullable: true),

@@ -1,6 +1,8 @@
+import Dispatch
 import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreViews
+import Synchronization
 
 /// How a view's cells are laid out as snapshot columns (format-spec.md §6.2):
 /// `window_start` (int64, null for views without a window), one `key.<field>` column per
@@ -52,52 +54,69 @@ struct SnapshotLayout: Sendable {
     func encode(_ table: ViewTable) -> (columns: [Column], rows: Int) {
         let order = table.sortedCellIndices()
         let n = order.count
-        var window = Column(type: .int64, capacity: n)
-        if layout.window != .none {
-            window = Column(type: .int64, count: n, nullCount: 0, validity: [], ints: order.map { table.cellWindowStartValue($0) })
-        } else {
-            for _ in 0..<n { window.appendNull() }
+        // The window column, the key columns and each aggregate's state columns are gathered
+        // independently: on all cores (part 0: window, 1: keys, 2 + i: aggregate i).
+        let parts = 2 + kinds.count
+        let built = Mutex<[[Column]]>(Array(repeating: [], count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let cols: [Column]
+            switch part {
+            case 0: cols = [windowColumn(table, order)]
+            case 1: cols = keyColumns(table, order)
+            default: cols = stateColumns(table, order, aggregate: part - 2)
+            }
+            built.withLock { $0[part] = cols }
         }
-        // Key columns: each key's values once (one row per key id), then copied row by row.
+        return (built.withLock { $0 }.flatMap { $0 }, n)
+    }
+
+    private func windowColumn(_ table: ViewTable, _ order: [Int]) -> Column {
+        let n = order.count
+        if layout.window != .none {
+            return Column(type: .int64, count: n, nullCount: 0, validity: [], ints: order.map { table.cellWindowStartValue($0) })
+        }
+        var window = Column(type: .int64, capacity: n)
+        for _ in 0..<n { window.appendNull() }
+        return window
+    }
+
+    /// Key columns: each key's values once (one row per key id), then gathered by key id.
+    private func keyColumns(_ table: ViewTable, _ order: [Int]) -> [Column] {
         var perKey = layout.groupBy.map { Column(type: $0.type, capacity: table.keyCount) }
         for id in 0..<table.keyCount {
             let kv = table.keyValues(id: id)
             for i in perKey.indices { try? perKey[i].append(kv[i]) }
         }
-        var keyCols = layout.groupBy.map { Column(type: $0.type, capacity: n) }
         let keyOf = order.map { table.keyID(ofCell: $0) }
-        for i in keyCols.indices {
-            for k in keyOf { keyCols[i].append(copyOf: perKey[i], row: k) }
+        return perKey.map { $0.gathering(rows: keyOf) }
+    }
+
+    private func stateColumns(_ table: ViewTable, _ order: [Int], aggregate i: Int) -> [Column] {
+        let n = order.count
+        if let counts = table.gatherCounts(aggregate: i, order: order) {
+            return [Column(type: .int64, count: n, nullCount: 0, validity: [], ints: counts)]
         }
-        var stateCols: [Column] = []
+        if let sums = table.gatherIntSums(aggregate: i, order: order) {
+            return [Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumLow),
+                    Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumHigh),
+                    Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.n)]
+        }
+        let kind = kinds[i]
+        let typed = Self.isTyped(kind)
         var scratch = ByteWriter()
-        for (i, kind) in kinds.enumerated() {
-            if let counts = table.gatherCounts(aggregate: i, order: order) {
-                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: counts))
-                continue
+        var col = Column(type: Self.stateColumns("", kind)[0].type == .bytes ? .string : FieldType(Self.stateColumns("", kind)[0].type), capacity: n)
+        for c in order {
+            let s = table.state(ofCell: c, aggregate: i)
+            switch s {
+            case .min(let e) where typed, .max(let e) where typed:
+                try? col.append(e.value)
+            default:
+                scratch.bytes.removeAll(keepingCapacity: true)
+                s.encode(into: &scratch)
+                scratch.bytes.withUnsafeBytes { col.append(utf8: $0) }
             }
-            if let sums = table.gatherIntSums(aggregate: i, order: order) {
-                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumLow))
-                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.sumHigh))
-                stateCols.append(Column(type: .int64, count: n, nullCount: 0, validity: [], ints: sums.n))
-                continue
-            }
-            let typed = Self.isTyped(kind)
-            var col = Column(type: Self.stateColumns("", kind)[0].type == .bytes ? .string : FieldType(Self.stateColumns("", kind)[0].type), capacity: n)
-            for c in order {
-                let s = table.state(ofCell: c, aggregate: i)
-                switch s {
-                case .min(let e) where typed, .max(let e) where typed:
-                    try? col.append(e.value)
-                default:
-                    scratch.bytes.removeAll(keepingCapacity: true)
-                    s.encode(into: &scratch)
-                    scratch.bytes.withUnsafeBytes { col.append(utf8: $0) }
-                }
-            }
-            stateCols.append(col)
         }
-        return ([window] + keyCols + stateCols, n)
+        return [col]
     }
 
     static func isTyped(_ k: AggregateKind) -> Bool {
