@@ -168,6 +168,9 @@ struct SegmentRecords: Decodable {
 
         let check = ["debug", "check-loop", "--stream", "t"] + store
         #expect(try Tool.run(check + ["--seed", "42", "--acked", "149"]).status == 0)
+        // "-1" (nothing acknowledged, as after a kill before the first ack) is a value, not a flag.
+        let none = try Tool.run(check + ["--seed", "42", "--acked", "-1"])
+        #expect(none.status == 0, "\(none.stderr)")
         let missing = try Tool.run(check + ["--seed", "42", "--acked", "150"])
         #expect(missing.status == 3 && missing.stderr.contains("offset 150 was acknowledged but the stream holds only 150 records"), "\(missing.stderr)")
         let wrongSeed = try Tool.run(check + ["--seed", "43"])

@@ -86,7 +86,7 @@ struct DebugCommand: AsyncParsableCommand {
             shouldDisplay: false)
         @OptionGroup var common: StoreOptionsGroup
         @Option(help: "The stream.") var stream: String
-        @Option(help: "The last acknowledged offset (-1: none was).") var acked: Int64 = -1
+        @Option(parsing: .unconditional, help: "The last acknowledged offset (-1: none was).") var acked: Int64 = -1
         @Option(help: "Seed of the cut point.") var seed: UInt64
 
         func run() async throws {
@@ -135,7 +135,7 @@ struct DebugCommand: AsyncParsableCommand {
         @OptionGroup var common: StoreOptionsGroup
         @Option(help: "The stream.") var stream: String
         @Option(help: "Seed the stream was generated with.") var seed: UInt64
-        @Option(help: "The last acknowledged offset (-1: none was).") var acked: Int64 = -1
+        @Option(parsing: .unconditional, help: "The last acknowledged offset (-1: none was).") var acked: Int64 = -1
         @Option(name: .customLong("check-from"),
                 help: "Compare record values from this offset on; earlier batches are only checked for density (0: all).")
         var checkFrom: Int64 = 0

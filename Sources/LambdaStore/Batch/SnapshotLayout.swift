@@ -12,12 +12,20 @@ import Synchronization
 struct SnapshotLayout: Sendable {
     let layout: ViewLayout
     let kinds: [AggregateKind]
+    /// `columns.count`, kept so per-query checks do not rebuild the column list.
+    let columnCount: Int
+    /// `columns.map(\.name)`, likewise.
+    let columnNames: [String]
 
     init(layout: ViewLayout) throws(LambdaStoreError) {
         self.layout = layout
         var k: [AggregateKind] = []
         for slot in layout.aggregates { k.append(try AggregateKind(slot)) }
         kinds = k
+        var names = [Self.windowColumn] + layout.groupBy.map { Self.keyColumn($0.name) }
+        for (a, kind) in zip(layout.aggregates, k) { names += Self.stateColumns(a.name, kind).map(\.name) }
+        columnNames = names
+        columnCount = names.count
     }
 
     static let windowColumn = "window_start"
@@ -137,11 +145,11 @@ struct SnapshotLayout: Sendable {
         for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
-        guard reader.columns.map(\.name) == columns.map(\.name) else {
-            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map(\.name)) do not match the view layout's \(columns.map(\.name))", path: reader.path, offset: nil)
+        guard reader.columns.count == columnCount, zip(reader.columns, columnNames).allSatisfy({ $0.name == $1 }) else {
+            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map(\.name)) do not match the view layout's \(columnNames)", path: reader.path, offset: nil)
         }
         if range == nil && keys.isEmpty {
-            let cols = try reader.readColumns(columns.map(\.name), rowGroups: groups)
+            let cols = try reader.readColumns(columnNames, rowGroups: groups)
             return try decode(cols, windowStartRange: nil, keys: [], path: reader.path)
         }
         var out: [(CellKey, [AggregateState])] = []
@@ -175,14 +183,18 @@ struct SnapshotLayout: Sendable {
     }
 
     /// The group key of row `r`.
-    func rowKey(_ cols: [Column], _ r: Int) -> GroupKey {
-        GroupKey(values: (0..<layout.groupBy.count).map { cols[1 + $0].value(at: r) })
+    /// Compares the key of row `r` with `target` (negative: the row sorts first), encoding the
+    /// row's key into `scratch` straight from the columns.
+    func compareRowKey(_ cols: [Column], _ r: Int, _ target: GroupKey, _ scratch: inout [UInt8]) -> Int {
+        scratch.removeAll(keepingCapacity: true)
+        for i in 0..<layout.groupBy.count { GroupKey.appendCanonical(cols[1 + i], row: r, to: &scratch) }
+        return target.compare(canonical: scratch)
     }
 
     /// Decodes columns back into cells, keeping those that match.
     func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
-        guard cols.count == columns.count else {
-            throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columns.count)", path: path, offset: nil)
+        guard cols.count == columnCount else {
+            throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columnCount)", path: path, offset: nil)
         }
         let n = cols[0].count
         let windowed = layout.window != .none
@@ -206,6 +218,7 @@ struct SnapshotLayout: Sendable {
         if let target = fullKey(keys), windowed, !cols[0].hasNulls {
             let w = cols[0].ints
             var rows: [Int] = []
+            var scratch: [UInt8] = []
             var start = lo
             while start < hi {
                 let win = w[start]
@@ -215,8 +228,8 @@ struct SnapshotLayout: Sendable {
                 while a < b { let m = (a + b) / 2; if w[m] == win { a = m + 1 } else { b = m } }
                 end = a
                 var x = start, y = end
-                while x < y { let m = (x + y) / 2; if rowKey(cols, m) < target { x = m + 1 } else { y = m } }
-                if x < end && rowKey(cols, x) == target { rows.append(x) }
+                while x < y { let m = (x + y) / 2; if compareRowKey(cols, m, target, &scratch) < 0 { x = m + 1 } else { y = m } }
+                if x < end && compareRowKey(cols, x, target, &scratch) == 0 { rows.append(x) }
                 start = end
             }
             return try decodeRows(cols, rows: rows, windowStartRange: nil, keys: [], path: path)

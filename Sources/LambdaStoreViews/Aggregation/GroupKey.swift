@@ -95,6 +95,26 @@ public struct GroupKey: Hashable, Sendable, Comparable, CustomStringConvertible 
         }
     }
 
+    /// Appends the canonical encoding of row `r` of `column` (what `append(column.value(at: r))`
+    /// would append, for valid UTF-8, without building the value).
+    public static func appendCanonical(_ column: Column, row r: Int, to b: inout [UInt8]) {
+        if column.isNull(r) { b.append(0); return }
+        b.append(column.type.rawValue)
+        switch column.type {
+        case .int64, .timestamp: appendLE(UInt64(bitPattern: column.ints[r]), &b)
+        case .float64: appendLE(CanonicalFloat.canonical(column.doubles[r]).bitPattern, &b)
+        case .bool: b.append(column.ints[r] != 0 ? 1 : 0)
+        case .string:
+            let lo = Int(column.offsets[r]), hi = Int(column.offsets[r + 1])
+            appendLE(UInt32(truncatingIfNeeded: hi - lo), &b)
+            column.utf8.withUnsafeBufferPointer { u in b.append(contentsOf: UnsafeBufferPointer(rebasing: u[lo..<hi])) }
+        }
+    }
+
+    /// Three-way comparison (negative, 0, positive) of canonical key bytes `a` with this key,
+    /// in the group key order.
+    public func compare(canonical a: [UInt8]) -> Int { GroupKey.compare(a, bytes) }
+
     /// The group values, in group-by order.
     /// - Complexity: O(bytes).
     public var values: [Value] {
