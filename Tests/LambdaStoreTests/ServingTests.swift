@@ -58,7 +58,11 @@ func batchOf(_ events: [ReferenceModel.Event]) throws -> ColumnBatch {
 
 func served(_ store: Store, view: String = "v") throws -> [ReferenceModel.Cell: [Value]] {
     var out: [ReferenceModel.Cell: [Value]] = [:]
-    for row in try store.query(QueryRequest(view: view)).rows {
+    let rows = try store.query(QueryRequest(view: view)).rows
+    // Whatever layers answer, rows come once per cell in (window, key) order.
+    let order = rows.map { CellKey(windowStart: $0.windowStart, key: GroupKey(values: $0.key)) }
+    #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "query rows not strictly in (window, key) order")
+    for row in rows {
         guard case .string(let m) = row.key[0], let w = row.windowStart else { continue }
         out[ReferenceModel.Cell(window: w, merchant: m)] = row.values
     }

@@ -79,30 +79,46 @@ extension Store {
 
         var note: String? = nil
         // Batch part.
-        var cells: [CellKey: (states: [AggregateState], batch: Bool, speed: Bool)] = [:]
+        var batchRows: [(CellKey, [AggregateState])] = []
         if let snap = v.snapshot {
             let batchFingerprint = snap.metadata["fingerprint"] ?? v.manifest.fingerprint
             if batchFingerprint != v.compiled.fingerprint {
                 note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
             } else {
                 let codec = try SnapshotLayout(layout: layout)
-                for (cell, states) in try codec.read(snap, windowStartRange: range, keys: keyConstraints) {
-                    cells[cell] = (states, true, false)
-                }
+                batchRows = try codec.read(snap, windowStartRange: range, keys: keyConstraints)
             }
         }
-        // Speed part.
-        if let speed = v.speed {
-            for g in speed.generations {
-                for row in g.table.rows(windowStartRange: range, keyEquals: keyConstraints) {
-                    let cell = CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))
-                    if var e = cells[cell] {
-                        for i in e.states.indices { e.states[i].merge(row.states[i]) }
-                        e.speed = true
-                        cells[cell] = e
-                    } else {
-                        cells[cell] = (row.states, false, true)
-                    }
+        // Speed part, per generation.
+        let speedRows = (v.speed?.generations ?? []).map { $0.table.rows(windowStartRange: range, keyEquals: keyConstraints) }
+        let groupBy = layout.groupBy.map(\.name), aggregates = layout.aggregates.map(\.name)
+        // One source (the common point query): its rows are already in (window, key) order and
+        // need no merge.
+        let sources = (batchRows.isEmpty ? 0 : 1) + speedRows.filter { !$0.isEmpty }.count
+        if sources <= 1 {
+            var rows: [QueryRow] = []
+            if !batchRows.isEmpty {
+                let types = layout.groupBy.map(\.type)
+                rows = batchRows.map { cell, states in
+                    QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.flatMap { layout.window.windowEnd(start: $0) },
+                             key: cell.key.values(types: types), values: states.map(\.result), source: .batch)
+                }
+            } else if let speed = speedRows.first(where: { !$0.isEmpty }) {
+                rows = speed.map { QueryRow(windowStart: $0.windowStart, windowEnd: $0.windowEnd, key: $0.key, values: $0.values, source: .speed) }
+            }
+            return QueryResult(groupBy: groupBy, aggregates: aggregates, rows: rows, fingerprint: v.compiled.fingerprint, horizon: v.horizon, note: note)
+        }
+        var cells: [CellKey: (states: [AggregateState], batch: Bool, speed: Bool)] = [:]
+        for (cell, states) in batchRows { cells[cell] = (states, true, false) }
+        for generationRows in speedRows {
+            for row in generationRows {
+                let cell = CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))
+                if var e = cells[cell] {
+                    for i in e.states.indices { e.states[i].merge(row.states[i]) }
+                    e.speed = true
+                    cells[cell] = e
+                } else {
+                    cells[cell] = (row.states, false, true)
                 }
             }
         }
@@ -118,7 +134,7 @@ extension Store {
             if a.0.windowStart != b.0.windowStart { return (a.0.windowStart ?? Int64.min) < (b.0.windowStart ?? Int64.min) }
             return a.0.key < b.0.key
         }
-        return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name),
+        return QueryResult(groupBy: groupBy, aggregates: aggregates,
                            rows: keyed.map(\.1), fingerprint: v.compiled.fingerprint, horizon: v.horizon, note: note)
     }
 
