@@ -94,6 +94,24 @@ static inline uint64_t ls_load64(const uint8_t *p) {
     return v;
 }
 
+// Checksums `3 * block` bytes at `*p` as three lanes from register `c`, joins them with the
+// `shift_block` table and advances `*p`.
+__attribute__((target("sse4.2")))
+static inline uint64_t ls_crc3(uint64_t c, const uint8_t **p, size_t block, uint32_t table[4][256]) {
+    const uint8_t *q = *p, *end = q + block;
+    uint64_t c0 = c, c1 = 0, c2 = 0;
+    do {
+        c0 = _mm_crc32_u64(c0, ls_load64(q));
+        c1 = _mm_crc32_u64(c1, ls_load64(q + block));
+        c2 = _mm_crc32_u64(c2, ls_load64(q + 2 * block));
+        q += 8;
+    } while (q < end);
+    c = ls_shift(table, (uint32_t)c0) ^ (uint32_t)c1;
+    c = ls_shift(table, (uint32_t)c) ^ (uint32_t)c2;
+    *p = q + 2 * block;
+    return c;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t ls_crc32c_hw(uint32_t crc, const void *data, size_t length) {
     const uint8_t *p = (const uint8_t *)data;
@@ -101,34 +119,8 @@ static uint32_t ls_crc32c_hw(uint32_t crc, const void *data, size_t length) {
     while (length && ((uintptr_t)p & 7)) { c = _mm_crc32_u8((uint32_t)c, *p++); length--; }
     if (length >= 3 * LS_SHORT) {
         pthread_once(&ls_shift_once, ls_build_shift);
-        while (length >= 3 * LS_LONG) {
-            uint64_t c0 = c, c1 = 0, c2 = 0;
-            const uint8_t *end = p + LS_LONG;
-            do {
-                c0 = _mm_crc32_u64(c0, ls_load64(p));
-                c1 = _mm_crc32_u64(c1, ls_load64(p + LS_LONG));
-                c2 = _mm_crc32_u64(c2, ls_load64(p + 2 * LS_LONG));
-                p += 8;
-            } while (p < end);
-            c = ls_shift(ls_shift_long, (uint32_t)c0) ^ (uint32_t)c1;
-            c = ls_shift(ls_shift_long, (uint32_t)c) ^ (uint32_t)c2;
-            p += 2 * LS_LONG;
-            length -= 3 * LS_LONG;
-        }
-        while (length >= 3 * LS_SHORT) {
-            uint64_t c0 = c, c1 = 0, c2 = 0;
-            const uint8_t *end = p + LS_SHORT;
-            do {
-                c0 = _mm_crc32_u64(c0, ls_load64(p));
-                c1 = _mm_crc32_u64(c1, ls_load64(p + LS_SHORT));
-                c2 = _mm_crc32_u64(c2, ls_load64(p + 2 * LS_SHORT));
-                p += 8;
-            } while (p < end);
-            c = ls_shift(ls_shift_short, (uint32_t)c0) ^ (uint32_t)c1;
-            c = ls_shift(ls_shift_short, (uint32_t)c) ^ (uint32_t)c2;
-            p += 2 * LS_SHORT;
-            length -= 3 * LS_SHORT;
-        }
+        for (; length >= 3 * LS_LONG; length -= 3 * LS_LONG) c = ls_crc3(c, &p, LS_LONG, ls_shift_long);
+        for (; length >= 3 * LS_SHORT; length -= 3 * LS_SHORT) c = ls_crc3(c, &p, LS_SHORT, ls_shift_short);
     }
     while (length >= 8) {
         c = _mm_crc32_u64(c, ls_load64(p));
