@@ -199,7 +199,12 @@ public struct Column: Sendable {
         case .string:
             let offs = offsets
             var total = 0
-            for r in rows { total += Int(offs[r + 1] - offs[r]) }
+            let byteCount = utf8.count
+            for r in rows {
+                // Checked here once per row, so the copy below can be unchecked.
+                precondition(offs[r] <= offs[r + 1] && Int(offs[r + 1]) <= byteCount, "string offsets of row \(r) outside the bytes")
+                total += Int(offs[r + 1] - offs[r])
+            }
             precondition(total <= Int(UInt32.max), "gathered strings exceed 4 GiB")
             var outOffsets = [UInt32](repeating: 0, count: n + 1)
             let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, k in

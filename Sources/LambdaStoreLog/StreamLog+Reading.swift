@@ -1,9 +1,7 @@
 import LambdaStoreCore
 
-/// Reused read buffers: one per reading loop, so a scan allocates per batch only the columns
-/// it hands out.
-/// Read buffers reused from one batch read to the next (the stored bytes and the
-/// decompressed payload), so a scan does not allocate and clear them per batch.
+/// Read buffers reused from one batch read to the next (the stored bytes and the decompressed
+/// payload): one per reading loop, so a scan allocates per batch only the columns it hands out.
 public struct ReadScratch: Sendable {
     var raw: [UInt8] = []
     var plain: [UInt8] = []
