@@ -176,9 +176,17 @@ public final class SnapshotReader: Sendable {
         return out
     }
 
-    /// Row groups kept decoded by ``rowGroupColumns(_:)``, least recently used first, and
-    /// their total bytes.
-    private let decodedGroups = Mutex<(entries: [(group: Int, columns: [Column], bytes: Int)], bytes: Int)>(([], 0))
+    /// One row group kept decoded by ``rowGroupColumns(_:)``.
+    private struct DecodedGroup {
+        var columns: [Column]
+        var bytes: Int
+        var index: (any Sendable)?
+        var lastUse: UInt64
+    }
+
+    /// Row groups kept decoded, by group, with their total bytes and a use counter for
+    /// least-recently-used eviction.
+    private let decodedGroups = Mutex<(groups: [Int: DecodedGroup], bytes: Int, tick: UInt64)>(([:], 0, 0))
 
     /// The most bytes of decoded row groups ``rowGroupColumns(_:)`` keeps per reader (256 MiB:
     /// a whole snapshot of a few million cells, so that point queries over it stay in memory
@@ -189,25 +197,57 @@ public final class SnapshotReader: Sendable {
     /// from a least-recently-used cache of at most ``decodedBytesKept`` bytes, so repeated
     /// point lookups do not read and decompress again.
     /// - Throws: as ``readColumns(_:rowGroups:)``.
-    /// - Complexity: O(row groups cached) on a hit; O(bytes of the row group) otherwise.
+    /// - Complexity: O(1) on a hit; O(bytes of the row group + groups cached) otherwise.
     public func rowGroupColumns(_ g: Int) throws(LambdaStoreError) -> [Column] {
-        let hit: [Column]? = decodedGroups.withLock { cache in
-            guard let i = cache.entries.firstIndex(where: { $0.group == g }) else { return nil }
-            if i != cache.entries.count - 1 { cache.entries.append(cache.entries.remove(at: i)) }
-            return cache.entries[cache.entries.count - 1].columns
+        try cachedGroup(g).columns
+    }
+
+    /// ``rowGroupColumns(_:)`` plus an index the caller derives from the columns (a lookup
+    /// structure over the group's rows): built by `build` on first use and kept in the cache
+    /// with the columns, its `bytes` counted against ``decodedBytesKept``. A group evicted from
+    /// the cache loses its index with its columns.
+    /// - Complexity: as ``rowGroupColumns(_:)`` on a hit; plus `build` otherwise.
+    public func rowGroupColumns<Index: Sendable>(_ g: Int, index build: ([Column]) -> (index: Index, bytes: Int)) throws(LambdaStoreError) -> ([Column], Index) {
+        let (cols, cached) = try cachedGroup(g)
+        if let index = cached as? Index { return (cols, index) }
+        let (index, bytes) = build(cols)
+        decodedGroups.withLock { cache in
+            guard cache.groups[g]?.index == nil else { return }
+            cache.groups[g]?.index = index
+            cache.groups[g]?.bytes += bytes
+            cache.bytes += bytes
+            Self.evict(&cache, keeping: g, toFit: 0)
         }
-        if let hit { return hit }
+        return (cols, index)
+    }
+
+    private func cachedGroup(_ g: Int) throws(LambdaStoreError) -> (columns: [Column], index: (any Sendable)?) {
+        let hit: DecodedGroup? = decodedGroups.withLock { cache in
+            guard cache.groups[g] != nil else { return nil }
+            cache.tick += 1
+            cache.groups[g]?.lastUse = cache.tick
+            return cache.groups[g]
+        }
+        if let hit { return (hit.columns, hit.index) }
         let cols = try readColumns(at: Array(columns.indices), rowGroups: [g])
         let bytes = cols.reduce(0) { $0 + $1.ints.count * 8 + $1.doubles.count * 8 + $1.offsets.count * 4 + $1.utf8.count + $1.validity.count }
         decodedGroups.withLock { cache in
-            guard !cache.entries.contains(where: { $0.group == g }), bytes <= Self.decodedBytesKept else { return }
-            while !cache.entries.isEmpty && cache.bytes + bytes > Self.decodedBytesKept {
-                cache.bytes -= cache.entries.removeFirst().bytes
-            }
-            cache.entries.append((g, cols, bytes))
+            guard cache.groups[g] == nil, bytes <= Self.decodedBytesKept else { return }
+            Self.evict(&cache, keeping: nil, toFit: bytes)
+            cache.tick += 1
+            cache.groups[g] = DecodedGroup(columns: cols, bytes: bytes, index: nil, lastUse: cache.tick)
             cache.bytes += bytes
         }
-        return cols
+        return (cols, nil)
+    }
+
+    /// Drops least recently used groups (never `keeping`) until `toFit` more bytes fit.
+    private static func evict(_ cache: inout (groups: [Int: DecodedGroup], bytes: Int, tick: UInt64), keeping: Int?, toFit more: Int) {
+        while cache.bytes + more > decodedBytesKept {
+            guard let victim = cache.groups.filter({ $0.key != keeping }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key,
+                  let removed = cache.groups.removeValue(forKey: victim) else { return }
+            cache.bytes -= removed.bytes
+        }
     }
 
     /// Reads, checks and decodes one chunk into `b`.

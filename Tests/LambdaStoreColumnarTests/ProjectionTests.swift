@@ -23,6 +23,18 @@ import Testing
             }
         }
         #expect(throws: LambdaStoreError.self) { _ = try r.rowGroupColumns(6) }
+
+        // A caller's index is built once per cached group and handed back with its columns.
+        var builds = 0
+        for g in [2, 2, 4, 2] {
+            fs.resetReadCounters()
+            let (cols, index) = try r.rowGroupColumns(g) { cols in
+                builds += 1
+                return (cols[0].count * 10 + g, 8)
+            }
+            #expect(fs.reads == 0 && index == cols[0].count * 10 + g, "row group \(g)")
+        }
+        #expect(builds == 2, "one index build per group")
     }
 
     @Test func projectionReadsOnlyTheRequestedChunks() throws {

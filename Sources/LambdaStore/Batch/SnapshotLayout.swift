@@ -153,8 +153,17 @@ struct SnapshotLayout: Sendable {
             return try decode(cols, windowStartRange: nil, keys: [], path: reader.path)
         }
         var out: [(CellKey, [AggregateState])] = []
+        let keyed = fullKey(keys) != nil && layout.window != .none
         for g in groups {
-            out += try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, path: reader.path)
+            if keyed {
+                let (cols, index) = try reader.rowGroupColumns(g) { cols in
+                    let index = RowKeyIndex(cols, layout: self)
+                    return (index, index.slots.count * 8)
+                }
+                out += try decode(cols, windowStartRange: range, keys: keys, index: index, path: reader.path)
+            } else {
+                out += try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, path: reader.path)
+            }
         }
         return out
     }
@@ -183,6 +192,30 @@ struct SnapshotLayout: Sendable {
     }
 
     /// The group key of row `r`.
+    /// The window starts in `range` under `window` (multiples of its slide, ascending), or nil
+    /// when there are more than `limit` of them (or no window).
+    static func windowStarts(in range: Range<Int64>, layout window: WindowKind, limit: Int) -> [Int64]? {
+        let unit: Int64
+        switch window {
+        case .none: return nil
+        case .tumbling(let size): unit = size
+        case .hopping(_, let slide): unit = slide
+        }
+        guard unit > 0 else { return nil }
+        let lower = Int128(range.lowerBound), u = Int128(unit)
+        var q = lower / u
+        if lower % u != 0 && lower < 0 { q -= 1 }
+        var c = q * u
+        if c < lower { c += u }
+        var out: [Int64] = []
+        while c < Int128(range.upperBound) {
+            if out.count == limit { return nil }
+            out.append(Int64(c))
+            c += u
+        }
+        return out
+    }
+
     /// Compares the key of row `r` with `target` (negative: the row sorts first), encoding the
     /// row's key into `scratch` straight from the columns.
     func compareRowKey(_ cols: [Column], _ r: Int, _ target: GroupKey, _ scratch: inout [UInt8]) -> Int {
@@ -192,12 +225,26 @@ struct SnapshotLayout: Sendable {
     }
 
     /// Decodes columns back into cells, keeping those that match.
-    func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
+    func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], index: RowKeyIndex? = nil, path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         guard cols.count == columnCount else {
             throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columnCount)", path: path, offset: nil)
         }
         let n = cols[0].count
         let windowed = layout.window != .none
+        // A full key and a short window range with the group's index: probe each window start
+        // the range can hold (starts are multiples of the slide from epoch 0) directly.
+        if let index, let range, let target = fullKey(keys), !cols[0].hasNulls, let starts = Self.windowStarts(in: range, layout: layout.window, limit: 64) {
+            let w = cols[0].ints
+            var rows: [Int] = []
+            var scratch: [UInt8] = []
+            for start in starts {
+                let found = index.row(window: start, key: target) { r in
+                    r < n && w[r] == start && compareRowKey(cols, r, target, &scratch) == 0
+                }
+                if let found { rows.append(found) }
+            }
+            return try decodeRows(cols, rows: rows, windowStartRange: nil, keys: [], path: path)
+        }
         // Rows are sorted by (window start, key): the window range is a contiguous run.
         var lo = 0, hi = n
         if let range {
@@ -227,9 +274,17 @@ struct SnapshotLayout: Sendable {
                 var a = start, b = end
                 while a < b { let m = (a + b) / 2; if w[m] == win { a = m + 1 } else { b = m } }
                 end = a
-                var x = start, y = end
-                while x < y { let m = (x + y) / 2; if compareRowKey(cols, m, target, &scratch) < 0 { x = m + 1 } else { y = m } }
-                if x < end && compareRowKey(cols, x, target, &scratch) == 0 { rows.append(x) }
+                if let index {
+                    // One probe of the group's (window, key) index instead of a binary search.
+                    let found = index.row(window: win, key: target) { r in
+                        r >= start && r < end && compareRowKey(cols, r, target, &scratch) == 0
+                    }
+                    if let found { rows.append(found) }
+                } else {
+                    var x = start, y = end
+                    while x < y { let m = (x + y) / 2; if compareRowKey(cols, m, target, &scratch) < 0 { x = m + 1 } else { y = m } }
+                    if x < end && compareRowKey(cols, x, target, &scratch) == 0 { rows.append(x) }
+                }
                 start = end
             }
             return try decodeRows(cols, rows: rows, windowStartRange: nil, keys: [], path: path)
@@ -303,6 +358,51 @@ extension FieldType {
         case .string, .bytes: self = .string
         case .bool: self = .bool
         case .timestamp: self = .timestamp
+        }
+    }
+}
+
+/// A hash index of one decoded snapshot row group: (window start, group key) → row, so a
+/// point query finds its row with one probe instead of a binary search through the window's
+/// rows (each step of which touches the key bytes of a random row). Open addressing over
+/// `2^k ≥ 2 × rows` words `(hash >> 32) << 32 | (row + 1)`; a hit is confirmed by the caller
+/// against the row itself.
+struct RowKeyIndex: Sendable {
+    let slots: [UInt64]
+
+    static func hash(window: Int64, canonicalKey: UnsafeRawBufferPointer) -> UInt64 {
+        XXH64.hash(canonicalKey, seed: UInt64(bitPattern: window))
+    }
+
+    /// Indexes every row of `cols` (laid out by `layout`) that has a window start.
+    init(_ cols: [Column], layout: SnapshotLayout) {
+        let n = cols.first?.count ?? 0
+        var capacity = 16
+        while capacity < 2 * n { capacity <<= 1 }
+        var slots = [UInt64](repeating: 0, count: capacity)
+        var scratch: [UInt8] = []
+        let mask = capacity - 1
+        for r in 0..<n where !cols[0].isNull(r) {
+            scratch.removeAll(keepingCapacity: true)
+            for i in 0..<layout.layout.groupBy.count { GroupKey.appendCanonical(cols[1 + i], row: r, to: &scratch) }
+            let h = scratch.withUnsafeBytes { RowKeyIndex.hash(window: cols[0].ints[r], canonicalKey: $0) }
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = (h >> 32) << 32 | UInt64(r + 1)
+        }
+        self.slots = slots
+    }
+
+    /// The first row whose hash matches (window, key) and that `matches` accepts, or nil.
+    func row(window: Int64, key: GroupKey, matches: (Int) -> Bool) -> Int? {
+        let h = key.bytes.withUnsafeBytes { RowKeyIndex.hash(window: window, canonicalKey: $0) }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if s >> 32 == h >> 32, matches(Int(s & 0xFFFF_FFFF) - 1) { return Int(s & 0xFFFF_FFFF) - 1 }
+            i = (i + 1) & mask
         }
     }
 }
