@@ -191,7 +191,6 @@ struct SnapshotLayout: Sendable {
         }
     }
 
-    /// The group key of row `r`.
     /// The window starts in `range` under `window` (multiples of its slide, ascending), or nil
     /// when there are more than `limit` of them (or no window).
     static func windowStarts(in range: Range<Int64>, layout window: WindowKind, limit: Int) -> [Int64]? {
@@ -216,11 +215,16 @@ struct SnapshotLayout: Sendable {
         return out
     }
 
-    /// Compares the key of row `r` with `target` (negative: the row sorts first), encoding the
-    /// row's key into `scratch` straight from the columns.
-    func compareRowKey(_ cols: [Column], _ r: Int, _ target: GroupKey, _ scratch: inout [UInt8]) -> Int {
+    /// Sets `scratch` to the canonical group-key bytes of row `r`, straight from the key columns.
+    func rowKeyBytes(_ cols: [Column], _ r: Int, into scratch: inout [UInt8]) {
         scratch.removeAll(keepingCapacity: true)
         for i in 0..<layout.groupBy.count { GroupKey.appendCanonical(cols[1 + i], row: r, to: &scratch) }
+    }
+
+    /// Compares the key of row `r` with `target` (negative: the row sorts first), encoding the
+    /// row's key into `scratch`.
+    func compareRowKey(_ cols: [Column], _ r: Int, _ target: GroupKey, _ scratch: inout [UInt8]) -> Int {
+        rowKeyBytes(cols, r, into: &scratch)
         return target.compare(canonical: scratch)
     }
 
@@ -231,9 +235,10 @@ struct SnapshotLayout: Sendable {
         }
         let n = cols[0].count
         let windowed = layout.window != .none
+        let fullTarget = fullKey(keys)
         // A full key and a short window range with the group's index: probe each window start
         // the range can hold (starts are multiples of the slide from epoch 0) directly.
-        if let index, let range, let target = fullKey(keys), !cols[0].hasNulls, let starts = Self.windowStarts(in: range, layout: layout.window, limit: 64) {
+        if let index, let range, let target = fullTarget, !cols[0].hasNulls, let starts = Self.windowStarts(in: range, layout: layout.window, limit: 64) {
             let w = cols[0].ints
             var rows: [Int] = []
             var scratch: [UInt8] = []
@@ -262,7 +267,7 @@ struct SnapshotLayout: Sendable {
             hi = lowerBound(range.upperBound)
         }
         // A full key: one binary search per window in the run.
-        if let target = fullKey(keys), windowed, !cols[0].hasNulls {
+        if let target = fullTarget, windowed, !cols[0].hasNulls {
             let w = cols[0].ints
             var rows: [Int] = []
             var scratch: [UInt8] = []
@@ -383,8 +388,7 @@ struct RowKeyIndex: Sendable {
         var scratch: [UInt8] = []
         let mask = capacity - 1
         for r in 0..<n where !cols[0].isNull(r) {
-            scratch.removeAll(keepingCapacity: true)
-            for i in 0..<layout.layout.groupBy.count { GroupKey.appendCanonical(cols[1 + i], row: r, to: &scratch) }
+            layout.rowKeyBytes(cols, r, into: &scratch)
             let h = scratch.withUnsafeBytes { RowKeyIndex.hash(window: cols[0].ints[r], canonicalKey: $0) }
             var i = Int(truncatingIfNeeded: h) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
