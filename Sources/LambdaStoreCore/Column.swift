@@ -5,6 +5,13 @@
 /// A null slot holds 0 / 0.0 / the empty string. ``validity`` is empty when the column has no
 /// nulls, else a bitmap where bit `i & 7` of byte `i >> 3` is set when row `i` is non-null.
 ///
+/// A string column can also be *dictionary-encoded* (``dictionary`` non-nil): its rows are
+/// codes into a table of values instead of ``offsets``/``utf8``, as the log reader hands out
+/// for scans that ask for it (`StreamLog.readBatch(_:scratch:keepDictionaries:)`). Such a
+/// column has no ``offsets`` or ``utf8`` (reading them traps); ``string(at:)``,
+/// ``value(at:)``, ``slice(_:)``, ``gathering(rows:)`` and the appends work on either form,
+/// and ``materialize()`` turns it into the plain form.
+///
 /// Thread safety: a value type; share copies freely.
 public struct Column: Sendable {
     /// The value type.
@@ -25,11 +32,23 @@ public struct Column: Sendable {
     @inlinable public var doubles: [Double] { _doubles }
     @usableFromInline var _doubles: [Double]
     /// String offsets (count + 1 entries).
-    @inlinable public var offsets: [UInt32] { _offsets }
+    /// - Precondition: the column is not dictionary-encoded.
+    @inlinable public var offsets: [UInt32] {
+        precondition(_dictionary == nil, "offsets of a dictionary-encoded column (materialize() it first)")
+        return _offsets
+    }
     @usableFromInline var _offsets: [UInt32]
     /// String bytes.
-    @inlinable public var utf8: [UInt8] { _utf8 }
+    /// - Precondition: the column is not dictionary-encoded.
+    @inlinable public var utf8: [UInt8] {
+        precondition(_dictionary == nil, "bytes of a dictionary-encoded column (materialize() it first)")
+        return _utf8
+    }
     @usableFromInline var _utf8: [UInt8]
+    /// The values and per-row codes of a dictionary-encoded string column; nil for every
+    /// other column.
+    @inlinable public var dictionary: ColumnDictionary? { _dictionary }
+    @usableFromInline var _dictionary: ColumnDictionary?
 
     /// An empty column.
     public init(type: FieldType, capacity: Int = 0) {
@@ -41,6 +60,7 @@ public struct Column: Sendable {
         _doubles = []
         _offsets = type == .string ? [0] : []
         _utf8 = []
+        _dictionary = nil
         if capacity > 0 {
             switch type {
             case .float64: _doubles.reserveCapacity(capacity)
@@ -60,6 +80,74 @@ public struct Column: Sendable {
         self._doubles = doubles
         self._offsets = type == .string ? offsets : []
         self._utf8 = utf8
+        self._dictionary = nil
+    }
+
+    /// A dictionary-encoded string column: row `i` is `dictionary.entries` row
+    /// `dictionary.codes[i]` (a null row's code is not used). `validity` empty or
+    /// `(count + 7) / 8` bytes.
+    /// - Precondition: `dictionary.codes.count == count`, every code is a row of the entries
+    ///   (checked, O(count)), and the entries have no nulls and are not dictionary-encoded.
+    public init(count: Int, nullCount: Int, validity: [UInt8], dictionary: ColumnDictionary) {
+        precondition(dictionary.codes.count == count, "one code per row")
+        let d = dictionary.entries.count
+        precondition(count == 0 || d > 0, "codes into an empty dictionary")
+        var top: UInt32 = 0
+        for c in dictionary.codes { top = Swift.max(top, c) }
+        precondition(count == 0 || Int(top) < d, "dictionary code \(top) outside the \(d) entries")
+        self.type = .string
+        self._count = count
+        self._nullCount = nullCount
+        self._validity = validity
+        self._ints = []
+        self._doubles = []
+        self._offsets = []
+        self._utf8 = []
+        self._dictionary = dictionary
+    }
+
+    /// Turns a dictionary-encoded column into the plain form (offsets and bytes); no-op for
+    /// any other column.
+    /// - Complexity: O(rows + bytes).
+    public mutating func materialize() {
+        guard let d = _dictionary else { return }
+        let n = count
+        let eo = d.entries._offsets
+        var total = 0
+        for code in d.codes { total += Int(eo[Int(code) + 1] - eo[Int(code)]) }
+        precondition(total <= Int(UInt32.max), "materialized strings exceed 4 GiB")
+        var offs = [UInt32](repeating: 0, count: n + 1)
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, k in
+            d.entries._utf8.withUnsafeBufferPointer { src in
+                var at = 0
+                for i in 0..<n {
+                    let code = Int(d.codes[i])
+                    let a = Int(eo[code]), len = Int(eo[code + 1]) - a
+                    if len > 0 { (out.baseAddress! + at).update(from: src.baseAddress! + a, count: len) }
+                    at += len
+                    offs[i + 1] = UInt32(truncatingIfNeeded: at)
+                }
+            }
+            k = total
+        }
+        _offsets = offs
+        _utf8 = bytes
+        _dictionary = nil
+    }
+
+    /// This column in the plain form (see ``materialize()``).
+    public func materialized() -> Column {
+        var c = self
+        c.materialize()
+        return c
+    }
+
+    /// Calls `body` with the UTF-8 bytes of row `i` of a string column (either form).
+    @inlinable
+    public func withUTF8<R>(at i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let d = _dictionary { return try d.entries.withUTF8(at: Int(d.codes[i]), body) }
+        let a = Int(_offsets[i]), b = Int(_offsets[i + 1])
+        return try _utf8.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[a..<b])) }
     }
 
     /// Whether row `i` is null.
@@ -82,6 +170,7 @@ public struct Column: Sendable {
 
     /// Appends a null.
     public mutating func appendNull() {
+        materialize()
         if nullCount == 0 {
             // First null: materialise the bitmap with every earlier row valid.
             _validity = [UInt8](repeating: 0, count: (count + 8) / 8)
@@ -118,6 +207,7 @@ public struct Column: Sendable {
     /// Appends a string from its UTF-8 bytes.
     @inlinable
     public mutating func append(utf8 bytes: UnsafeRawBufferPointer) {
+        if _dictionary != nil { materialize() }
         markValid()
         _utf8.append(contentsOf: bytes)
         _offsets.append(UInt32(truncatingIfNeeded: utf8.count))
@@ -159,8 +249,7 @@ public struct Column: Sendable {
 
     /// The string at row `i` of a string column.
     public func string(at i: Int) -> String {
-        let a = Int(offsets[i]), b = Int(offsets[i + 1])
-        return utf8.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[a..<b]), as: UTF8.self) }
+        withUTF8(at: i) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// A column of `count` copies of `value` (used to project old records onto a new schema).
@@ -172,9 +261,25 @@ public struct Column: Sendable {
 
     /// The rows `range` of this column, as a new column.
     public func slice(_ range: Range<Int>) -> Column {
+        if let d = _dictionary { return sliceDictionary(d, range) }
         var c = Column(type: type, capacity: range.count)
         for i in range { c.append(copyOf: self, row: i) }
         return c
+    }
+
+    /// ``slice(_:)`` of a dictionary-encoded column: the codes of `range`, the same entries.
+    func sliceDictionary(_ d: ColumnDictionary, _ range: Range<Int>) -> Column {
+        var validity: [UInt8] = []
+        var nulls = 0
+        if hasNulls {
+            validity = [UInt8](repeating: 0, count: (range.count + 7) / 8)
+            for (j, r) in range.enumerated() {
+                if isNull(r) { nulls += 1 } else { validity[j >> 3] |= 1 << UInt8(j & 7) }
+            }
+            if nulls == 0 { validity = [] }
+        }
+        return Column(count: range.count, nullCount: nulls, validity: validity,
+                      dictionary: ColumnDictionary(entries: d.entries, codes: Array(d.codes[range])))
     }
 
     /// The rows `rows` of this column, in that order (repeats allowed), as a new column: one
@@ -182,6 +287,7 @@ public struct Column: Sendable {
     /// - Precondition: every index in `rows` is in `0..<count`.
     /// - Complexity: O(rows + bytes gathered).
     public func gathering(rows: [Int]) -> Column {
+        if _dictionary != nil { return materialized().gathering(rows: rows) }
         let n = rows.count
         var validity: [UInt8] = []
         var nulls = 0
@@ -232,10 +338,24 @@ public struct Column: Sendable {
         if other.isNull(i) { appendNull(); return }
         switch type {
         case .float64: append(double: other.doubles[i])
-        case .string:
-            let a = Int(other.offsets[i]), b = Int(other.offsets[i + 1])
-            other.utf8.withUnsafeBytes { append(utf8: UnsafeRawBufferPointer(rebasing: $0[a..<b])) }
+        case .string: other.withUTF8(at: i) { append(utf8: $0) }
         default: append(int: other.ints[i])
         }
+    }
+}
+
+/// The table of a dictionary-encoded string ``Column``: its distinct values and one code per
+/// row. Immutable; shared by the slices of a column.
+public final class ColumnDictionary: Sendable {
+    /// The values, as a plain string column without nulls.
+    public let entries: Column
+    /// Per row of the column: the row of ``entries`` holding its value (unused for null rows).
+    public let codes: [UInt32]
+
+    /// A dictionary; `entries` must be a plain string column without nulls.
+    public init(entries: Column, codes: [UInt32]) {
+        precondition(entries.type == .string && entries._dictionary == nil && !entries.hasNulls, "dictionary entries are plain non-null strings")
+        self.entries = entries
+        self.codes = codes
     }
 }

@@ -87,17 +87,26 @@ public struct ColumnBatch: Sendable {
     /// validity bitmap)`, the bitmap (`ceil(rows/8)` bytes) when flagged, then the values:
     /// `int64`/`timestamp` rows × i64, `float64` rows × f64 bits, `bool` rows × u8 (0/1),
     /// `string` (rows + 1) × u32 offsets then the bytes.
+    ///
+    /// With `dictionaryStrings` (segment format version 2), a string column whose dictionary
+    /// form is smaller is written in that form instead (flags bit 1, format-spec.md §2.3.1).
     /// - Complexity: O(bytes).
-    public func encodePayload(into out: inout [UInt8]) {
+    public func encodePayload(into out: inout [UInt8], dictionaryStrings: Bool = false) {
         let n = count
         var w = ByteWriter()
         swap(&w.bytes, &out)
         w.write(UInt32(n))
         w.write(UInt16(columns.count))
-        for c in columns {
+        for column in columns {
+            let c = column.materialized()
+            let dict = dictionaryStrings ? PayloadDictionary.encode(c) : nil
             w.write(c.type.rawValue)
-            w.write(UInt8(c.hasNulls ? 1 : 0))
+            w.write(UInt8((c.hasNulls ? 1 : 0) | (dict != nil ? 2 : 0)))
             if c.hasNulls { w.write(bytes: c.validity.prefix((n + 7) / 8)) }
+            if let dict {
+                dict.write(into: &w)
+                continue
+            }
             switch c.type {
             case .int64, .timestamp:
                 c.ints.withUnsafeBytes { w.write(raw: $0) }   // little-endian hosts only (checked in tests)
@@ -117,9 +126,11 @@ public struct ColumnBatch: Sendable {
     ///
     /// Every count and offset is checked against the buffer before use; the column types must
     /// match the schema's fields.
+    /// - Parameter dictionaries: what to do with dictionary-coded string columns (allowed from
+    ///   segment format version 2 on).
     /// - Throws: ``LambdaStoreError/Code/corruption`` with the offset relative to the payload.
     /// - Complexity: O(bytes).
-    public init(decodingPayload payload: UnsafeRawBufferPointer, schema: Schema) throws(LambdaStoreError) {
+    public init(decodingPayload payload: UnsafeRawBufferPointer, schema: Schema, dictionaries: PayloadDictionaries = .rejected) throws(LambdaStoreError) {
         var r = ByteReader(payload)
         let n = Int(try r.read(UInt32.self, "row count"))
         try r.bound(n, max: Limits.batchRecordsMax, "row count")
@@ -136,13 +147,18 @@ public struct ColumnBatch: Sendable {
                 throw LambdaStoreError(.corruption, "column '\(f.name)' has type code \(t), schema says \(f.type)", offset: Int64(at))
             }
             let flags = try r.read(UInt8.self, "column flags")
-            guard flags & ~1 == 0 else { throw LambdaStoreError(.corruption, "column '\(f.name)' has unknown flags \(flags)", offset: Int64(at + 1)) }
+            let dictFlag: UInt8 = dictionaries == .rejected || f.type != .string ? 0 : 2
+            guard flags & ~(1 | dictFlag) == 0 else { throw LambdaStoreError(.corruption, "column '\(f.name)' has unknown flags \(flags)", offset: Int64(at + 1)) }
             var validity: [UInt8] = []
             var nulls = 0
             if flags & 1 != 0 {
                 validity = try r.readBytes((n + 7) / 8, "validity of '\(f.name)'")
                 for i in 0..<n where validity[i >> 3] & (1 << UInt8(i & 7)) == 0 { nulls += 1 }
                 if nulls == 0 { validity = [] }
+            }
+            if flags & 2 != 0 {
+                cols.append(try PayloadDictionary.read(&r, rows: n, nullCount: nulls, validity: validity, name: f.name, materialize: dictionaries == .materialized))
+                continue
             }
             switch f.type {
             case .int64, .timestamp:

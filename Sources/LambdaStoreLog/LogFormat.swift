@@ -6,8 +6,13 @@ import LambdaStoreCore
 ///
 /// Thread safety: pure values and functions.
 public enum LogFormat {
-    /// The format version of every log file kind (schema history, segment, index, time index).
+    /// The format version of the schema history, index and time index files.
     public static let formatVersion: UInt16 = 1
+    /// The format version of new segment files: 2 (payload string columns may be
+    /// dictionary-coded, format-spec.md §2.3.1). Version 1 segments are still read.
+    public static let segmentFormatVersion: UInt16 = 2
+    /// The segment format versions this build reads.
+    public static let segmentFormatVersionsRead: ClosedRange<UInt16> = 1...2
 
     /// `LSSH`: schema history file magic (bytes `4C 53 53 48`).
     public static let schemaMagic: UInt32 = magic("LSSH")
@@ -78,18 +83,21 @@ public struct SegmentFileHeader: Sendable, Equatable {
     public var baseOffset: Int64
     /// When the segment was created, epoch milliseconds.
     public var createdAtMillis: Int64
+    /// The segment's format version (``LogFormat/segmentFormatVersion`` for new segments).
+    public var formatVersion: UInt16
 
-    /// Creates a header.
-    public init(baseOffset: Int64, createdAtMillis: Int64) {
+    /// Creates a header of the current segment format version.
+    public init(baseOffset: Int64, createdAtMillis: Int64, formatVersion: UInt16 = LogFormat.segmentFormatVersion) {
         self.baseOffset = baseOffset
         self.createdAtMillis = createdAtMillis
+        self.formatVersion = formatVersion
     }
 
     /// Appends the 32 header bytes.
     public func encode(into w: inout ByteWriter) {
         let start = w.count
         w.write(LogFormat.segmentMagic)
-        w.write(LogFormat.formatVersion)
+        w.write(formatVersion)
         w.write(UInt16(0))
         w.write(baseOffset)
         w.write(createdAtMillis)
@@ -115,9 +123,10 @@ public struct SegmentFileHeader: Sendable, Equatable {
             throw .corruption("not a segment file (magic \(hex32(magic)))", path: nil, offset: 0)
         }
         let version = try r.read(UInt16.self)
-        guard version == LogFormat.formatVersion else {
-            throw LambdaStoreError(.unsupported, "segment format version \(version) (this build reads \(LogFormat.formatVersion))", offset: 4)
+        guard LogFormat.segmentFormatVersionsRead.contains(version) else {
+            throw LambdaStoreError(.unsupported, "segment format version \(version) (this build reads \(LogFormat.segmentFormatVersionsRead.lowerBound) to \(LogFormat.segmentFormatVersionsRead.upperBound))", offset: 4)
         }
+        formatVersion = version
         let flags = try r.read(UInt16.self)
         baseOffset = try r.read(Int64.self)
         createdAtMillis = try r.read(Int64.self)

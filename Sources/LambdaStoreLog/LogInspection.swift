@@ -151,7 +151,7 @@ public enum LogInspector {
                         b.recordsError = "payload checksum mismatch"
                     } else if let schema = schemas?.schema(version: hd.schemaVersion) {
                         do throws(LambdaStoreError) {
-                            let seg = Segment(baseOffset: out.baseOffset, name: Path.base(of: file), path: file, relPath: file, handle: h, createdAt: out.createdAtMillis)
+                            let seg = Segment(baseOffset: out.baseOffset, name: Path.base(of: file), path: file, relPath: file, handle: h, createdAt: out.createdAtMillis, formatVersion: scanner.header.formatVersion)
                             let batch = try StreamLog.decodeStored(seg, IndexEntry(header: hd, position: p), schema: schema, scratch: &scratch)
                             b.records = (0..<batch.count).map { r in batch.columns.map { $0.value(at: r) } }
                         } catch {

@@ -27,6 +27,9 @@ public struct LogOptions: Sendable {
     public var codec: Codec
     /// zstd level, used when ``codec`` is `zstd`.
     public var zstdLevel: Int32
+    /// Write a string column in dictionary form when that is smaller (format-spec.md §2.3.1;
+    /// only into segments of format version 2). On by default; off writes every column plain.
+    public var dictionaryStrings: Bool = true
     /// Open without the writer lock; never truncate, rebuild on disk or append.
     public var readOnly: Bool
     /// Also check every payload CRC of the sealed segments on open (slow: reads everything).
@@ -35,7 +38,8 @@ public struct LogOptions: Sendable {
     /// The clock for segment creation times and age-based rolls, epoch milliseconds.
     public var clock: @Sendable () -> Int64
 
-    /// Options with the defaults: 128 MiB segments, no age limit, lz4, zstd level 1, read-write.
+    /// Options with the defaults: 128 MiB segments, no age limit, lz4, zstd level 1, read-write,
+    /// dictionary-coded strings where smaller.
     public init(segmentBytesMax: Int64 = Limits.segmentBytesDefault, segmentAgeMaxMillis: Int64? = nil, codec: Codec = .lz4,
                 zstdLevel: Int32 = 1, readOnly: Bool = false, verifyOnOpen: Bool = false,
                 clock: @escaping @Sendable () -> Int64 = LogOptions.systemClock) {

@@ -128,7 +128,7 @@ extension EventLog {
         var entries: [IndexEntry] = []
         var scratch = ReadScratch()
         var damaged = false
-        let seg = Segment(baseOffset: base, name: Path.base(of: path), path: path, relPath: rel, handle: h, createdAt: scanner.header.createdAtMillis)
+        let seg = Segment(baseOffset: base, name: Path.base(of: path), path: path, relPath: rel, handle: h, createdAt: scanner.header.createdAtMillis, formatVersion: scanner.header.formatVersion)
         walk: while true {
             let step: ScanStep
             do { step = try scanner.next() } catch { problem(nil, error.message); damaged = true; break walk }

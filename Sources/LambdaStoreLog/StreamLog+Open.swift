@@ -101,7 +101,7 @@ struct SegmentOpener {
         let h = try fs.open(path, mode: .read)
         let size = try h.size()
         let header = try readHeader(h)
-        let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: header.createdAtMillis)
+        let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: header.createdAtMillis, formatVersion: header.formatVersion)
         if !options.verifyOnOpen {
             let loaded = IndexFiles.load(fs: fs, segmentPath: path, relSegment: rel, segmentBase: base, segmentSize: size)
             let (n, problem) = IndexFiles.consistentPrefix(loaded.entries, segmentBase: base, validEnd: size)
@@ -152,7 +152,7 @@ struct SegmentOpener {
                 try IndexFiles.write(fs: fs, segmentPath: path, entries: [], segmentBase: base)
                 appender = try IndexAppender.open(fs: fs, segmentPath: path, entryCount: 0)
             }
-            let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: created)
+            let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: created, formatVersion: LogFormat.segmentFormatVersion)
             return SegmentState(segment: seg, entries: [], size: Int64(LogFormat.segmentHeaderSize))
         }
         var scanner = try SegmentScanner(handle: h, path: rel, checkPayloads: true)
@@ -179,7 +179,7 @@ struct SegmentOpener {
             if !options.readOnly { try IndexFiles.write(fs: fs, segmentPath: path, entries: entries, segmentBase: base) }
         }
         if !options.readOnly { appender = try IndexAppender.open(fs: fs, segmentPath: path, entryCount: entries.count) }
-        let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: scanner.header.createdAtMillis)
+        let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: scanner.header.createdAtMillis, formatVersion: scanner.header.formatVersion)
         return SegmentState(segment: seg, entries: entries, size: size)
     }
 }

@@ -77,7 +77,11 @@ extension StreamLog {
     }
 
     /// ``readBatch(_:)`` through caller-owned buffers: the form for reading many batches.
-    public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
+    ///
+    /// With `keepDictionaries`, string columns stored in dictionary form (format-spec.md
+    /// §2.3.1) come back dictionary-encoded (``Column/dictionary``) instead of materialized: for
+    /// scans whose every consumer handles that form (filters and view aggregation do).
+    public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch, keepDictionaries: Bool = false) throws(LambdaStoreError) -> ColumnBatch {
         let found: (Segment, IndexEntry, SchemaHistory)? = shared.withLock { s in
             guard !s.segments.isEmpty else { return nil }
             let st = s.segments[s.segmentIndex(containing: info.baseOffset)]
@@ -89,7 +93,7 @@ extension StreamLog {
         guard let (seg, entry, history) = found else {
             throw LambdaStoreError(.notFound, "no batch at offset \(info.baseOffset) in \(info.segment) of stream '\(name)'")
         }
-        return try decode(seg, entry, history: history, scratch: &scratch)
+        return try decode(seg, entry, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
     }
 
     /// Calls `body` with every batch holding records at `offsets`, in offset order, decoded
@@ -144,15 +148,15 @@ extension StreamLog {
     }
 
     /// pread, check, decompress, decode, project.
-    func decode(_ seg: Segment, _ e: IndexEntry, history: SchemaHistory, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
+    func decode(_ seg: Segment, _ e: IndexEntry, history: SchemaHistory, scratch: inout ReadScratch, keepDictionaries: Bool = false) throws(LambdaStoreError) -> ColumnBatch {
         guard let schema = history.schema(version: e.schemaVersion) else {
             throw .corruption("batch names schema version \(e.schemaVersion), the history has \(history.latest.version)", path: seg.relPath, offset: e.position + 20)
         }
-        return try Self.decodeStored(seg, e, schema: schema, scratch: &scratch).projected(from: schema, to: history.latest)
+        return try Self.decodeStored(seg, e, schema: schema, scratch: &scratch, keepDictionaries: keepDictionaries).projected(from: schema, to: history.latest)
     }
 
     /// pread, check against the entry and both CRCs, decompress, decode (no projection).
-    static func decodeStored(_ seg: Segment, _ e: IndexEntry, schema: Schema, scratch: inout ReadScratch) throws(LambdaStoreError) -> ColumnBatch {
+    static func decodeStored(_ seg: Segment, _ e: IndexEntry, schema: Schema, scratch: inout ReadScratch, keepDictionaries: Bool = false) throws(LambdaStoreError) -> ColumnBatch {
         let hs = LogFormat.batchHeaderSize
         let total = hs + e.storedLength
         if scratch.raw.count < total { scratch.raw = [UInt8](repeating: 0, count: total) }
@@ -181,11 +185,12 @@ extension StreamLog {
                 throw .checksumMismatch(stored: header.payloadCRC, computed: crc, what: "batch payload", path: nil, offset: e.position)
             }
             do throws(LambdaStoreError) {
-                if header.codec == .none { return try ColumnBatch(decodingPayload: stored, schema: schema) }
+                let dictionaries = seg.dictionaries(keep: keepDictionaries)
+                if header.codec == .none { return try ColumnBatch(decodingPayload: stored, schema: schema, dictionaries: dictionaries) }
                 return try typed { try scratch.plain.withUnsafeMutableBytes { p throws(LambdaStoreError) -> ColumnBatch in
                     let out = UnsafeMutableRawBufferPointer(rebasing: p[0..<plainCount])
                     try header.codec.decompress(stored, into: out)
-                    return try ColumnBatch(decodingPayload: UnsafeRawBufferPointer(out), schema: schema)
+                    return try ColumnBatch(decodingPayload: UnsafeRawBufferPointer(out), schema: schema, dictionaries: dictionaries)
                 } }
             } catch {
                 throw .corruption("payload of the batch at offset \(e.baseOffset): \(error.message)", path: nil, offset: e.position)

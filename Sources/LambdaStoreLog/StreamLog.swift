@@ -13,14 +13,23 @@ final class Segment: Sendable {
     let relPath: String
     let handle: any FileHandle
     let createdAt: Int64
+    /// The segment format version from its header: payloads may use dictionary-coded string
+    /// columns from version 2 on.
+    let formatVersion: UInt16
 
-    init(baseOffset: Int64, name: String, path: String, relPath: String, handle: any FileHandle, createdAt: Int64) {
+    init(baseOffset: Int64, name: String, path: String, relPath: String, handle: any FileHandle, createdAt: Int64, formatVersion: UInt16) {
         self.baseOffset = baseOffset
         self.name = name
         self.path = path
         self.relPath = relPath
         self.handle = handle
         self.createdAt = createdAt
+        self.formatVersion = formatVersion
+    }
+
+    /// How payloads of this segment may treat dictionary-coded strings when decoded.
+    func dictionaries(keep: Bool) -> PayloadDictionaries {
+        formatVersion < 2 ? .rejected : keep ? .kept : .materialized
     }
 }
 
@@ -231,7 +240,10 @@ public final class StreamLog: Sendable {
     /// offsets, finish the header, write, publish and notify.
     func write(_ batch: ColumnBatch, durability: Durability) throws(LambdaStoreError) -> Range<Int64> {
         guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
-        let schema = shared.withLock { $0.history.latest }
+        // Dictionary-coded strings only into format-2 segments: a format-1 segment can only be
+        // the active one found on open, and every roll creates a format-2 one.
+        let (schema, activeVersion) = shared.withLock { ($0.history.latest, $0.segments.last?.segment.formatVersion ?? LogFormat.segmentFormatVersion) }
+        let dictionaries = options.dictionaryStrings && activeVersion >= 2
         guard batch.schemaVersion == schema.version else {
             throw LambdaStoreError(.schema, "batch is under schema version \(batch.schemaVersion), stream '\(name)' is at version \(schema.version)")
         }
@@ -244,7 +256,7 @@ public final class StreamLog: Sendable {
         defer { scratchPool.withLock { if $0.count < 4 { $0.append(scratch) } } }
         var header = BatchHeader(codec: .none, baseOffset: 0, recordCount: n, schemaVersion: schema.version, eventTimeRange: nil,
                                  uncompressedLength: 0, storedLength: 0, payloadCRC: 0)
-        if n > 0 { try encode(batch, schema: schema, into: &scratch, header: &header) }
+        if n > 0 { try encode(batch, schema: schema, dictionaries: dictionaries, into: &scratch, header: &header) }
         var out: [UInt8] = []
         swap(&out, &scratch.out)   // uniquely referenced: the header is finished in place
         defer { swap(&out, &scratch.out) }
@@ -301,18 +313,18 @@ public final class StreamLog: Sendable {
     /// Encodes the payload (format-spec.md §2.3), compresses it, and fills every header field
     /// but the base offset. `scratch.out` ends up as 56 header bytes (to be finished) followed
     /// by the stored payload.
-    private func encode(_ batch: ColumnBatch, schema: Schema, into scratch: inout EncodeScratch, header: inout BatchHeader) throws(LambdaStoreError) {
+    private func encode(_ batch: ColumnBatch, schema: Schema, dictionaries: Bool, into scratch: inout EncodeScratch, header: inout BatchHeader) throws(LambdaStoreError) {
         let hs = LogFormat.batchHeaderSize
         scratch.out.removeAll(keepingCapacity: true)
         scratch.out.append(contentsOf: repeatElement(0, count: hs))
         var codec = options.codec
         let uncompressed: Int
         if codec == .none {
-            batch.encodePayload(into: &scratch.out)
+            batch.encodePayload(into: &scratch.out, dictionaryStrings: dictionaries)
             uncompressed = scratch.out.count - hs
         } else {
             scratch.payload.removeAll(keepingCapacity: true)
-            batch.encodePayload(into: &scratch.payload)
+            batch.encodePayload(into: &scratch.payload, dictionaryStrings: dictionaries)
             uncompressed = scratch.payload.count
             if uncompressed <= Limits.batchBytesMax {
                 let level = options.zstdLevel
@@ -356,7 +368,7 @@ public final class StreamLog: Sendable {
         try h.sync()
         w.index = try IndexAppender.create(fs: fs, segmentPath: path, segmentBase: base)
         try fs.syncDirectory(dir)
-        let seg = Segment(baseOffset: base, name: name, path: path, relPath: relDir + "/" + name, handle: h, createdAt: created)
+        let seg = Segment(baseOffset: base, name: name, path: path, relPath: relDir + "/" + name, handle: h, createdAt: created, formatVersion: LogFormat.segmentFormatVersion)
         shared.withLock { s in s.segments.append(SegmentState(segment: seg, entries: [], size: Int64(LogFormat.segmentHeaderSize))) }
         return seg
     }

@@ -19,7 +19,7 @@ import LambdaStoreTestSupport
         for i in plain.batches.indices { plain.batches[i].records = nil }
         let obj = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(plain)) as? [String: Any])
         #expect(Set(obj.keys) == ["file", "formatVersion", "batches"])
-        #expect(obj["formatVersion"] as? Int == 1)
+        #expect(obj["formatVersion"] as? Int == 2)
         let batches = try #require(obj["batches"] as? [[String: Any]])
         #expect(batches.count == 2)
         #expect(Set(batches[0].keys) == ["baseOffset", "count", "minEventTime", "maxEventTime", "schemaVersion", "codec", "bytes", "checksumOk"])

@@ -47,7 +47,7 @@ import LambdaStoreTestSupport
         #expect(bytes.count == 32 + 56 + 43)
         #expect(try await Self.written() == bytes, "the writer no longer produces the spec's bytes")
         let d = try LogInspector.dumpSegment(bytes: bytes, schemas: SchemaHistory(first: Self.schema), includeRecords: true)
-        #expect(d.problem == nil && d.tail == .clean && d.formatVersion == 1 && d.baseOffset == 0 && d.createdAtMillis == 1_767_225_600_000)
+        #expect(d.problem == nil && d.tail == .clean && d.formatVersion == 2 && d.baseOffset == 0 && d.createdAtMillis == 1_767_225_600_000)
         let b = try #require(d.batches.first)
         #expect(d.batches.count == 1)
         #expect(b.baseOffset == 0 && b.count == 2 && b.schemaVersion == 1 && b.codec == .none && b.checksumOk)

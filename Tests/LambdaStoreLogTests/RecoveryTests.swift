@@ -279,7 +279,7 @@ import LambdaStoreTestSupport
     @Test func segmentDumpDescribesBatchesAndRecords() async throws {
         let fs = try await Self.store(batches: 2, codec: .zstd)
         let d = try LogInspector.dumpSegment(path: Self.seg0, fs: fs, includeRecords: true)
-        #expect(d.formatVersion == 1 && d.baseOffset == 0 && d.tail == .clean && d.problem == nil)
+        #expect(d.formatVersion == 2 && d.baseOffset == 0 && d.tail == .clean && d.problem == nil)
         #expect(d.batches.map(\.baseOffset) == [0, 3] && d.batches.allSatisfy { $0.count == 3 && $0.checksumOk && $0.schemaVersion == 1 })
         #expect(d.batches[0].records == Fixture.rows(Fixture.ordersBatch(first: 0, count: 3)))
         #expect(d.batches.reduce(32) { $0 + Int64($1.bytes) } == d.fileBytes)

@@ -23,7 +23,7 @@ struct Options {
     var seed: UInt64 = 42
     var childMemory = false
 
-    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "visible", "batch", "replay", "snapshot"]
+    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "visible", "batch", "aggregate", "replay", "snapshot"]
 
     static let usage = """
         LambdaStoreBench: the peers' 10 M-event workload through LambdaStore (see BENCHMARKS.md).
