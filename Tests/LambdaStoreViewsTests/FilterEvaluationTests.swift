@@ -276,6 +276,8 @@ struct FilterGenerator {
             for (k, batch) in batches.enumerated() {
                 compiled.evaluate(batch, into: &selection)
                 #expect(selection.count == batch.count)
+                // The same rows with their strings dictionary-encoded select the same rows.
+                #expect(compiled.evaluate(DictionaryTwin.batch(batch)) == selection, "seed \(seed) round \(round) batch \(k): dictionary form, \(text)")
                 let again = recompiled.evaluate(batch)
                 for row in 0..<batch.count {
                     let want: UInt8 = FilterReference.eval(ref, batch, schema, row) == true ? 1 : 0

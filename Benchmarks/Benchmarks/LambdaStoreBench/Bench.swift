@@ -43,6 +43,10 @@ final class Bench {
         s.batchParallelism = o.batchThreads
         // LAMBDASTORE_LOG_LEVEL=debug shows, e.g., where each batch run spends its time.
         if let l = getenv("LAMBDASTORE_LOG_LEVEL").flatMap({ Logger.Level(rawValue: String(cString: $0)) }) { s.logger.logLevel = l }
+        // A/B runs against the defaults: LAMBDASTORE_BENCH_LOG_CODEC=none|lz4|zstd,
+        // LAMBDASTORE_BENCH_DICTIONARY=0 (plain string columns in the log).
+        if let c = getenv("LAMBDASTORE_BENCH_LOG_CODEC").flatMap({ Codec(name: String(cString: $0)) }) { s.log.codec = c }
+        if let d = getenv("LAMBDASTORE_BENCH_DICTIONARY"), String(cString: d) == "0" { s.log.dictionaryStrings = false }
         return s
     }
 

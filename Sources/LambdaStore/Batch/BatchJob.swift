@@ -332,7 +332,9 @@ extension Store {
             let r: Result<ViewTable, LambdaStoreError>
             do throws(LambdaStoreError) {
                 for info in parts[p] {
-                    var batch = try stream.readBatch(info, scratch: &scratch)
+                    // String columns stay dictionary-coded where the log stored them so: the
+                    // filter compares each distinct value once, the keyer interns it once.
+                    var batch = try stream.readBatch(info, scratch: &scratch, keepDictionaries: true)
                     if info.baseOffset + Int64(info.count) > horizon {
                         batch = batch.slice(0..<Int(horizon - info.baseOffset))
                     }

@@ -105,9 +105,10 @@ public struct GroupKey: Hashable, Sendable, Comparable, CustomStringConvertible 
         case .float64: appendLE(CanonicalFloat.canonical(column.doubles[r]).bitPattern, &b)
         case .bool: b.append(column.ints[r] != 0 ? 1 : 0)
         case .string:
-            let lo = Int(column.offsets[r]), hi = Int(column.offsets[r + 1])
-            appendLE(UInt32(truncatingIfNeeded: hi - lo), &b)
-            column.utf8.withUnsafeBufferPointer { u in b.append(contentsOf: UnsafeBufferPointer(rebasing: u[lo..<hi])) }
+            column.withUTF8(at: r) { u in
+                appendLE(UInt32(truncatingIfNeeded: u.count), &b)
+                b.append(contentsOf: u)
+            }
         }
     }
 

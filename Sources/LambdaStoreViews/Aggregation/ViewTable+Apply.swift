@@ -9,6 +9,16 @@ struct PackedCell: Hashable {
 /// Produces the key id of a row (interning it on first sight).
 protocol RowKeyer {
     mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32
+    /// The key id of row `r` and its cell in window `w` (created when absent).
+    mutating func keyAndCell(_ r: Int, window w: Int64, _ t: inout ViewTable) -> (key: Int32, cell: Int32)
+}
+
+extension RowKeyer {
+    @inline(__always)
+    mutating func keyAndCell(_ r: Int, window w: Int64, _ t: inout ViewTable) -> (key: Int32, cell: Int32) {
+        let k = key(r, &t)
+        return (k, t.cachedCell(w, k))
+    }
 }
 
 /// No group-by fields: one key.
@@ -20,25 +30,101 @@ struct NoKeyer: RowKeyer {
     }
 }
 
+extension ViewTable {
+    /// The key id of a single-string-field key with these UTF-8 bytes, interned on first sight.
+    @inline(__always)
+    mutating func stringKeyId(_ b: UnsafeRawBufferPointer) -> Int32 {
+        let h = fastBytesHash(b)
+        let id = interner.find(b, hash: h)
+        if id >= 0 { return id }
+        var canonical: [UInt8] = [FieldType.string.rawValue]
+        GroupKey.appendLE(UInt32(truncatingIfNeeded: b.count), &canonical)
+        canonical.append(contentsOf: b)
+        let n = newKey(GroupKey(unchecked: canonical))
+        interner.insert(b, hash: h, id: n)
+        return n
+    }
+
+    /// The key id of the null single-field key.
+    @inline(__always)
+    mutating func nullStringKeyId() -> Int32 {
+        if nullKeyId < 0 { nullKeyId = newKey(GroupKey(unchecked: [0])) }
+        return nullKeyId
+    }
+}
+
 /// One string group field: interned straight from the column's UTF-8 bytes.
 struct StringKeyer: RowKeyer {
     let v: ColumnView
     @inline(__always)
     mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32 {
-        if v.isNull(r) {
-            if t.nullKeyId < 0 { t.nullKeyId = t.newKey(GroupKey(unchecked: [0])) }
-            return t.nullKeyId
+        if v.isNull(r) { return t.nullStringKeyId() }
+        return t.stringKeyId(v.bytes(r))
+    }
+}
+
+/// What a ``DictionaryStringKeyer`` knows about one dictionary entry: its key id (-1: not
+/// interned yet) and its cell in window `window` (`cell` -1: none known).
+struct EntryCell {
+    var window: Int64
+    var key: Int32
+    var cell: Int32
+}
+
+/// One dictionary-encoded string group field. Before the rows, one pass over the dictionary
+/// looks every entry up in the key table (without interning) and notes its key's newest cell:
+/// independent lookups the processor overlaps, where a row-by-row probe waits for each cache
+/// miss in turn. A row then costs one read of its entry's slot when its window is the one
+/// noted (most rows of nearly time-ordered data); otherwise its cell is found or created as
+/// for a plain column and noted.
+struct DictionaryStringKeyer: RowKeyer {
+    let v: ColumnView
+    /// One slot per dictionary entry, owned by the caller.
+    let slots: UnsafeMutablePointer<EntryCell>
+
+    /// Fills `slots` (room for every entry of `v`'s dictionary) from `table`.
+    init(v: ColumnView, slots: UnsafeMutablePointer<EntryCell>, table: ViewTable) {
+        self.v = v
+        self.slots = slots
+        let d = v.offsets.count - 1
+        table.keyHead.withUnsafeBufferPointer { heads in
+            for e in 0..<d {
+                let b = v.entry(e)
+                let k = table.interner.find(b, hash: fastBytesHash(b))
+                if k >= 0 {
+                    let h = heads[Int(k)]
+                    slots[e] = EntryCell(window: h.window, key: k, cell: h.cell)
+                } else {
+                    slots[e] = EntryCell(window: 0, key: -1, cell: -1)
+                }
+            }
         }
-        let b = v.bytes(r)
-        let h = fastBytesHash(b)
-        let id = t.interner.find(b, hash: h)
-        if id >= 0 { return id }
-        var canonical: [UInt8] = [FieldType.string.rawValue]
-        GroupKey.appendLE(UInt32(truncatingIfNeeded: b.count), &canonical)
-        canonical.append(contentsOf: b)
-        let n = t.newKey(GroupKey(unchecked: canonical))
-        t.interner.insert(b, hash: h, id: n)
+    }
+
+    @inline(__always)
+    mutating func key(_ r: Int, _ t: inout ViewTable) -> Int32 {
+        if v.isNull(r) { return t.nullStringKeyId() }
+        let e = Int(v.codes[r])
+        let k = slots[e].key
+        if k >= 0 { return k }
+        let n = t.stringKeyId(v.entry(e))
+        slots[e] = EntryCell(window: 0, key: n, cell: -1)
         return n
+    }
+
+    @inline(__always)
+    mutating func keyAndCell(_ r: Int, window w: Int64, _ t: inout ViewTable) -> (key: Int32, cell: Int32) {
+        if v.isNull(r) {
+            let k = t.nullStringKeyId()
+            return (k, t.cachedCell(w, k))
+        }
+        let e = Int(v.codes[r])
+        let s = slots[e]
+        if s.cell >= 0 && s.window == w { return (s.key, s.cell) }
+        let k = s.key >= 0 ? s.key : t.stringKeyId(v.entry(e))
+        let c = t.cachedCell(w, k)
+        slots[e] = EntryCell(window: w, key: k, cell: c)
+        return (k, c)
     }
 }
 
@@ -183,8 +269,15 @@ extension ViewTable {
                     assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
                 case .singleString(let i):
                     guard let v = views[i] else { return }
-                    var k = StringKeyer(v: v)
-                    assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                    if v.isDictionary {
+                        let slots = UnsafeMutablePointer<EntryCell>.allocate(capacity: Swift.max(1, v.offsets.count - 1))
+                        defer { slots.deallocate() }
+                        var k = DictionaryStringKeyer(v: v, slots: slots, table: self)
+                        assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                    } else {
+                        var k = StringKeyer(v: v)
+                        assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                    }
                 case .general:
                     var k = GeneralKeyer(views: layout.groupBy.compactMap { views[$0.index] })
                     assign(&k, ts: ts, sel: selPtr, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
@@ -217,8 +310,7 @@ extension ViewTable {
             for r in range {
                 if let sel, sel[r] == 0 { continue }
                 stats.selectedRows += 1
-                let k = keyer.key(r, &self)
-                let c = cachedCell(0, k)
+                let (k, c) = keyer.keyAndCell(r, window: 0, &self)
                 asg.append(row: r, cell: c)
                 if track { touched.insert(PackedCell(window: 0, key: k)) }
             }
@@ -258,8 +350,7 @@ extension ViewTable {
                         }
                     }
                 }
-                let k = keyer.key(r, &self)
-                let c = cachedCell(curStart, k)
+                let (k, c) = keyer.keyAndCell(r, window: curStart, &self)
                 asg.append(row: r, cell: c)
                 if track { touched.insert(PackedCell(window: curStart, key: k)) }
             }

@@ -117,7 +117,9 @@ struct KeyCell: Sendable {
     var cell: Int32
 }
 
-/// Unsafe read access to one column's storage, valid inside ``withColumnViews``.
+/// Unsafe read access to one column's storage, valid inside ``withColumnViews``. For a
+/// dictionary-encoded string column, ``offsets``/``utf8`` are the dictionary's entries and
+/// ``codes`` the per-row codes (empty otherwise).
 struct ColumnView {
     let type: FieldType
     let count: Int
@@ -127,29 +129,43 @@ struct ColumnView {
     let offsets: UnsafeBufferPointer<UInt32>
     let utf8: UnsafeRawBufferPointer
     let validity: UnsafeBufferPointer<UInt8>
+    let codes: UnsafeBufferPointer<UInt32>
+    let isDictionary: Bool
 
     @inline(__always)
     func isNull(_ i: Int) -> Bool {
         hasNulls && (validity[i >> 3] & (1 << UInt8(i & 7))) == 0
     }
 
-    /// The UTF-8 bytes of row `i` of a string column.
+    /// The UTF-8 bytes of row `i` of a string column (either form).
     @inline(__always)
     func bytes(_ i: Int) -> UnsafeRawBufferPointer {
-        let a = Int(offsets[i]), b = Int(offsets[i + 1])
+        entry(isDictionary ? Int(codes[i]) : i)
+    }
+
+    /// The UTF-8 bytes of entry `j`: row `j` of a plain column, dictionary entry `j` of a
+    /// dictionary-encoded one.
+    @inline(__always)
+    func entry(_ j: Int) -> UnsafeRawBufferPointer {
+        let a = Int(offsets[j]), b = Int(offsets[j + 1])
         return UnsafeRawBufferPointer(rebasing: utf8[a..<b])
     }
 
     /// Checks the storage invariants of ``Column`` the unsafe accesses rely on (O(1), plus the
-    /// string offsets' last entry).
+    /// string offsets' last entry; a dictionary's codes are checked when it is built).
     static func check(_ c: Column) {
         let n = c.count
         precondition(!c.hasNulls || c.validity.count >= (n + 7) / 8, "column validity shorter than its rows")
         switch c.type {
         case .float64: precondition(c.doubles.count >= n, "column values shorter than its rows")
         case .string:
-            precondition(c.offsets.count >= n + 1, "string offsets shorter than rows + 1")
-            precondition(n == 0 || Int(c.offsets[n]) <= c.utf8.count, "string offsets beyond the bytes")
+            if let d = c.dictionary {
+                precondition(d.codes.count >= n, "dictionary codes shorter than the rows")
+                check(d.entries)
+            } else {
+                precondition(c.offsets.count >= n + 1, "string offsets shorter than rows + 1")
+                precondition(n == 0 || Int(c.offsets[n]) <= c.utf8.count, "string offsets beyond the bytes")
+            }
         default: precondition(c.ints.count >= n, "column values shorter than its rows")
         }
     }
@@ -166,13 +182,18 @@ private func withColumnViewsStep<R>(_ columns: [Column], _ used: [Bool], _ i: In
     if !used[i] { return withColumnViewsStep(columns, used, i + 1, &views, body) }
     let c = columns[i]
     ColumnView.check(c)
+    let strings = c.dictionary?.entries ?? c
+    let codes = c.dictionary?.codes ?? []
     return c.ints.withUnsafeBufferPointer { ints in
         c.doubles.withUnsafeBufferPointer { doubles in
-            c.offsets.withUnsafeBufferPointer { offsets in
-                c.utf8.withUnsafeBytes { utf8 in
+            strings.offsets.withUnsafeBufferPointer { offsets in
+                strings.utf8.withUnsafeBytes { utf8 in
                     c.validity.withUnsafeBufferPointer { validity in
-                        views[i] = ColumnView(type: c.type, count: c.count, hasNulls: c.hasNulls, ints: ints, doubles: doubles, offsets: offsets, utf8: utf8, validity: validity)
-                        return withColumnViewsStep(columns, used, i + 1, &views, body)
+                        codes.withUnsafeBufferPointer { codes in
+                            views[i] = ColumnView(type: c.type, count: c.count, hasNulls: c.hasNulls, ints: ints, doubles: doubles, offsets: offsets,
+                                                  utf8: utf8, validity: validity, codes: codes, isDictionary: c.dictionary != nil)
+                            return withColumnViewsStep(columns, used, i + 1, &views, body)
+                        }
                     }
                 }
             }

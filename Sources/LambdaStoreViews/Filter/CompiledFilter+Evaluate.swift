@@ -28,7 +28,13 @@ extension CompiledFilter {
             precondition(!c.hasNulls || c.validity.count >= (n + 7) / 8, "column \(i): short validity bitmap")
             switch t {
             case .float64: precondition(c.doubles.count >= n, "column \(i): short values")
-            case .string: precondition(c.offsets.count == n + 1 && Int(c.offsets[n]) <= c.utf8.count, "column \(i): bad string offsets")
+            case .string:
+                if let d = c.dictionary {
+                    let e = d.entries, k = e.count
+                    precondition(d.codes.count == n && e.offsets.count == k + 1 && Int(e.offsets[k]) <= e.utf8.count, "column \(i): bad dictionary")
+                } else {
+                    precondition(c.offsets.count == n + 1 && Int(c.offsets[n]) <= c.utf8.count, "column \(i): bad string offsets")
+                }
             default: precondition(c.ints.count >= n, "column \(i): short values")
             }
         }
@@ -89,7 +95,11 @@ enum FilterKernels {
             intAsDoubleLiteral(cols[i], op, lit, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .stringLiteral(let i, let op, let lit):
-            stringLiteral(cols[i], op, lit, n, t, f)
+            if let d = cols[i].dictionary {
+                perEntry(d, n, t, f) { stringLiteral(d.entries, op, lit, d.entries.count, $0, $1) }
+            } else {
+                stringLiteral(cols[i], op, lit, n, t, f)
+            }
             maskNulls(cols[i], n, t, f)
         case .intColumns(let a, let op, let b):
             intColumns(cols[a], op, cols[b], n, t, f)
@@ -104,7 +114,7 @@ enum FilterKernels {
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .stringColumns(let a, let op, let b):
-            stringColumns(cols[a], op, cols[b], n, t, f)
+            stringColumns(cols[a].materialized(), op, cols[b].materialized(), n, t, f)
             maskNulls(cols[a], n, t, f)
             maskNulls(cols[b], n, t, f)
         case .intIn(let i, let ints, let doubles, let negated):
@@ -114,8 +124,33 @@ enum FilterKernels {
             doubleIn(cols[i], list, negated, n, t, f)
             maskNulls(cols[i], n, t, f)
         case .stringIn(let i, let list, let negated):
-            stringIn(cols[i], list, negated, n, t, f)
+            if let d = cols[i].dictionary {
+                perEntry(d, n, t, f) { stringIn(d.entries, list, negated, d.entries.count, $0, $1) }
+            } else {
+                stringIn(cols[i], list, negated, n, t, f)
+            }
             maskNulls(cols[i], n, t, f)
+        }
+    }
+
+    /// A string leaf over a dictionary-encoded column: `kernel` evaluates the leaf once per
+    /// dictionary entry into entry masks, and each row takes its entry's answer (null rows are
+    /// masked by the caller as for plain columns).
+    @inline(never)
+    static func perEntry(_ d: ColumnDictionary, _ n: Int, _ t: FilterMaskPointer?, _ f: FilterMaskPointer?,
+                         _ kernel: (FilterMaskPointer?, FilterMaskPointer?) -> Void) {
+        let k = d.entries.count
+        let te = t == nil ? nil : FilterMaskPointer.allocate(capacity: Swift.max(1, k))
+        let fe = f == nil ? nil : FilterMaskPointer.allocate(capacity: Swift.max(1, k))
+        defer {
+            te?.deallocate()
+            fe?.deallocate()
+        }
+        if k > 0 { kernel(te, fe) }
+        d.codes.withUnsafeBufferPointer { codes in
+            let c = codes.baseAddress.unsafelyUnwrapped
+            if let t, let te { for r in 0..<n { t[r] = te[Int(c[r])] } }
+            if let f, let fe { for r in 0..<n { f[r] = fe[Int(c[r])] } }
         }
     }
 
