@@ -141,7 +141,7 @@ extension Store {
             let stream = try log.stream(v.definition.stream)
             let end = stream.endOffset
             if end > v.manifest.horizon {
-                try stream.forEachBatch(in: v.manifest.horizon..<end) { info, batch throws(LambdaStoreError) in
+                try stream.forEachBatch(in: v.manifest.horizon..<end, keepDictionaries: true) { info, batch throws(LambdaStoreError) in
                     speed.apply(batch, baseOffset: info.baseOffset, view: v.compiled)
                 }
             }

@@ -106,9 +106,12 @@ extension StreamLog {
     /// schema as of their chunk (256 batches): a schema evolution during a long scan shows up
     /// from the next chunk on. Safe to call concurrently from several
     /// threads (on disjoint or overlapping ranges) and with the writer.
+    ///
+    /// With `keepDictionaries`, dictionary-coded string columns are handed over in that form
+    /// (see ``readBatch(_:scratch:keepDictionaries:)``).
     /// - Throws: `.corruption` naming the segment and byte offset; whatever `body` throws.
     /// - Complexity: O(bytes read).
-    public func forEachBatch(in offsets: Range<Int64>, _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
+    public func forEachBatch(in offsets: Range<Int64>, keepDictionaries: Bool = false, _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         var scratch = ReadScratch()
         var cursor = offsets.lowerBound
         while cursor < offsets.upperBound {
@@ -117,7 +120,7 @@ extension StreamLog {
             let history = shared.withLock { $0.history }
             if chunk.isEmpty { return }
             for (seg, e) in chunk {
-                var batch = try decode(seg, e, history: history, scratch: &scratch)
+                var batch = try decode(seg, e, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
                 var info = BatchInfo(e, segment: seg.name)
                 let lo = Swift.max(offsets.lowerBound, e.baseOffset), hi = Swift.min(offsets.upperBound, e.endOffset)
                 if lo != e.baseOffset || hi != e.endOffset {

@@ -1,3 +1,4 @@
+import Glibc
 import Dispatch
 import LambdaStoreColumnar
 import LambdaStoreCore
@@ -119,7 +120,7 @@ extension Store {
         var touchedWindows = Set<Int64?>()
         var scanned: Int64 = 0
         if h1 > h0 {
-            try stream.forEachBatch(in: h0..<h1) { _, batch throws(LambdaStoreError) in
+            try stream.forEachBatch(in: h0..<h1, keepDictionaries: true) { _, batch throws(LambdaStoreError) in
                 let sel: [UInt8]?
                 if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
                 let stats = servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate)
@@ -320,7 +321,9 @@ extension Store {
         // touches only their cells.
         let parts = Self.split(batches, into: max(1, min(options.batchParallelism, batches.count)))
         let results = Mutex<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
+        let tStart = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: parts.count) { p in
+            defer { if getenv("LS_TIMING") != nil { print("part \(p) \(Double(DispatchTime.now().uptimeNanoseconds - tStart) / 1e6) ms") } }
             var table = ViewTable(layout: view.layout)
             // At most one cell per (event, window); capped so a view with few cells over a long
             // log does not reserve address space it never uses. The first part also takes the
@@ -361,8 +364,10 @@ extension Store {
             }
         }
         guard !tables.isEmpty else { return (ViewTable(layout: view.layout), total) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
         var merged = tables.removeFirst()
         for t in tables { merged.merge(t) }
+        if getenv("LS_TIMING") != nil { print("merge \(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) ms, cells \(merged.cellCount)") }
         return (merged, total)
     }
 

@@ -39,6 +39,12 @@ struct StateColumn: Sendable {
 
     /// Reserves room for `n` cells in the arrays this kind uses (no states are added).
     mutating func reserve(_ n: Int) {
+        defer {
+            // Large reservations fault in 2 MiB at a time (see HugePages).
+            HugePages.advise(&i64)
+            HugePages.advise(&i128)
+            HugePages.advise(&f64)
+        }
         switch kind {
         case .count: i64.reserveCapacity(n)
         case .sumInt, .avgInt:

@@ -144,6 +144,9 @@ public struct ViewTable: Sendable {
         cellWindow.reserveCapacity(n)
         cellKey.reserveCapacity(n)
         cellPrev.reserveCapacity(n)
+        HugePages.advise(&cellWindow)
+        HugePages.advise(&cellKey)
+        HugePages.advise(&cellPrev)
         for j in columns.indices { columns[j].reserve(n) }
     }
 
@@ -493,15 +496,25 @@ public struct ViewTable: Sendable {
         lateEvents &+= other.lateEvents
         for (w, n) in other.lateEventsByWindow { lateEventsByWindow[w, default: 0] &+= n }
         var keyMap = [Int32](repeating: -1, count: other.keys.count)
-        var target = [Int](repeating: 0, count: other.cellCount)
-        for oc in 0..<other.cellCount {
-            let ko = Int(other.cellKey[oc])
-            var k = keyMap[ko]
-            if k < 0 {
-                k = keyId(for: other.keys[ko], create: true)
-                keyMap[ko] = k
+        let m = other.cellCount
+        reserveCapacity(cells: cellCount + m)
+        var target = [Int](repeating: 0, count: m)
+        // Cells of a later part of the log are mostly newer than every cell of their key here:
+        // the inlined newest-window path appends them without a lookup.
+        target.withUnsafeMutableBufferPointer { tg in
+            other.cellWindow.withUnsafeBufferPointer { ow in
+                other.cellKey.withUnsafeBufferPointer { ok in
+                    for oc in 0..<m {
+                        let ko = Int(ok[oc])
+                        var k = keyMap[ko]
+                        if k < 0 {
+                            k = keyId(for: other.keys[ko], create: true)
+                            keyMap[ko] = k
+                        }
+                        tg[oc] = Int(cachedCell(ow[oc], k))
+                    }
+                }
             }
-            target[oc] = Int(cell(other.cellWindow[oc], k))
         }
         for j in columns.indices {
             columns[j].grow(to: cellCount)
