@@ -35,55 +35,71 @@ struct PayloadDictionary {
         var size = 16
         while size < 2 * limit + 2 { size <<= 1 }
         let mask = size - 1
-        var slots = [Int32](repeating: -1, count: size)
-        var tags = [UInt32](repeating: 0, count: limit + 1)
-        var d = PayloadDictionary()
+        // Entries are referred to by the row of their first appearance until the end, so the
+        // scan copies no bytes; a slot holds `tag << 32 | entry + 1` (0: empty).
+        var slots = [UInt64](repeating: 0, count: size)
+        var firstRow = [Int32](repeating: 0, count: limit)
         var codeArray = [UInt32](repeating: 0, count: n)
-        d.entryOffsets.reserveCapacity(limit + 1)
+        var d = 0
         let offs = c.offsets
+        let hasNulls = c.hasNulls
         let ok: Bool = c.utf8.withUnsafeBytes { u in
-            slots.withUnsafeMutableBufferPointer { sl in
-                codeArray.withUnsafeMutableBufferPointer { codes in
-                    for i in 0..<n {
-                        if c.isNull(i) { continue }
-                        let a = Int(offs[i]), b = Int(offs[i + 1])
-                        let s = UnsafeRawBufferPointer(rebasing: u[a..<b])
-                        let h = fastBytesHash(s)
-                        let tag = UInt32(truncatingIfNeeded: h >> 32)
-                        var j = Int(truncatingIfNeeded: h) & mask
-                        var code: Int32 = -1
-                        while true {
-                            let e = sl[j]
-                            if e < 0 { break }
-                            if tags[Int(e)] == tag {
-                                let ea = Int(d.entryOffsets[Int(e)]), eb = Int(d.entryOffsets[Int(e) + 1])
-                                if eb - ea == s.count && d.entryBytes.withUnsafeBytes({ memcmpEqual($0.baseAddress! + ea, s.baseAddress, s.count) }) {
-                                    code = e
-                                    break
+            offs.withUnsafeBufferPointer { o in
+                slots.withUnsafeMutableBufferPointer { sl in
+                    firstRow.withUnsafeMutableBufferPointer { first in
+                        codeArray.withUnsafeMutableBufferPointer { codes in
+                            for i in 0..<n {
+                                if hasNulls && c.isNull(i) { continue }
+                                let a = Int(o[i]), len = Int(o[i + 1]) - a
+                                let s = UnsafeRawBufferPointer(rebasing: u[a..<(a + len)])
+                                let h = fastBytesHash(s)
+                                let tag = h >> 32
+                                var j = Int(truncatingIfNeeded: h) & mask
+                                var code = -1
+                                while true {
+                                    let slot = sl[j]
+                                    if slot == 0 { break }
+                                    if slot >> 32 == tag {
+                                        let e = Int(slot & 0xFFFF_FFFF) - 1
+                                        let r = Int(first[e])
+                                        let ea = Int(o[r])
+                                        if Int(o[r + 1]) - ea == len && (len == 0 || memcmpEqual(u.baseAddress! + ea, s.baseAddress, len)) {
+                                            code = e
+                                            break
+                                        }
+                                    }
+                                    j = (j + 1) & mask
                                 }
+                                if code < 0 {
+                                    if d == limit { return false }
+                                    code = d
+                                    first[d] = Int32(truncatingIfNeeded: i)
+                                    sl[j] = tag << 32 | UInt64(d + 1)
+                                    d += 1
+                                }
+                                codes[i] = UInt32(truncatingIfNeeded: code)
                             }
-                            j = (j + 1) & mask
+                            return true
                         }
-                        if code < 0 {
-                            let k = d.count
-                            if k == limit { return false }
-                            code = Int32(k)
-                            tags[k] = tag
-                            d.entryBytes.append(contentsOf: s)
-                            d.entryOffsets.append(UInt32(truncatingIfNeeded: d.entryBytes.count))
-                            sl[j] = code
-                        }
-                        codes[i] = UInt32(code)
                     }
-                    return true
                 }
             }
         }
-        guard ok, d.count >= 1 else { return nil }
-        d.codes = codeArray
+        guard ok, d >= 1 else { return nil }
+        var out = PayloadDictionary()
+        out.entryOffsets.reserveCapacity(d + 1)
+        c.utf8.withUnsafeBytes { u in
+            for e in 0..<d {
+                let r = Int(firstRow[e])
+                out.entryBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: u[Int(offs[r])..<Int(offs[r + 1])]))
+                out.entryOffsets.append(UInt32(truncatingIfNeeded: out.entryBytes.count))
+            }
+        }
         let plain = 4 * (n + 1) + c.utf8.count
-        let dict = 4 + 4 * (d.count + 1) + d.entryBytes.count + n * codeWidth(entries: d.count)
-        return dict < plain ? d : nil
+        let dict = 4 + 4 * (d + 1) + out.entryBytes.count + n * codeWidth(entries: d)
+        guard dict < plain else { return nil }
+        out.codes = codeArray
+        return out
     }
 
     /// Appends the dictionary form's `values` bytes (after the column's type, flags and
@@ -93,8 +109,8 @@ struct PayloadDictionary {
         entryOffsets.withUnsafeBytes { w.write(raw: $0) }   // little-endian hosts only (checked in tests)
         w.write(bytes: entryBytes)
         switch Self.codeWidth(entries: count) {
-        case 1: for c in codes { w.write(UInt8(truncatingIfNeeded: c)) }
-        case 2: for c in codes { w.write(UInt16(truncatingIfNeeded: c)) }
+        case 1: codes.lazy.map { UInt8(truncatingIfNeeded: $0) }.withContiguousBytes(into: &w)
+        case 2: codes.lazy.map { UInt16(truncatingIfNeeded: $0) }.withContiguousBytes(into: &w)   // little-endian hosts only
         default: codes.withUnsafeBytes { w.write(raw: $0) }
         }
     }
@@ -148,6 +164,10 @@ struct PayloadDictionary {
             let entries = Column(type: .string, count: d, nullCount: 0, validity: [], offsets: offs, utf8: [UInt8](bytes))
             return Column(count: n, nullCount: nullCount, validity: validity, dictionary: ColumnDictionary(entries: entries, codes: codes))
         }
+        // Materialized: each row copies its entry. Entries are read from a copy padded with
+        // 16 zero bytes and the output has 16 bytes of slack, so an entry of up to 16 bytes is
+        // copied as two 8-byte words.
+        let dictBytes = Int(offs[d])
         var total = 0
         for i in 0..<n where nullCount == 0 || validity[i >> 3] & (1 << UInt8(i & 7)) != 0 {
             total += Int(offs[Int(codes[i]) + 1] - offs[Int(codes[i])])
@@ -155,20 +175,42 @@ struct PayloadDictionary {
         guard total <= Int(UInt32.max) else {
             throw LambdaStoreError(.corruption, "strings of '\(name)' exceed 4 GiB", offset: Int64(at))
         }
-        var rowOffsets = [UInt32](repeating: 0, count: n + 1)
-        let out = [UInt8](unsafeUninitializedCapacity: total) { buf, k in
-            var pos = 0
-            for i in 0..<n {
-                if nullCount == 0 || validity[i >> 3] & (1 << UInt8(i & 7)) != 0 {
-                    let c = Int(codes[i])
-                    let a = Int(offs[c]), len = Int(offs[c + 1]) - a
-                    if len > 0 { (buf.baseAddress! + pos).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + a, count: len) }
-                    pos += len
-                }
-                rowOffsets[i + 1] = UInt32(truncatingIfNeeded: pos)
-            }
-            k = total
+        let padded = [UInt8](unsafeUninitializedCapacity: dictBytes + 16) { buf, k in
+            let raw = UnsafeMutableRawBufferPointer(buf)
+            if dictBytes > 0 { raw.copyMemory(from: bytes) }
+            for j in dictBytes..<(dictBytes + 16) { buf[j] = 0 }
+            k = dictBytes + 16
         }
+        var rowOffsets = [UInt32](repeating: 0, count: n + 1)
+        var out = [UInt8](unsafeUninitializedCapacity: total + 16) { buf, k in
+            padded.withUnsafeBytes { src in
+                offs.withUnsafeBufferPointer { eo in
+                    codes.withUnsafeBufferPointer { cs in
+                        rowOffsets.withUnsafeMutableBufferPointer { ro in
+                            let dst = UnsafeMutableRawPointer(buf.baseAddress.unsafelyUnwrapped)
+                            var pos = 0
+                            for i in 0..<n {
+                                if nullCount == 0 || validity[i >> 3] & (1 << UInt8(i & 7)) != 0 {
+                                    let c = Int(cs[i])
+                                    let a = Int(eo[c]), len = Int(eo[c + 1]) - a
+                                    if len <= 16 {
+                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a, as: UInt64.self), toByteOffset: pos, as: UInt64.self)
+                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a + 8, as: UInt64.self), toByteOffset: pos + 8, as: UInt64.self)
+                                    } else {
+                                        (dst + pos).copyMemory(from: src.baseAddress.unsafelyUnwrapped + a, byteCount: len)
+                                    }
+                                    pos += len
+                                }
+                                ro[i + 1] = UInt32(truncatingIfNeeded: pos)
+                            }
+                            (dst + pos).initializeMemory(as: UInt8.self, repeating: 0, count: 16)   // the slack
+                        }
+                    }
+                }
+            }
+            k = total + 16
+        }
+        out.removeLast(16)
         return Column(type: .string, count: n, nullCount: nullCount, validity: validity, offsets: rowOffsets, utf8: out)
     }
 }
@@ -187,4 +229,12 @@ func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ n: Int) -> Boo
         i += 1
     }
     return true
+}
+
+extension LazyMapSequence where Base == [UInt32], Element: FixedWidthInteger {
+    /// Writes the mapped values' bytes in one append (host byte order).
+    fileprivate func withContiguousBytes(into w: inout ByteWriter) {
+        let narrow = [Element](self)
+        narrow.withUnsafeBytes { w.write(raw: $0) }
+    }
 }
