@@ -1,4 +1,3 @@
-import Glibc
 import Dispatch
 import LambdaStoreColumnar
 import LambdaStoreCore
@@ -321,9 +320,13 @@ extension Store {
         // touches only their cells.
         let parts = Self.split(batches, into: max(1, min(options.batchParallelism, batches.count)))
         let results = Mutex<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
-        let tStart = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds
+        let partMillis = Mutex<[Double]>(Array(repeating: 0, count: parts.count))
         DispatchQueue.concurrentPerform(iterations: parts.count) { p in
-            defer { if getenv("LS_TIMING") != nil { print("part \(p) \(Double(DispatchTime.now().uptimeNanoseconds - tStart) / 1e6) ms") } }
+            defer {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                partMillis.withLock { $0[p] = ms }
+            }
             var table = ViewTable(layout: view.layout)
             // At most one cell per (event, window); capped so a view with few cells over a long
             // log does not reserve address space it never uses. The first part also takes the
@@ -364,10 +367,17 @@ extension Store {
             }
         }
         guard !tables.isEmpty else { return (ViewTable(layout: view.layout), total) }
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let mergeStart = DispatchTime.now().uptimeNanoseconds
         var merged = tables.removeFirst()
         for t in tables { merged.merge(t) }
-        if getenv("LS_TIMING") != nil { print("merge \(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) ms, cells \(merged.cellCount)") }
+        let mergeMs: Double = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e6
+        let doneMs: [Double] = partMillis.withLock { $0 }
+        var meta = Logger.Metadata()
+        meta["partsDoneMs"] = .string(doneMs.map { String(Int($0.rounded())) }.joined(separator: ","))
+        meta["mergeMs"] = .stringConvertible(Int(mergeMs.rounded()))
+        meta["cells"] = .stringConvertible(merged.cellCount)
+        meta["events"] = .stringConvertible(total)
+        options.logger.debug("recompute parts", metadata: meta)
         return (merged, total)
     }
 
