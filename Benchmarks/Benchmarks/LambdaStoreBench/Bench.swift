@@ -113,7 +113,7 @@ final class Bench {
             throughput(id, title, t, events: n, target: target,
                        code: "Store.append(batch, to: \"orders\", durability: .\(d)) for \(batches.count) batches of \(batches[0].count)"
                            + (withView ? "; revenue_hourly view registered" : ""),
-                       notes: "log codec lz4 (default); \(fixed(Double(bytes) / Double(n), 1)) B/event on disk",
+                       notes: "log codec \(storeOptions().log.codec) (default none), dictionary strings \(storeOptions().log.dictionaryStrings ? "on" : "off"); \(fixed(Double(bytes) / Double(n), 1)) B/event on disk",
                        extra: [("log_bytes", .int(Int64(bytes)))])
         }
         Files.removeTree(o.work + "/append")
@@ -147,10 +147,10 @@ final class Bench {
             blackHole(acc)
             return events
         }, check: { (e: Int) in guard e == Int(end) else { throw WorkloadError(description: "read \(e) of \(end)") } })
-        throughput("read.decode", "Read + decode (forEachBatch, lz4), per core", t, events: Int(end),
+        throughput("read.decode", "Read + decode (forEachBatch, strings materialized), per core", t, events: Int(end),
                    target: { Target(text: "≥ 20 M ev/s per core", met: $0 >= 20e6) },
                    code: "store.streamLog(\"orders\").forEachBatch(in: 0..<end) { count }",
-                   notes: "segments in the page cache; CRC32C check + lz4 decompress + payload decode + projection")
+                   notes: "segments in the page cache (log codec \(storeOptions().log.codec)); CRC32C check + decompress + payload decode (dictionary strings materialized) + projection")
     }
 
     func gateLog(_ s: String) { log(s) }
