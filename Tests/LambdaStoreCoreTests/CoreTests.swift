@@ -180,3 +180,25 @@ import LambdaStoreTestSupport
         #expect(try v1.evolved(to: Schema(stream: "s", eventTime: "ts", fields: v1.fields.reversed())) == nil)
     }
 }
+
+/// The huge-page advice is advisory: arrays keep their contents and stay usable whatever the
+/// kernel decides, for small, empty and large reservations.
+@Suite struct HugePagesTests {
+    @Test func adviceLeavesArraysIntact() {
+        var empty: [Int64] = []
+        HugePages.advise(&empty)
+        #expect(empty.isEmpty)
+        var small = [Int64](repeating: 7, count: 10)
+        HugePages.advise(&small)
+        #expect(small == [Int64](repeating: 7, count: 10))
+        var large: [Int64] = []
+        large.reserveCapacity(3 << 20)   // 24 MiB
+        large.append(contentsOf: 0..<1000)
+        HugePages.advise(&large)
+        large.append(contentsOf: 1000..<(3 << 20))
+        #expect(large.count == 3 << 20 && large[123_456] == 123_456 && large.last == Int64((3 << 20) - 1))
+        // Unaligned and tiny ranges are ignored.
+        large.withUnsafeMutableBytes { b in HugePages.advise(b.baseAddress! + 1, bytes: 100) }
+        #expect(large[0] == 0 && large[1] == 1)
+    }
+}

@@ -87,6 +87,31 @@ import LambdaStoreTestSupport
         }
     }
 
+    /// The batch job's two-thread merge equals the plain merge, for every aggregate kind, with
+    /// the second table holding cells both new and already present in the first.
+    @Test(arguments: seeds.prefix(30))
+    func twoThreadMergeEqualsMerge(seed: UInt64) {
+        let s = RandomData.setup(seed: seed, rows: 400, randomOrder: seed % 2 == 0)
+        var first = ViewTable(layout: s.layout), second = ViewTable(layout: s.layout)
+        let cut = s.batches.count / 2
+        for (i, (b, sel)) in zip(s.batches, s.selections).enumerated() {
+            if i < cut { first.apply(b, selection: sel, policy: .includeAll) } else { second.apply(b, selection: sel, policy: .includeAll) }
+        }
+        var plain = first, threaded = first
+        plain.merge(second)
+        threaded.mergeUsingTwoThreads(second)
+        let what = "seed \(seed)"
+        #expect(String(describing: plain.rows()) == String(describing: threaded.rows()), "\(what): rows")
+        #expect(plain.cellCount == threaded.cellCount && plain.keys.count == threaded.keys.count, "\(what): cells and keys")
+        #expect(plain.lateEvents == threaded.lateEvents && plain.lateEventsByWindow == threaded.lateEventsByWindow, "\(what): late events")
+        for j in threaded.columns.indices { #expect(threaded.columns[j].count == threaded.cellCount, "\(what): column \(j) length") }
+        // And both equal one table fed every batch.
+        var whole = ViewTable(layout: s.layout)
+        for (b, sel) in zip(s.batches, s.selections) { whole.apply(b, selection: sel, policy: .includeAll) }
+        let sortedRows = { (t: ViewTable) in String(describing: t.rows()) }
+        #expect(sortedRows(whole) == sortedRows(threaded), "\(what): equals one table over all batches")
+    }
+
     /// Events in random time order (deep lookups in each key's chain of cells, the fallback
     /// cell map, cells created far behind the newest window) still match the reference.
     @Test(arguments: seeds.prefix(30))

@@ -369,7 +369,9 @@ extension Store {
         guard !tables.isEmpty else { return (ViewTable(layout: view.layout), total) }
         let mergeStart = DispatchTime.now().uptimeNanoseconds
         var merged = tables.removeFirst()
-        for t in tables { merged.merge(t) }
+        for t in tables {
+            if tables.count == 1 { merged.mergeUsingTwoThreads(t) } else { merged.merge(t) }
+        }
         let mergeMs: Double = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e6
         let doneMs: [Double] = partMillis.withLock { $0 }
         var meta = Logger.Metadata()

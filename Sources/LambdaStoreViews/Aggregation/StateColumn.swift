@@ -83,6 +83,18 @@ struct StateColumn: Sendable {
         }
     }
 
+    /// Drops the states of cells `n...` (identity states appended ahead of need).
+    mutating func truncate(to n: Int) {
+        func cut<T>(_ a: inout [T]) { if a.count > n { a.removeLast(a.count - n) } }
+        cut(&i64)
+        cut(&i128)
+        cut(&f64)
+        cut(&present)
+        cut(&exact)
+        cut(&strings)
+        cut(&sketches)
+    }
+
     var isMin: Bool { if case .min = kind { true } else { false } }
 
     /// The state of cell `c`.

@@ -1,3 +1,4 @@
+import Dispatch
 import LambdaStoreCore
 
 /// The cell store of a view, shared by the speed path and the batch path: `(window start,
@@ -491,6 +492,47 @@ public struct ViewTable: Sendable {
     /// becomes the larger; late counters add up.
     /// - Complexity: O(cells of `other`).
     public mutating func merge(_ other: ViewTable) {
+        let target = mergeCells(of: other)
+        for j in columns.indices {
+            columns[j].grow(to: cellCount)
+            columns[j].merge(column: other.columns[j], into: target)
+        }
+    }
+
+    /// ``merge(_:)`` on two threads: while this one maps `other`'s cells to cells here, a
+    /// second one extends the state columns by identity states for every cell of `other`
+    /// (faulting in and zero-filling fresh memory: most of the cost of merging a table whose
+    /// cells are mostly new here, as when the batch job joins the parts of the log).
+    /// - Complexity: O(cells of `other`).
+    public mutating func mergeUsingTwoThreads(_ other: ViewTable) {
+        var cols: [StateColumn] = []
+        swap(&cols, &columns)
+        let extended = cellCount + other.cellCount
+        var target: [Int] = []
+        withUnsafeMutablePointer(to: &self) { me in
+            withUnsafeMutablePointer(to: &cols) { cs in
+                withUnsafeMutablePointer(to: &target) { tg in
+                    let me = UncheckedPointer(me), cs = UncheckedPointer(cs), tg = UncheckedPointer(tg)
+                    DispatchQueue.concurrentPerform(iterations: 2) { i in
+                        if i == 0 {
+                            tg.pointer.pointee = me.pointer.pointee.mergeCells(of: other)
+                        } else {
+                            for j in cs.pointer.pointee.indices { cs.pointer.pointee[j].grow(to: extended) }
+                        }
+                    }
+                }
+            }
+        }
+        swap(&cols, &columns)
+        for j in columns.indices {
+            columns[j].truncate(to: cellCount)
+            columns[j].merge(column: other.columns[j], into: target)
+        }
+    }
+
+    /// Everything of ``merge(_:)`` but the states: counters, keys and cells; returns, per cell
+    /// of `other`, its cell here (created when absent). The state columns are left short.
+    mutating func mergeCells(of other: ViewTable) -> [Int] {
         precondition(layout == other.layout, "merging tables of different layouts")
         if let m = other.maxEventTime { maxEventTime = Swift.max(maxEventTime ?? m, m) }
         lateEvents &+= other.lateEvents
@@ -516,10 +558,7 @@ public struct ViewTable: Sendable {
                 }
             }
         }
-        for j in columns.indices {
-            columns[j].grow(to: cellCount)
-            columns[j].merge(column: other.columns[j], into: target)
-        }
+        return target
     }
 
     /// Merges states into one cell (creating it), e.g. states read back from a snapshot.
@@ -573,4 +612,11 @@ public struct ViewTable: Sendable {
             keyHead[k] = KeyCell(window: cellWindow[c], cell: Int32(c))
         }
     }
+}
+
+/// A pointer handed to the other thread of ``ViewTable/mergeUsingTwoThreads(_:)``, which
+/// touches disjoint data through it and is joined before the pointer's scope ends.
+struct UncheckedPointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }
