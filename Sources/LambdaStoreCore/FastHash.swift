@@ -1,6 +1,15 @@
 // Hashing for in-memory tables (never stored): the aggregation's key interner and the log
 // writer's string dictionaries.
 
+import CCRC32C
+
+/// Hints the CPU to start loading the cache line at `p` (for lookups whose addresses are
+/// known ahead of their use); no effect on results.
+@inlinable @inline(__always)
+public func prefetchForRead(_ p: UnsafeRawPointer) {
+    ls_prefetch(p)
+}
+
 /// A fast, non-persistent hash of a short byte string (in-memory tables only).
 @inlinable @inline(__always)
 public func fastBytesHash(_ b: UnsafeRawBufferPointer) -> UInt64 {

@@ -15,4 +15,8 @@ uint32_t ls_crc32c_extend_portable(uint32_t crc, const void *data, size_t length
 /// 1 when the hardware path is in use.
 int ls_crc32c_is_hardware(void);
 
+/// Asks the CPU to start fetching the cache line holding `p` for a read (a hint: no effect on
+/// results, never faults). Lives here as the package's one C module for small shims.
+static inline void ls_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #endif

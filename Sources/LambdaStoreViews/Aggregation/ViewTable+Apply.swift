@@ -87,16 +87,27 @@ struct DictionaryStringKeyer: RowKeyer {
         self.v = v
         self.slots = slots
         let d = v.offsets.count - 1
+        // Three passes so the cache misses overlap: hash every entry and start loading its
+        // key-table slot; probe (the slots are arriving) and start loading each found key's
+        // head; read the heads.
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: Swift.max(1, d))
+        defer { hashes.deallocate() }
+        for e in 0..<d {
+            let h = fastBytesHash(v.entry(e))
+            hashes[e] = h
+            table.interner.prefetch(hash: h)
+        }
         table.keyHead.withUnsafeBufferPointer { heads in
+            let base = UnsafeRawPointer(heads.baseAddress)
             for e in 0..<d {
-                let b = v.entry(e)
-                let k = table.interner.find(b, hash: fastBytesHash(b))
-                if k >= 0 {
-                    let h = heads[Int(k)]
-                    slots[e] = EntryCell(window: h.window, key: k, cell: h.cell)
-                } else {
-                    slots[e] = EntryCell(window: 0, key: -1, cell: -1)
-                }
+                let k = table.interner.find(v.entry(e), hash: hashes[e])
+                slots[e] = EntryCell(window: 0, key: k, cell: -1)
+                if k >= 0, let base { prefetchForRead(base + Int(k) * MemoryLayout<KeyCell>.stride) }
+            }
+            for e in 0..<d where slots[e].key >= 0 {
+                let h = heads[Int(slots[e].key)]
+                slots[e].window = h.window
+                slots[e].cell = h.cell
             }
         }
     }

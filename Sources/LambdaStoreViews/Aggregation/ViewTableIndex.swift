@@ -69,6 +69,15 @@ struct KeyInterner: Sendable {
         }
     }
 
+    /// Starts loading the slot a lookup of `hash` probes first.
+    @inline(__always)
+    func prefetch(hash h: UInt64) {
+        slots.withUnsafeBufferPointer { sl in
+            let i = Int(truncatingIfNeeded: h) & (sl.count / 4 - 1)
+            prefetchForRead(UnsafeRawPointer(sl.baseAddress.unsafelyUnwrapped + 4 * i))
+        }
+    }
+
     /// Whether bytes 16... of `b` equal those of entry `e` (same length).
     func longTailEquals(_ b: UnsafeRawBufferPointer, entry e: Int) -> Bool {
         let start = entries[e].start
