@@ -307,6 +307,73 @@ extension ViewTable {
         return stats
     }
 
+    /// The tumbling-window pass of ``assign`` for the common case (no null event times, a
+    /// filter selection): one branch-free sweep over every row records the selected rows and,
+    /// for each, the largest event time before it (lateness is judged against every earlier
+    /// row, selected or not); a second sweep assigns only the selected rows, so the
+    /// unpredictable "is this row selected" branch is gone from the grouping loop.
+    mutating func assignTumblingSelected<K: RowKeyer>(_ keyer: inout K, ts: ColumnView, sel: UnsafeBufferPointer<UInt8>, size: Int64, range: Range<Int>,
+                                                      policy: LatePolicy, track: Bool, touched: inout Set<PackedCell>, asg: inout Assignments, stats: inout ApplyStats) {
+        let lateness = layout.allowedLateness
+        let drop = policy == .dropLate
+        let cnt = range.count
+        let rows = UnsafeMutablePointer<Int32>.allocate(capacity: cnt)
+        let before = UnsafeMutablePointer<Int64>.allocate(capacity: cnt)
+        defer {
+            rows.deallocate()
+            before.deallocate()
+        }
+        // Sweep 1. Int64.min stands for "no event time yet": no window can be late against it
+        // (its bound underflows, or is below every window end), and it is only the previous
+        // maximum of the range's first row when the table has none.
+        let noneBefore = maxEventTime == nil
+        var m = maxEventTime ?? Int64.min
+        var n = 0
+        let tp = ts.ints.baseAddress.unsafelyUnwrapped, sp = sel.baseAddress.unsafelyUnwrapped
+        for r in range {
+            rows[n] = Int32(truncatingIfNeeded: r)
+            before[n] = m
+            n &+= sp[r] != 0 ? 1 : 0
+            let t = tp[r]
+            m = t > m ? t : m
+        }
+        maxEventTime = m
+        stats.selectedRows += n
+        // Sweep 2.
+        var curStart: Int64 = 0, curEnd: Int64 = 0, curEndFits = false, curValid = false
+        var lateRows = 0
+        for j in 0..<n {
+            let r = Int(rows[j])
+            let t = tp[r]
+            if !curValid || t < curStart || t >= curEnd || !curEndFits {
+                guard let s = WindowKind.floorMultiple(t, size) else { stats.rowsWithoutWindow += 1; continue }
+                curStart = s
+                let (e, o) = s.addingReportingOverflow(size)
+                curEnd = o ? Int64.max : e
+                curEndFits = !o
+                curValid = true
+            }
+            let hadM = !(noneBefore && r == range.lowerBound)
+            if hadM && curEndFits {
+                let (bound, o) = before[j].subtractingReportingOverflow(lateness)
+                if !o && curEnd <= bound {
+                    lateRows += 1
+                    noteLate(window: curStart)
+                    if drop {
+                        if track { touched.insert(PackedCell(window: curStart, key: keyer.key(r, &self))) }
+                        continue
+                    }
+                }
+            }
+            let (k, c) = keyer.keyAndCell(r, window: curStart, &self)
+            asg.append(row: r, cell: c)
+            if track { touched.insert(PackedCell(window: curStart, key: k)) }
+        }
+        stats.lateEvents += lateRows
+        stats.lateAssignments += lateRows
+        lateEvents &+= Int64(lateRows)
+    }
+
     @inline(__always)
     mutating func noteLate(window w: Int64) {
         lateEventsByWindow[w, default: 0] &+= 1
@@ -328,6 +395,10 @@ extension ViewTable {
 
         case .tumbling(let size):
             guard let ts else { return }
+            if !ts.hasNulls, let sel, !range.isEmpty {
+                assignTumblingSelected(&keyer, ts: ts, sel: sel, size: size, range: range, policy: policy, track: track, touched: &touched, asg: &asg, stats: &stats)
+                return
+            }
             var hasM = maxEventTime != nil
             var m = maxEventTime ?? 0
             var curStart: Int64 = 0, curEnd: Int64 = 0, curEndFits = false, curValid = false
