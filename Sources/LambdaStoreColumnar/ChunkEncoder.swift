@@ -445,22 +445,12 @@ struct ByteDictionary {
         return d
     }
 
-    /// Whether two byte strings are equal, eight bytes at a time.
+    /// Whether two byte strings are equal.
     @inline(__always)
     static func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let n = a.count
-        guard n == b.count else { return false }
-        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
-        var i = 0
-        while i + 8 <= n {
-            if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
-        }
-        while i < n {
-            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
-        }
-        return true
+        guard a.count == b.count else { return false }
+        guard a.count > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        return LambdaStoreCore.bytesEqual(pa, pb, count: a.count)
     }
 
     /// A 64-bit hash of `s` (not stored; only used for lookups). `readable` is how many bytes

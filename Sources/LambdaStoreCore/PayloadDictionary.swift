@@ -63,7 +63,7 @@ struct PayloadDictionary {
                                         let e = Int(slot & 0xFFFF_FFFF) - 1
                                         let r = Int(first[e])
                                         let ea = Int(o[r])
-                                        if Int(o[r + 1]) - ea == len && (len == 0 || memcmpEqual(u.baseAddress! + ea, s.baseAddress, len)) {
+                                        if Int(o[r + 1]) - ea == len && (len == 0 || bytesEqual(u.baseAddress.unsafelyUnwrapped + ea, s.baseAddress.unsafelyUnwrapped, count: len)) {
                                             code = e
                                             break
                                         }
@@ -213,22 +213,6 @@ struct PayloadDictionary {
         out.removeLast(16)
         return Column(type: .string, count: n, nullCount: nullCount, validity: validity, offsets: rowOffsets, utf8: out)
     }
-}
-
-/// Whether `n` bytes at `a` and `b` are equal.
-@inline(__always)
-func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ n: Int) -> Bool {
-    guard n > 0, let b else { return true }
-    var i = 0
-    while i + 8 <= n {
-        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-        i += 8
-    }
-    while i < n {
-        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-        i += 1
-    }
-    return true
 }
 
 extension LazyMapSequence where Base == [UInt32], Element: FixedWidthInteger {

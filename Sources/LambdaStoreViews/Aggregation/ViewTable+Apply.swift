@@ -171,7 +171,28 @@ struct GeneralKeyer: RowKeyer {
     }
 }
 
-/// The (row, cell) pairs one apply produces.
+/// The tumbling window a grouping pass is on: `[start, end)`; `end` is clamped to
+/// `Int64.max` (and `endFits` false) when `start + size` overflows.
+struct TumblingWindowCursor {
+    var start: Int64 = 0
+    var end: Int64 = 0
+    var endFits = false
+    var valid = false
+
+    /// Moves to the window holding `t`; false when `t` has none (its start underflows).
+    @inline(__always)
+    mutating func move(to t: Int64, size: Int64) -> Bool {
+        if valid && t >= start && t < end && endFits { return true }
+        guard let s = WindowKind.floorMultiple(t, size) else { return false }
+        start = s
+        let (e, o) = s.addingReportingOverflow(size)
+        end = o ? Int64.max : e
+        endFits = !o
+        valid = true
+        return true
+    }
+}
+
 /// The (row, cell) pairs one apply produces: a manually managed growable buffer, so the hot
 /// loop appends without array uniqueness checks.
 struct Assignments: ~Copyable {
@@ -340,38 +361,44 @@ extension ViewTable {
         maxEventTime = m
         stats.selectedRows += n
         // Sweep 2.
-        var curStart: Int64 = 0, curEnd: Int64 = 0, curEndFits = false, curValid = false
+        var window = TumblingWindowCursor()
         var lateRows = 0
         for j in 0..<n {
             let r = Int(rows[j])
-            let t = tp[r]
-            if !curValid || t < curStart || t >= curEnd || !curEndFits {
-                guard let s = WindowKind.floorMultiple(t, size) else { stats.rowsWithoutWindow += 1; continue }
-                curStart = s
-                let (e, o) = s.addingReportingOverflow(size)
-                curEnd = o ? Int64.max : e
-                curEndFits = !o
-                curValid = true
-            }
+            guard window.move(to: tp[r], size: size) else { stats.rowsWithoutWindow += 1; continue }
             let hadM = !(noneBefore && r == range.lowerBound)
-            if hadM && curEndFits {
-                let (bound, o) = before[j].subtractingReportingOverflow(lateness)
-                if !o && curEnd <= bound {
-                    lateRows += 1
-                    noteLate(window: curStart)
-                    if drop {
-                        if track { touched.insert(PackedCell(window: curStart, key: keyer.key(r, &self))) }
-                        continue
-                    }
-                }
+            if groupTumblingRow(&keyer, row: r, window: window, previousMax: hadM ? before[j] : nil, lateness: lateness, drop: drop,
+                                track: track, touched: &touched, asg: &asg) {
+                lateRows += 1
             }
-            let (k, c) = keyer.keyAndCell(r, window: curStart, &self)
-            asg.append(row: r, cell: c)
-            if track { touched.insert(PackedCell(window: curStart, key: k)) }
         }
         stats.lateEvents += lateRows
         stats.lateAssignments += lateRows
         lateEvents &+= Int64(lateRows)
+    }
+
+    /// Groups selected row `r` into its tumbling `window`, unless it is late for it under
+    /// `drop`. Late: the window closed (`end + lateness <= previousMax`, the largest event time
+    /// before the row; nil when there was none). Returns whether the row was late.
+    @inline(__always)
+    mutating func groupTumblingRow<K: RowKeyer>(_ keyer: inout K, row r: Int, window: TumblingWindowCursor, previousMax: Int64?, lateness: Int64, drop: Bool,
+                                                track: Bool, touched: inout Set<PackedCell>, asg: inout Assignments) -> Bool {
+        var late = false
+        if let prevM = previousMax, window.endFits {
+            let (bound, o) = prevM.subtractingReportingOverflow(lateness)
+            if !o && window.end <= bound {
+                late = true
+                noteLate(window: window.start)
+                if drop {
+                    if track { touched.insert(PackedCell(window: window.start, key: keyer.key(r, &self))) }
+                    return true
+                }
+            }
+        }
+        let (k, c) = keyer.keyAndCell(r, window: window.start, &self)
+        asg.append(row: r, cell: c)
+        if track { touched.insert(PackedCell(window: window.start, key: k)) }
+        return late
     }
 
     @inline(__always)
@@ -401,7 +428,7 @@ extension ViewTable {
             }
             var hasM = maxEventTime != nil
             var m = maxEventTime ?? 0
-            var curStart: Int64 = 0, curEnd: Int64 = 0, curEndFits = false, curValid = false
+            var window = TumblingWindowCursor()
             var lateRows = 0
             for r in range {
                 if ts.isNull(r) {
@@ -413,28 +440,11 @@ extension ViewTable {
                 if !hasM || t > m { m = t; hasM = true }
                 if let sel, sel[r] == 0 { continue }
                 stats.selectedRows += 1
-                if !curValid || t < curStart || t >= curEnd || !curEndFits {
-                    guard let s = WindowKind.floorMultiple(t, size) else { stats.rowsWithoutWindow += 1; continue }
-                    curStart = s
-                    let (e, o) = s.addingReportingOverflow(size)
-                    curEnd = o ? Int64.max : e
-                    curEndFits = !o
-                    curValid = true
+                guard window.move(to: t, size: size) else { stats.rowsWithoutWindow += 1; continue }
+                if groupTumblingRow(&keyer, row: r, window: window, previousMax: hadM ? prevM : nil, lateness: lateness, drop: drop,
+                                    track: track, touched: &touched, asg: &asg) {
+                    lateRows += 1
                 }
-                if hadM && curEndFits {
-                    let (bound, o) = prevM.subtractingReportingOverflow(lateness)
-                    if !o && curEnd <= bound {
-                        lateRows += 1
-                        noteLate(window: curStart)
-                        if drop {
-                            if track { touched.insert(PackedCell(window: curStart, key: keyer.key(r, &self))) }
-                            continue
-                        }
-                    }
-                }
-                let (k, c) = keyer.keyAndCell(r, window: curStart, &self)
-                asg.append(row: r, cell: c)
-                if track { touched.insert(PackedCell(window: curStart, key: k)) }
             }
             maxEventTime = hasM ? m : nil
             stats.lateEvents += lateRows

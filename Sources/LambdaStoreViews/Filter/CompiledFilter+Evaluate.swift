@@ -355,29 +355,6 @@ enum FilterKernels {
         }
     }
 
-    /// Whether the `n` bytes at `a` and `b` are equal: 8 bytes at a time, the tail as one
-    /// overlapping 8-byte load when `n >= 8`.
-    @inline(__always)
-    static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-        if n >= 8 {
-            var k = 0
-            while k + 8 <= n {
-                if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
-                k += 8
-            }
-            return k == n || a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        }
-        var k = 0
-        if n >= 4 {
-            if a.loadUnaligned(as: UInt32.self) != b.loadUnaligned(as: UInt32.self) { return false }
-            return a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-        }
-        while k < n {
-            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
-            k += 1
-        }
-        return true
-    }
 
     /// Bytewise lexicographic order of two byte strings: <0, 0 or >0 (Core's `compareBytes`,
     /// the project's one string order, inlined).
@@ -411,7 +388,7 @@ enum FilterKernels {
                     let want = op == .eq
                     emit(n, t, f) { k in
                         let a = Int(off[k])
-                        let same = Int(off[k + 1]) - a == ll && bytesEqual(bytes + a, lp, ll)
+                        let same = Int(off[k + 1]) - a == ll && bytesEqual(bytes + a, lp, count: ll)
                         return same == want
                     }
                 default:
@@ -478,7 +455,7 @@ enum FilterKernels {
                     emit(n, t, f) { k in
                         let a = Int(oa[k]), la = Int(oa[k + 1]) - a
                         let b = Int(ob[k]), lb = Int(ob[k + 1]) - b
-                        return (la == lb && bytesEqual(ba + a, bb + b, la)) == want
+                        return (la == lb && bytesEqual(ba + a, bb + b, count: la)) == want
                     }
                 default:
                     compare(op, n, t, f, { k in
