@@ -106,25 +106,27 @@ public struct Column: Sendable {
         self._dictionary = dictionary
     }
 
-    /// Turns a dictionary-encoded column into the plain form (offsets and bytes); no-op for
-    /// any other column.
+    /// Turns a dictionary-encoded column into the plain form (offsets and bytes, null rows
+    /// empty); no-op for any other column.
     /// - Complexity: O(rows + bytes).
     public mutating func materialize() {
         guard let d = _dictionary else { return }
         let n = count
         let eo = d.entries._offsets
         var total = 0
-        for code in d.codes { total += Int(eo[Int(code) + 1] - eo[Int(code)]) }
+        for i in 0..<n where !isNull(i) { total += Int(eo[Int(d.codes[i]) + 1] - eo[Int(d.codes[i])]) }
         precondition(total <= Int(UInt32.max), "materialized strings exceed 4 GiB")
         var offs = [UInt32](repeating: 0, count: n + 1)
         let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, k in
             d.entries._utf8.withUnsafeBufferPointer { src in
                 var at = 0
                 for i in 0..<n {
-                    let code = Int(d.codes[i])
-                    let a = Int(eo[code]), len = Int(eo[code + 1]) - a
-                    if len > 0 { (out.baseAddress! + at).update(from: src.baseAddress! + a, count: len) }
-                    at += len
+                    if !isNull(i) {
+                        let code = Int(d.codes[i])
+                        let a = Int(eo[code]), len = Int(eo[code + 1]) - a
+                        if len > 0 { (out.baseAddress.unsafelyUnwrapped + at).update(from: src.baseAddress.unsafelyUnwrapped + a, count: len) }
+                        at += len
+                    }
                     offs[i + 1] = UInt32(truncatingIfNeeded: at)
                 }
             }

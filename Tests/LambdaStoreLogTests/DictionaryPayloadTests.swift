@@ -86,6 +86,11 @@ import LambdaStoreTestSupport
             let plain = try bytes.withUnsafeBytes { try ColumnBatch(decodingPayload: $0, schema: schema, dictionaries: .materialized) }
             #expect(Fixture.rows(plain) == rows)
             #expect(plain.columns[1].dictionary == nil)
+            // Both ways back to the plain form give the appended layout exactly (null rows empty).
+            let original = batch.columns[1]
+            #expect(plain.columns[1].offsets == original.offsets && plain.columns[1].utf8 == original.utf8, "round \(round)")
+            let twin = DictionaryTwin.column(original).materialized()
+            #expect(twin.offsets == original.offsets && twin.utf8 == original.utf8 && twin.nullCount == original.nullCount, "round \(round)")
         }
         #expect(sawDictionary > 30 && sawPlain > 30 && sawWide > 0)
     }
