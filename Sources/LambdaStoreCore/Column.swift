@@ -95,6 +95,12 @@ public struct Column: Sendable {
         var top: UInt32 = 0
         for c in dictionary.codes { top = Swift.max(top, c) }
         precondition(count == 0 || Int(top) < d, "dictionary code \(top) outside the \(d) entries")
+        self.init(validatedCount: count, nullCount: nullCount, validity: validity, dictionary: dictionary)
+    }
+
+    /// ``init(count:nullCount:validity:dictionary:)`` for a caller that has already checked
+    /// the codes against the entries (the payload decoder).
+    init(validatedCount count: Int, nullCount: Int, validity: [UInt8], dictionary: ColumnDictionary) {
         self.type = .string
         self._count = count
         self._nullCount = nullCount
@@ -111,27 +117,62 @@ public struct Column: Sendable {
     /// - Complexity: O(rows + bytes).
     public mutating func materialize() {
         guard let d = _dictionary else { return }
-        let n = count
+        let total = plainByteCount(d)
+        precondition(total <= Int(UInt32.max), "materialized strings exceed 4 GiB")
+        materialize(d, total: total)
+    }
+
+    /// The bytes of the plain form of this column under dictionary `d` (null rows take none).
+    func plainByteCount(_ d: ColumnDictionary) -> Int {
         let eo = d.entries._offsets
         var total = 0
-        for i in 0..<n where !isNull(i) { total += Int(eo[Int(d.codes[i]) + 1] - eo[Int(d.codes[i])]) }
-        precondition(total <= Int(UInt32.max), "materialized strings exceed 4 GiB")
+        for i in 0..<count where !isNull(i) { total += Int(eo[Int(d.codes[i]) + 1] - eo[Int(d.codes[i])]) }
+        return total
+    }
+
+    /// ``materialize()`` with the plain form's byte count known (`total` from
+    /// ``plainByteCount(_:)``, at most 4 GiB). Entries are read from a copy padded with 16
+    /// zero bytes and the output has 16 bytes of slack, so an entry of up to 16 bytes is
+    /// copied as two 8-byte words.
+    mutating func materialize(_ d: ColumnDictionary, total: Int) {
+        let n = count
+        let entryBytes = d.entries._utf8.count
+        let padded = [UInt8](unsafeUninitializedCapacity: entryBytes + 16) { buf, k in
+            let raw = UnsafeMutableRawBufferPointer(buf)
+            d.entries._utf8.withUnsafeBytes { if entryBytes > 0 { raw.copyMemory(from: $0) } }
+            for j in entryBytes..<(entryBytes + 16) { buf[j] = 0 }
+            k = entryBytes + 16
+        }
         var offs = [UInt32](repeating: 0, count: n + 1)
-        let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, k in
-            d.entries._utf8.withUnsafeBufferPointer { src in
-                var at = 0
-                for i in 0..<n {
-                    if !isNull(i) {
-                        let code = Int(d.codes[i])
-                        let a = Int(eo[code]), len = Int(eo[code + 1]) - a
-                        if len > 0 { (out.baseAddress.unsafelyUnwrapped + at).update(from: src.baseAddress.unsafelyUnwrapped + a, count: len) }
-                        at += len
+        var bytes = [UInt8](unsafeUninitializedCapacity: total + 16) { buf, k in
+            padded.withUnsafeBytes { src in
+                d.entries._offsets.withUnsafeBufferPointer { eo in
+                    d.codes.withUnsafeBufferPointer { cs in
+                        offs.withUnsafeMutableBufferPointer { ro in
+                            let dst = UnsafeMutableRawPointer(buf.baseAddress.unsafelyUnwrapped)
+                            var pos = 0
+                            for i in 0..<n {
+                                if !isNull(i) {
+                                    let c = Int(cs[i])
+                                    let a = Int(eo[c]), len = Int(eo[c + 1]) - a
+                                    if len <= 16 {
+                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a, as: UInt64.self), toByteOffset: pos, as: UInt64.self)
+                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a + 8, as: UInt64.self), toByteOffset: pos + 8, as: UInt64.self)
+                                    } else {
+                                        (dst + pos).copyMemory(from: src.baseAddress.unsafelyUnwrapped + a, byteCount: len)
+                                    }
+                                    pos += len
+                                }
+                                ro[i + 1] = UInt32(truncatingIfNeeded: pos)
+                            }
+                            (dst + pos).initializeMemory(as: UInt8.self, repeating: 0, count: 16)   // the slack
+                        }
                     }
-                    offs[i + 1] = UInt32(truncatingIfNeeded: at)
                 }
             }
-            k = total
+            k = total + 16
         }
+        bytes.removeLast(16)
         _offsets = offs
         _utf8 = bytes
         _dictionary = nil

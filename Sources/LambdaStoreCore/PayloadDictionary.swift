@@ -160,58 +160,17 @@ struct PayloadDictionary {
             let bad = codes.firstIndex { Int($0) >= d } ?? 0
             throw LambdaStoreError(.corruption, "code \(codes[bad]) of '\(name)' at row \(bad) is outside its \(d)-entry dictionary", offset: Int64(codeAt + bad * width))
         }
-        if !materialize {
-            let entries = Column(type: .string, count: d, nullCount: 0, validity: [], offsets: offs, utf8: [UInt8](bytes))
-            return Column(count: n, nullCount: nullCount, validity: validity, dictionary: ColumnDictionary(entries: entries, codes: codes))
-        }
-        // Materialized: each row copies its entry. Entries are read from a copy padded with
-        // 16 zero bytes and the output has 16 bytes of slack, so an entry of up to 16 bytes is
-        // copied as two 8-byte words.
-        let dictBytes = Int(offs[d])
-        var total = 0
-        for i in 0..<n where nullCount == 0 || validity[i >> 3] & (1 << UInt8(i & 7)) != 0 {
-            total += Int(offs[Int(codes[i]) + 1] - offs[Int(codes[i])])
-        }
-        guard total <= Int(UInt32.max) else {
-            throw LambdaStoreError(.corruption, "strings of '\(name)' exceed 4 GiB", offset: Int64(at))
-        }
-        let padded = [UInt8](unsafeUninitializedCapacity: dictBytes + 16) { buf, k in
-            let raw = UnsafeMutableRawBufferPointer(buf)
-            if dictBytes > 0 { raw.copyMemory(from: bytes) }
-            for j in dictBytes..<(dictBytes + 16) { buf[j] = 0 }
-            k = dictBytes + 16
-        }
-        var rowOffsets = [UInt32](repeating: 0, count: n + 1)
-        var out = [UInt8](unsafeUninitializedCapacity: total + 16) { buf, k in
-            padded.withUnsafeBytes { src in
-                offs.withUnsafeBufferPointer { eo in
-                    codes.withUnsafeBufferPointer { cs in
-                        rowOffsets.withUnsafeMutableBufferPointer { ro in
-                            let dst = UnsafeMutableRawPointer(buf.baseAddress.unsafelyUnwrapped)
-                            var pos = 0
-                            for i in 0..<n {
-                                if nullCount == 0 || validity[i >> 3] & (1 << UInt8(i & 7)) != 0 {
-                                    let c = Int(cs[i])
-                                    let a = Int(eo[c]), len = Int(eo[c + 1]) - a
-                                    if len <= 16 {
-                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a, as: UInt64.self), toByteOffset: pos, as: UInt64.self)
-                                        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: a + 8, as: UInt64.self), toByteOffset: pos + 8, as: UInt64.self)
-                                    } else {
-                                        (dst + pos).copyMemory(from: src.baseAddress.unsafelyUnwrapped + a, byteCount: len)
-                                    }
-                                    pos += len
-                                }
-                                ro[i + 1] = UInt32(truncatingIfNeeded: pos)
-                            }
-                            (dst + pos).initializeMemory(as: UInt8.self, repeating: 0, count: 16)   // the slack
-                        }
-                    }
-                }
+        let entries = Column(type: .string, count: d, nullCount: 0, validity: [], offsets: offs, utf8: [UInt8](bytes))
+        let dictionary = ColumnDictionary(entries: entries, codes: codes)
+        var column = Column(validatedCount: n, nullCount: nullCount, validity: validity, dictionary: dictionary)
+        if materialize {
+            let total = column.plainByteCount(dictionary)
+            guard total <= Int(UInt32.max) else {
+                throw LambdaStoreError(.corruption, "strings of '\(name)' exceed 4 GiB", offset: Int64(at))
             }
-            k = total + 16
+            column.materialize(dictionary, total: total)
         }
-        out.removeLast(16)
-        return Column(type: .string, count: n, nullCount: nullCount, validity: validity, offsets: rowOffsets, utf8: out)
+        return column
     }
 }
 
