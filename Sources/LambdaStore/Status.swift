@@ -82,10 +82,12 @@ extension Store {
         let now = options.clock()
         for info in self.views() {
             let name = info.definition.name
-            try ensureSpeed(name)
-            let v = try runtime(name)
+            let h = try handle(name)
+            try ensureSpeed(h)
             let end = try log.stream(info.definition.stream).endOffset
-            let speed = v.speed
+            let speed: (lateEvents: Int64, cellCount: Int, approximateBytes: Int)? = h.state.withLock { rt in
+                rt.speed.map { ($0.lateEvents, $0.cellCount, $0.approximateBytes) }
+            }
             if let b = speed?.approximateBytes { Metrics.speedBytes(view: name, bytes: b) }
             if let p = info.publishedAt { Metrics.freshness(view: name, millis: now - p) }
             views.append(ViewStatus(info: info, eventsSinceHorizon: end - info.horizon, batchAgeMillis: info.publishedAt.map { now - $0 },

@@ -3,7 +3,6 @@ import LambdaStoreCore
 import LambdaStoreLog
 import LambdaStoreViews
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -43,18 +42,40 @@ public struct StoreOptions: Sendable {
 /// let summary = try await store.runBatch(view: "revenue_hourly")
 /// ```
 ///
-/// Thread safety: every method may be called from any thread or task; appends to one stream
-/// are ordered by the log, view state is guarded by one lock.
+/// ## Concurrency
+///
+/// Every method may be called from any thread or task, and these may overlap freely:
+/// any number of appending tasks (appends to one stream are ordered by its log), any number of
+/// querying tasks, schema changes, and runs on different views. On one view, batch runs,
+/// ``reconcile(view:)``, version builds (``createView(_:)`` with a changed definition) and
+/// ``compact()`` take turns: a later one waits, without blocking a thread, until the earlier
+/// one finished. Garbage collection never removes a file a query or a run is reading (readers
+/// pin their snapshot). No lock held across long work (replay, recompute, file I/O) is shared
+/// by two views, or by a view's runs and the appends and queries: those wait at most for one
+/// batch to be applied to a speed layer, or one query's cells to be read.
+///
+/// Answers are linearizable: a query returns the view over a log prefix `[0, X)` (minus the
+/// events the speed layer judged late), with `X` between the visible end when it was called
+/// and when it returned; a publish never makes an event disappear from answers. Under
+/// ``Durability/sync`` an append becomes visible only once its fdatasync succeeded (and not
+/// at all if it failed); under `interval` and `none` at once. ``append(_:to:durability:)``
+/// returns once the batch is visible.
 public final class Store: Sendable {
     /// The store directory.
     public let root: String
     let options: StoreOptions
     let fs: any FileSystem
     let log: EventLog
-    let state: Mutex<StoreState>
+    let state: Locked<StoreState>
+    /// One turn at a time for creating views (short: a directory and a first manifest).
+    let creations = RunLock()
+    /// Snapshot files in use by readers: garbage collection leaves them.
+    let pins = FilePins()
 
     struct StoreState: Sendable {
-        var views: [String: ViewRuntime] = [:]
+        var views: [String: ViewHandle] = [:]
+        /// Views whose files could not be loaded at open, with the reason.
+        var unavailable: [String: LambdaStoreError] = [:]
         var observed: Set<String> = []
     }
 
@@ -70,7 +91,7 @@ public final class Store: Sendable {
         self.options = options
         self.fs = options.fileSystem
         self.log = log
-        self.state = Mutex(StoreState())
+        self.state = Locked(StoreState())
     }
 
     /// Opens (creating if needed) the store at `path`: recovers the log (truncating a torn tail,
@@ -117,10 +138,12 @@ public final class Store: Sendable {
         let r = try log.applySchema(schema)
         if case .evolved = r {
             // Views keep their column indexes (added fields go last) but see the new schema.
+            // Runs and scans already under way keep the compiled plan they started with.
             let latest = try log.stream(schema.stream).latestSchema
-            try state.withLock { (s: inout StoreState) throws(LambdaStoreError) in
-                for (name, v) in s.views where v.definition.stream == schema.stream {
-                    s.views[name]?.compiled = try CompiledView(v.definition, schema: latest)
+            for h in state.withLock({ Array($0.views.values) }) {
+                try h.state.withLock { (v: inout ViewRuntime) throws(LambdaStoreError) in
+                    guard v.definition.stream == schema.stream else { return }
+                    v.compiled = try CompiledView(v.definition, schema: latest)
                 }
             }
         }
@@ -138,7 +161,9 @@ public final class Store: Sendable {
     }
 
     /// Appends a batch of records (laid out under the stream's latest schema) and applies it to
-    /// every view's speed layer before returning, so a query right after sees it.
+    /// every view's speed layer before returning, so a query right after sees it. Under `sync`
+    /// the batch becomes visible only after its fdatasync succeeded: if it fails, the append
+    /// throws and no query ever sees the batch.
     /// - Returns: the offsets assigned, dense and increasing.
     /// - Throws: `.schema` for a batch that does not match the schema, `.io` on write failure.
     @discardableResult
@@ -163,13 +188,23 @@ public final class Store: Sendable {
         }
     }
 
+    /// The append observer: applies a visible batch to every built speed layer of the stream's
+    /// views, each under its own view's lock. A view without a speed layer is skipped (its build
+    /// catches up from the log); one that would meet a gap is dropped and rebuilt on next use.
     func applyToSpeed(stream: String, baseOffset: Int64, batch: ColumnBatch) {
-        state.withLock { st in
-            for (name, v) in st.views where v.definition.stream == stream {
-                guard var speed = st.views[name]?.speed else { continue }
-                st.views[name]?.speed = nil   // keep the table uniquely referenced while mutating
-                speed.apply(batch, baseOffset: baseOffset, view: v.compiled)
-                st.views[name]?.speed = speed
+        for h in state.withLock({ Array($0.views.values) }) {
+            let gap: Bool = h.state.withLock { v in
+                guard v.definition.stream == stream, v.speed != nil else { return false }
+                // Applied in place: the table stays uniquely referenced (no copy-on-write).
+                if v.speed?.apply(batch, baseOffset: baseOffset, view: v.compiled) == false {
+                    v.speed = nil
+                    return true
+                }
+                return false
+            }
+            if gap {
+                options.logger.error("speed layer missed a batch before offset \(baseOffset); rebuilding it from the log",
+                                     metadata: ["view": .string(h.name)])
             }
         }
     }

@@ -6,7 +6,7 @@ import LambdaStoreViews
 /// The live state of one view inside a ``Store``: its definition (as published in its
 /// manifest), the compiled plan, the live snapshot, and the speed layer.
 ///
-/// Thread safety: a value type, guarded by the store's lock.
+/// Thread safety: a value type, guarded by its ``ViewHandle``'s lock.
 struct ViewRuntime: Sendable {
     var definition: ViewDefinition
     var compiled: CompiledView
@@ -18,6 +18,38 @@ struct ViewRuntime: Sendable {
     var speed: SpeedLayer?
 
     var horizon: Int64 { manifest.horizon }
+
+    /// This runtime without its speed layer: a copy that keeps no reference to the speed
+    /// tables, so the next append does not have to copy them (copy-on-write).
+    var withoutSpeed: ViewRuntime {
+        ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: snapshot, speed: nil)
+    }
+}
+
+/// One view of a ``Store`` and its locks (the concurrency model of DESIGN.md and the README):
+///
+/// - `state` guards the live runtime. It is held only for short, in-memory work: applying one
+///   appended batch to the speed layer, reading a query's speed cells, swapping in a publish.
+///   Never across file I/O of a run or a replay longer than a catch-up.
+/// - `runs` serialises the long operations on the view — batch runs, reconcile, version builds
+///   and garbage collection of its directory — in arrival order, without blocking threads.
+/// - `build` serialises speed-layer builds (replays), so concurrent queries replay once.
+///
+/// Lock order: a stream's observer lock, then `state`, then the stream's state lock; `build`
+/// before `state`. Never `state` while waiting for `runs`.
+final class ViewHandle: Sendable {
+    let name: String
+    let state: Locked<ViewRuntime>
+    let runs = RunLock()
+    let build = Locked(())
+
+    init(name: String, runtime: ViewRuntime) {
+        self.name = name
+        state = Locked(runtime)
+    }
+
+    /// The live runtime without its speed layer (see ``ViewRuntime/withoutSpeed``).
+    var current: ViewRuntime { state.withLock { $0.withoutSpeed } }
 }
 
 /// What ``Store/createView(_:)`` did.
@@ -51,21 +83,39 @@ public struct ViewInfo: Sendable {
 extension Store {
     func viewDirectory(_ name: String) -> String { Path.join(root, "views", name) }
 
-    /// Loads every view's manifest (at open).
+    /// Loads every view's manifest (at open). A view whose files are damaged or missing does
+    /// not keep the store from opening: it is listed as unavailable, with the reason, and every
+    /// other stream and view works (``unavailableViews``).
     func loadViews() throws(LambdaStoreError) {
         let dir = Path.join(root, "views")
         guard fs.isDirectory(dir) else { return }
-        var loaded: [String: ViewRuntime] = [:]
+        var loaded: [String: ViewHandle] = [:]
+        var unavailable: [String: LambdaStoreError] = [:]
         for name in try fs.list(dir) where fs.isDirectory(Path.join(dir, name)) {
-            guard let rt = try loadView(name) else { continue }
-            loaded[name] = rt
+            do throws(LambdaStoreError) {
+                guard let rt = try loadView(name) else { continue }
+                loaded[name] = ViewHandle(name: name, runtime: rt)
+            } catch {
+                unavailable[name] = error
+                options.logger.error("view '\(name)' is unavailable: \(error)", metadata: ["store": .string(root)])
+            }
         }
-        state.withLock { $0.views = loaded }
+        state.withLock { st in
+            st.views = loaded
+            st.unavailable = unavailable
+        }
     }
 
     func loadView(_ name: String) throws(LambdaStoreError) -> ViewRuntime? {
         let vdir = viewDirectory(name)
-        guard let manifest = try Manifest.load(fs: fs, directory: vdir) else { return nil }
+        guard let manifest = try Manifest.load(fs: fs, directory: vdir) else {
+            // A directory without a MANIFEST is a view creation that crashed before its first
+            // publish, unless it holds snapshots: then the MANIFEST was lost.
+            if try fs.list(vdir).contains(where: { $0.hasSuffix(".snapshot") }) {
+                throw LambdaStoreError.corruption("view directory has snapshots but no MANIFEST", path: Path.join(vdir, Manifest.fileName), offset: nil)
+            }
+            return nil
+        }
         guard let json = manifest.extra["definition"] else {
             throw LambdaStoreError.corruption("manifest has no view definition", path: Path.join(vdir, "MANIFEST"), offset: nil)
         }
@@ -79,29 +129,43 @@ extension Store {
         return ViewRuntime(definition: def, compiled: compiled, manifest: manifest, snapshot: reader, speed: nil)
     }
 
-    /// The registered views, sorted by name.
+    /// The registered views that can serve, sorted by name.
     public func views() -> [ViewInfo] {
-        state.withLock { st in
-            st.views.keys.sorted().compactMap { name in
-                guard let v = st.views[name] else { return nil }
-                return ViewInfo(definition: v.definition, fingerprint: v.compiled.fingerprint, horizon: v.manifest.horizon,
-                                maxEventTime: v.manifest.maxEventTime, generation: v.manifest.generation,
-                                publishedAt: v.manifest.extra["publishedAt"].flatMap { Int64($0) },
-                                snapshotFile: v.manifest.files.first?.name)
-            }
+        let handles = state.withLock { st in st.views.sorted { $0.key < $1.key }.map(\.value) }
+        return handles.map { h in
+            let v = h.current
+            return ViewInfo(definition: v.definition, fingerprint: v.compiled.fingerprint, horizon: v.manifest.horizon,
+                            maxEventTime: v.manifest.maxEventTime, generation: v.manifest.generation,
+                            publishedAt: v.manifest.extra["publishedAt"].flatMap { Int64($0) },
+                            snapshotFile: v.manifest.files.first?.name)
         }
     }
 
+    /// The views whose files were damaged or missing when the store was opened, with the
+    /// reason, sorted by name. Their queries and runs fail with that reason; nothing else is
+    /// affected.
+    public var unavailableViews: [(view: String, reason: LambdaStoreError)] {
+        state.withLock { st in st.unavailable.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    /// The handle of view `name`.
+    /// - Throws: `.notFound`, or the reason the view is unavailable.
+    func handle(_ name: String) throws(LambdaStoreError) -> ViewHandle {
+        let (h, bad) = state.withLock { ($0.views[name], $0.unavailable[name]) }
+        if let h { return h }
+        if let bad { throw LambdaStoreError(bad.code, "view '\(name)' is unavailable: \(bad.message)", path: bad.path, offset: bad.offset) }
+        throw LambdaStoreError(.notFound, "no view named '\(name)'")
+    }
+
+    /// The live runtime of view `name`, without its speed layer.
     func runtime(_ name: String) throws(LambdaStoreError) -> ViewRuntime {
-        guard let v = state.withLock({ $0.views[name] }) else {
-            throw LambdaStoreError(.notFound, "no view named '\(name)'")
-        }
-        return v
+        try handle(name).current
     }
 
     /// Registers a view (DESIGN.md "Views"). An identical definition is a no-op; a changed
     /// definition under the same name is a new version: it is built by a full replay from the
     /// log while the old version keeps serving, then swapped in atomically with its manifest.
+    /// Version builds wait for the view's other runs (batch, reconcile) to finish.
     /// - Throws: `.view` naming the offending field or token, `.notFound` for an unknown stream.
     @discardableResult
     public func createView(_ definition: ViewDefinition) async throws(LambdaStoreError) -> ViewCreateResult {
@@ -109,43 +173,76 @@ extension Store {
         let stream = try log.stream(definition.stream)
         try ensureObserver(stream)
         let compiled = try CompiledView(definition, schema: stream.latestSchema)
-        let existing = state.withLock { $0.views[definition.name] }
-        if let existing {
-            if existing.compiled.fingerprint == compiled.fingerprint && existing.definition == definition {
+        // View creation is rare and short: one store-wide turn keeps two creations of the same
+        // name from both writing a first manifest.
+        let existing: ViewHandle? = try await creations.withLock { () async throws(LambdaStoreError) -> ViewHandle? in
+            if let h = state.withLock({ $0.views[definition.name] }) { return h }
+            if let bad = state.withLock({ $0.unavailable[definition.name] }) {
+                throw LambdaStoreError(.precondition, "view '\(definition.name)' exists but is unavailable (\(bad.message)); repair or remove \(viewDirectory(definition.name)) first")
+            }
+            let vdir = viewDirectory(definition.name)
+            try fs.createDirectory(vdir)
+            try fs.syncDirectory(Path.join(root, "views"))
+            let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: 0,
+                                    maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
+            try manifest.publish(fs: fs, directory: vdir)
+            let h = ViewHandle(name: definition.name, runtime: ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil))
+            state.withLock { $0.views[definition.name] = h }
+            return nil
+        }
+        guard let existing else { return .created(fingerprint: compiled.fingerprint) }
+        return try await existing.runs.withLock { () async throws(LambdaStoreError) -> ViewCreateResult in
+            let old = existing.current
+            if old.compiled.fingerprint == compiled.fingerprint && old.definition == definition {
                 return .unchanged(fingerprint: compiled.fingerprint)
             }
             // New version: build it from history, then swap in.
-            _ = try await runBatch(view: definition.name, mode: .full, replacing: (definition, compiled))
-            return existing.compiled.fingerprint == compiled.fingerprint
+            _ = try await runBatchLocked(existing, mode: .full, replacing: (definition, compiled), progress: nil)
+            return old.compiled.fingerprint == compiled.fingerprint
                 ? .unchanged(fingerprint: compiled.fingerprint)
-                : .replaced(oldFingerprint: existing.compiled.fingerprint, newFingerprint: compiled.fingerprint)
+                : .replaced(oldFingerprint: old.compiled.fingerprint, newFingerprint: compiled.fingerprint)
         }
-        let vdir = viewDirectory(definition.name)
-        try fs.createDirectory(vdir)
-        try fs.syncDirectory(Path.join(root, "views"))
-        let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: 0,
-                                maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
-        try manifest.publish(fs: fs, directory: vdir)
-        state.withLock { st in
-            st.views[definition.name] = ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil)
-        }
-        return .created(fingerprint: compiled.fingerprint)
     }
 
-    /// Builds the speed layer of `name` if needed by replaying its stream from the horizon,
-    /// with `maxEventTime` seeded from the snapshot (DESIGN.md "Speed recovery").
-    func ensureSpeed(_ name: String) throws(LambdaStoreError) {
-        try state.withLock { (st: inout StoreState) throws(LambdaStoreError) in
-            guard let v = st.views[name], v.speed == nil else { return }
-            var speed = SpeedLayer(layout: v.compiled.layout, horizon: v.manifest.horizon, maxEventTime: v.manifest.maxEventTime)
-            let stream = try log.stream(v.definition.stream)
-            let end = stream.endOffset
-            if end > v.manifest.horizon {
-                try stream.forEachBatch(in: v.manifest.horizon..<end, keepDictionaries: true) { info, batch throws(LambdaStoreError) in
-                    speed.apply(batch, baseOffset: info.baseOffset, view: v.compiled)
+    /// Builds the speed layer of `handle` if it has none, by replaying its stream from the
+    /// horizon with `maxEventTime` seeded from the snapshot (DESIGN.md "Speed recovery").
+    ///
+    /// The replay runs without the view's lock (appends and queries of other views never wait
+    /// for it; appends skip a view while it has no speed layer); only the last catch-up to the
+    /// visible end, and the install, hold it.
+    func ensureSpeed(_ handle: ViewHandle) throws(LambdaStoreError) {
+        if handle.state.withLock({ $0.speed != nil }) { return }
+        try handle.build.withLock { (_: inout Void) throws(LambdaStoreError) in
+            while true {
+                let start: ViewRuntime? = handle.state.withLock { $0.speed == nil ? $0.withoutSpeed : nil }
+                guard let v = start else { return }
+                let stream = try log.stream(v.definition.stream)
+                var speed = SpeedLayer(layout: v.compiled.layout, horizon: v.manifest.horizon, maxEventTime: v.manifest.maxEventTime)
+                try catchUp(&speed, stream: stream, view: v.compiled, to: stream.visibleEndOffset)
+                let installed: Bool = try handle.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> Bool in
+                    // A publish or version swap in between: start again from its horizon.
+                    guard rt.speed == nil, rt.manifest.generation == v.manifest.generation,
+                          rt.compiled.fingerprint == v.compiled.fingerprint else { return rt.speed != nil }
+                    // Observers skipped this view while it had no speed layer; everything they
+                    // handed out is below the visible end, and the next one waits for this lock.
+                    try catchUp(&speed, stream: stream, view: v.compiled, to: stream.visibleEndOffset)
+                    rt.speed = speed
+                    return true
                 }
+                if installed { return }
             }
-            st.views[name]?.speed = speed
         }
+    }
+
+    /// Replays `[speed.appliedEnd, end)` of `stream` into `speed`.
+    func catchUp(_ speed: inout SpeedLayer, stream: StreamLog, view: CompiledView, to end: Int64) throws(LambdaStoreError) {
+        guard end > speed.appliedEnd else { return }
+        var failed: LambdaStoreError?
+        try stream.forEachBatch(in: speed.appliedEnd..<end, keepDictionaries: true) { info, batch throws(LambdaStoreError) in
+            if failed == nil, !speed.apply(batch, baseOffset: info.baseOffset, view: view) {
+                failed = LambdaStoreError(.corruption, "the log has a gap before offset \(info.baseOffset) while replaying into the speed layer (applied up to \(speed.appliedEnd))", path: "streams/\(stream.name)")
+            }
+        }
+        if let failed { throw failed }
     }
 }

@@ -74,6 +74,9 @@ extension StreamLog {
             s.waiters = rest
             return out
         }
+        // Batches this sync made durable may become visible now (before their appenders
+        // resume, so an append never returns before its batch is visible).
+        publishVisible()
         for (c, step) in wake { c.resume(returning: step) }
     }
 
@@ -88,9 +91,11 @@ extension StreamLog {
         guard let handle, target > shared.withLock({ $0.durableEnd }) else { return }
         do throws(LambdaStoreError) { try handle.sync() } catch {
             shared.withLock { s in if s.failure == nil { s.failure = error } }
+            failVisibilityWaitersIfStuck()
             throw error
         }
         shared.withLock { s in s.durableEnd = Swift.max(s.durableEnd, target) }
+        publishVisible()
     }
 
     /// Starts (or shortens) the background flusher for ``Durability/interval(milliseconds:)``.

@@ -81,6 +81,13 @@ struct StreamShared: Sendable {
     var endOffset: Int64
     /// Every offset below this is on stable storage.
     var durableEnd: Int64
+    /// Every offset below this has been handed to the append observers (the speed layers):
+    /// a prefix of the log, never past a `sync` batch whose fdatasync has not succeeded.
+    var visibleEnd: Int64
+    /// Written batches not yet visible, in offset order.
+    var pending: [PendingBatch] = []
+    /// Tasks waiting for `visibleEnd` to reach their target.
+    var visibilityWaiters: [(target: Int64, resume: CheckedContinuation<LambdaStoreError?, Never>)] = []
     var syncInFlight = false
     var waiters: [(target: Int64, resume: CheckedContinuation<SyncStep, Never>)] = []
     /// Set when an fdatasync failed: the page cache state is unknown, so no more appends.
@@ -98,6 +105,15 @@ struct StreamShared: Sendable {
     }
 }
 
+/// A batch written to its segment but not yet handed to the observers.
+struct PendingBatch: Sendable {
+    let baseOffset: Int64
+    let endOffset: Int64
+    let batch: ColumnBatch
+    /// Appended with ``Durability/sync``: visible only once an fdatasync covers it.
+    let needsSync: Bool
+}
+
 /// Reused encode buffers: the uncompressed payload, and header + stored payload.
 struct EncodeScratch: Sendable {
     var payload: [UInt8] = []
@@ -107,7 +123,6 @@ struct EncodeScratch: Sendable {
 /// The writer's handles and observers. Guarded by `StreamLog.writer`.
 struct StreamWriter: Sendable {
     var index: IndexAppender?
-    var observers: [@Sendable (Int64, ColumnBatch) -> Void] = []
     var flusher: Task<Void, Never>?
     var flusherPeriodMillis = Int.max
 }
@@ -132,6 +147,9 @@ public final class StreamLog: Sendable {
     let options: LogOptions
     let writer: Locked<StreamWriter>
     let shared: Locked<StreamShared>
+    /// The append observers. Calls to them are serialised by this lock, so every observer
+    /// sees the batches exactly once and in offset order (see ``publishVisible()``).
+    let observers: Locked<[@Sendable (Int64, ColumnBatch) -> Void]>
     /// Where group-commit fdatasyncs run (one at a time per stream).
     let syncQueue: DispatchQueue
     /// Encode buffers, reused across appends (a few, for concurrent appenders).
@@ -145,7 +163,8 @@ public final class StreamLog: Sendable {
         self.fs = fs
         self.options = options
         let end = segments.last?.endOffset ?? 0
-        shared = Locked(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end))
+        shared = Locked(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end, visibleEnd: end))
+        observers = Locked([])
         var w = StreamWriter()
         w.index = index
         writer = Locked(w)
@@ -174,6 +193,12 @@ public final class StreamLog: Sendable {
     /// Every offset below this is on stable storage.
     public var durableEndOffset: Int64 { shared.withLock { $0.durableEnd } }
 
+    /// Every offset below this is visible: handed, in order, to the append observers (the
+    /// speed layers). It trails ``endOffset`` while a `sync` append waits for its fdatasync
+    /// (and every batch written after it waits with it, so what is visible is always a prefix
+    /// of the log). Batch runs take their horizon at or below it.
+    public var visibleEndOffset: Int64 { shared.withLock { $0.visibleEnd } }
+
     /// The segments, oldest first.
     /// - Complexity: O(segments).
     public func segments() -> [SegmentInfo] {
@@ -186,13 +211,77 @@ public final class StreamLog: Sendable {
         }
     }
 
-    /// Registers `body` to run after every append, in offset order, under the writer's
-    /// ordering, after the batch's bytes are written (before `append` returns, and before any
-    /// later append is written). `body` gets the first offset and the batch as appended.
+    /// Registers `body` to run once for every appended batch when it becomes visible (see
+    /// ``visibleEndOffset``): in offset order, one call at a time, after the batch's bytes are
+    /// written — and, for a ``Durability/sync`` append, after an fdatasync covering it
+    /// succeeded — and before `append` returns. `body` gets the first offset and the batch.
+    /// A batch whose fdatasync failed is never observed.
     ///
-    /// `body` must be quick and must not append to this stream (it runs under the writer lock).
+    /// `body` must be quick and must not append to this stream (calls are serialised).
     public func addAppendObserver(_ body: @escaping @Sendable (_ baseOffset: Int64, _ batch: ColumnBatch) -> Void) {
-        writer.withLock { $0.observers.append(body) }
+        observers.withLock { $0.append(body) }
+    }
+
+    /// Hands every written batch that may become visible to the observers, in offset order,
+    /// and advances ``visibleEndOffset`` after each. A batch may become visible when every
+    /// batch before it is visible and, if it was appended under `sync`, when it is durable.
+    /// Safe to call from any thread at any time; calls are serialised by the observer lock.
+    func publishVisible() {
+        observers.withLock { observers in
+            while true {
+                let next: PendingBatch? = shared.withLock { s in
+                    guard let head = s.pending.first, s.failure == nil, !head.needsSync || head.endOffset <= s.durableEnd else { return nil }
+                    s.pending.removeFirst()
+                    return head
+                }
+                guard let next else { break }
+                for observe in observers { observe(next.baseOffset, next.batch) }
+                // One batch at a time, so `visibleEnd` never claims a batch some observer has
+                // not seen (a speed layer rebuilt from the log up to it must meet no gap).
+                let wake: [CheckedContinuation<LambdaStoreError?, Never>] = shared.withLock { s in
+                    s.visibleEnd = next.endOffset
+                    var woken: [CheckedContinuation<LambdaStoreError?, Never>] = []
+                    s.visibilityWaiters.removeAll { w in
+                        guard w.target <= s.visibleEnd else { return false }
+                        woken.append(w.resume)
+                        return true
+                    }
+                    return woken
+                }
+                for c in wake { c.resume(returning: nil) }
+            }
+        }
+        failVisibilityWaitersIfStuck()
+    }
+
+    /// After an fdatasync failure (or a close) nothing pending will ever become visible: the
+    /// tasks waiting for it get the error, and the pending batches are dropped.
+    func failVisibilityWaitersIfStuck() {
+        let wake: [(CheckedContinuation<LambdaStoreError?, Never>, LambdaStoreError)] = shared.withLock { s in
+            let reason: LambdaStoreError? = s.failure ?? (s.isClosed ? LambdaStoreError(.precondition, "stream '\(name)' was closed before the batch became visible") : nil)
+            guard let reason, !s.visibilityWaiters.isEmpty || !s.pending.isEmpty else { return [] }
+            s.pending = []
+            defer { s.visibilityWaiters = [] }
+            return s.visibilityWaiters.map { ($0.resume, reason) }
+        }
+        for (c, e) in wake { c.resume(returning: e) }
+    }
+
+    /// Returns once every offset below `end` is visible.
+    /// - Throws: the fdatasync failure that keeps it from ever becoming visible, or
+    ///   `.precondition` when the stream was closed first.
+    func waitVisible(_ end: Int64) async throws(LambdaStoreError) {
+        let error: LambdaStoreError? = await withCheckedContinuation { (c: CheckedContinuation<LambdaStoreError?, Never>) in
+            let now: LambdaStoreError?? = shared.withLock { s in
+                if s.visibleEnd >= end { return .some(nil) }
+                if let f = s.failure { return .some(f) }
+                if s.isClosed { return .some(LambdaStoreError(.precondition, "stream '\(name)' was closed before the batch became visible")) }
+                s.visibilityWaiters.append((end, c))
+                return nil
+            }
+            if let now { c.resume(returning: now) }
+        }
+        if let error { throw error }
     }
 
     // MARK: Schema
@@ -213,14 +302,18 @@ public final class StreamLog: Sendable {
 
     // MARK: Append
 
-    /// Appends `batch` and returns the offsets assigned to its records.
+    /// Appends `batch` and returns the offsets assigned to its records, once they are visible
+    /// to the append observers (``visibleEndOffset``).
     ///
     /// The batch must be under ``latestSchema`` (its `schemaVersion` equal to the latest
     /// version, columns matching the fields). The payload (format-spec.md §2.3) is compressed
     /// with ``LogOptions/codec`` and written with its header in one positional write
-    /// (format-spec.md §2.2). `onAppended` observers run, in offset order, before this returns.
-    /// With ``Durability/sync`` it returns once an fdatasync covers the batch; concurrent
-    /// appenders share one fdatasync (group commit).
+    /// (format-spec.md §2.2). Observers see it, in offset order, before this returns.
+    /// With ``Durability/sync`` it returns once an fdatasync covers the batch (concurrent
+    /// appenders share one fdatasync: group commit), and observers see it only after that
+    /// fdatasync succeeded: when it fails, nothing of the batch is ever observed. Under
+    /// `interval` and `none` the batch is observed at once — unless an earlier `sync` batch
+    /// still waits for its fdatasync, then together with it, after it (visibility is a prefix).
     ///
     /// An empty batch writes nothing and returns an empty range at ``endOffset``.
     /// - Throws: `.schema` when the batch does not match the latest schema; `.limitExceeded`
@@ -229,9 +322,12 @@ public final class StreamLog: Sendable {
     /// - Complexity: O(batch bytes).
     public func append(_ batch: ColumnBatch, durability: Durability) async throws(LambdaStoreError) -> Range<Int64> {
         let range = try write(batch, durability: durability)
-        if durability == .sync, !range.isEmpty {
+        guard !range.isEmpty else { return range }
+        if durability == .sync {
             try await waitDurable(range.upperBound)
         }
+        publishVisible()
+        if visibleEndOffset < range.upperBound { try await waitVisible(range.upperBound) }
         return range
     }
 
@@ -300,11 +396,12 @@ public final class StreamLog: Sendable {
             }
             let entry = IndexEntry(header: header, position: size)
             w.index?.append(entry)
+            let pending = PendingBatch(baseOffset: end, endOffset: entry.endOffset, batch: batch, needsSync: durability == .sync)
             shared.withLock { s in
                 s.segments[s.segments.count - 1].add(entry)
                 s.endOffset = entry.endOffset
+                s.pending.append(pending)
             }
-            for observe in w.observers { observe(end, batch) }
             if case .interval(let ms) = durability { startFlusher(&w, periodMillis: ms) }
             return end..<entry.endOffset
         }
@@ -393,5 +490,6 @@ public final class StreamLog: Sendable {
             w.index = nil
             for s in segs { try? s.handle.close() }
         }
+        failVisibilityWaitersIfStuck()
     }
 }

@@ -31,7 +31,7 @@ import Testing
         #expect(try served(store) == expected(ref, horizon: events.count))
         // The old version's file stays until compaction collects it.
         #expect(PosixFileSystem().exists(dir + "/views/v/" + oldFile))
-        let c = try store.compact()
+        let c = try await store.compact()
         #expect(c.filesRemoved.contains("views/v/" + oldFile))
         #expect(!PosixFileSystem().exists(dir + "/views/v/" + oldFile))
         #expect(try served(store) == expected(ref, horizon: events.count))

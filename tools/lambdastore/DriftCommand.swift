@@ -75,7 +75,7 @@ struct CompactCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try openStore(common.store)
             defer { store.close() }
-            let r = try store.compact()
+            let r = try await store.compact()
             if common.json {
                 print(r.json.serialized())
             } else {

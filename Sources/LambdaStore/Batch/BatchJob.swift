@@ -73,11 +73,17 @@ extension Store {
     /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
     /// - Complexity: O(events in `[0, H)`) for a full run.
     public func runBatch(view name: String, mode: BatchMode = .full, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
-        try await runBatch(view: name, mode: mode, replacing: nil, progress: progress)
+        try requireWritable()
+        let h = try handle(name)
+        return try await h.runs.withLock { () async throws(LambdaStoreError) -> BatchSummary in
+            try await runBatchLocked(h, mode: mode, replacing: nil, progress: progress)
+        }
     }
 
-    func runBatch(view name: String, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> BatchSummary {
+    /// A batch run of `handle`, whose ``ViewHandle/runs`` turn the caller holds.
+    func runBatchLocked(_ handle: ViewHandle, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler?) async throws(LambdaStoreError) -> BatchSummary {
         try requireWritable()
+        let name = handle.name
         let started = options.clock()
         let clockStart = DispatchTime.now().uptimeNanoseconds
         // Seconds per phase, logged at debug level (where a slow batch spends its time).
@@ -88,65 +94,84 @@ extension Store {
             phases.append((phase, Double(now - lapStart) / 1e9))
             lapStart = now
         }
-        let old = try runtime(name)
+        let old = handle.current
         let stream = try log.stream(old.definition.stream)
         let definition = replacing?.0 ?? old.definition
         let compiled = replacing?.1 ?? old.compiled
         let layout = compiled.layout
-
-        // 1. The horizon: everything the speed layer has applied (or the log end).
-        let h1: Int64 = state.withLock { st in
-            if var speed = st.views[name]?.speed {
-                speed.rotate()
-                st.views[name]?.speed = speed
-                return speed.appliedEnd
-            }
-            return stream.endOffset
-        }
         let isNewVersion = replacing != nil
         let h0 = isNewVersion ? 0 : old.manifest.horizon
         let maxET0 = isNewVersion ? nil : old.manifest.maxEventTime
-
-        // 2. Replay [H0, H1) as the speed layer saw it: served speed part, touched cells, late events.
-        // `touchedTable` takes every selected row (late or not): its cells are exactly the cells
-        // that received an event in [H0, H1) — one more aggregation pass instead of a set insert
-        // per row.
-        var servedSpeed = ViewTable(layout: layout)
-        servedSpeed.maxEventTime = maxET0
-        var touchedTable = ViewTable(layout: layout)
-        var lateEvents: Int64 = 0
-        var selection: [UInt8] = []
-        var touchedWindows = Set<Int64?>()
-        var scanned: Int64 = 0
-        if h1 > h0 {
-            try stream.forEachBatch(in: h0..<h1, keepDictionaries: true) { _, batch throws(LambdaStoreError) in
-                let sel: [UInt8]?
-                if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
-                let stats = servedSpeed.apply(batch, rows: nil, selection: sel, policy: .dropLate)
-                _ = touchedTable.apply(batch, rows: nil, selection: sel, policy: .includeAll)
-                lateEvents += Int64(stats.lateEvents)
-                scanned += Int64(batch.count)
-            }
+        // Snapshot file names carry the generation as a 20-digit offset-style number.
+        guard old.manifest.generation < UInt64(Int64.max) else {
+            throw LambdaStoreError(.corruption, "manifest generation \(old.manifest.generation) cannot be advanced", path: Path.join(viewDirectory(name), Manifest.fileName))
         }
-        for w in touchedTable.distinctWindowStarts { touchedWindows.insert(w) }
+        let generation = old.manifest.generation + 1
+
+        // 1. The horizon H1 and what was served for [H0, H1): the speed layer (built now by a
+        // replay if this process has not built it yet) is rotated, so H1 is exactly what it has
+        // applied and its frozen generations are the served speed part. A new version takes the
+        // visible end (it serves nothing yet).
+        var frozen: [SpeedGeneration] = []
+        let h1: Int64
+        if isNewVersion {
+            h1 = stream.visibleEndOffset
+        } else {
+            var taken: (Int64, [SpeedGeneration])? = nil
+            while taken == nil {
+                try ensureSpeed(handle)
+                taken = handle.state.withLock { rt in
+                    guard var speed = rt.speed else { return nil }
+                    rt.speed = nil   // mutated uniquely, then put back
+                    speed.rotate()
+                    let r = (speed.appliedEnd, speed.frozen(below: speed.appliedEnd))
+                    rt.speed = speed
+                    return r
+                }
+            }
+            guard let taken else { throw LambdaStoreError(.precondition, "speed layer of '\(name)' vanished") }
+            (h1, frozen) = taken
+        }
+        let lateEvents = frozen.reduce(Int64(0)) { $0 + $1.lateEvents }
+        let maxETAtH1 = frozen.last?.table.maxEventTime ?? maxET0
+
+        // 2. The cells touched since H0 (every filter-passing event in [H0, H1), late or not),
+        // from the batch job's own scan: a scan of [H0, H1) — except for a first full run,
+        // where every cell of the recompute over [0, H1) was touched.
+        var touchedTable: ViewTable? = nil
+        var selection: [UInt8] = []
+        var scanned: Int64 = 0
+        if !isNewVersion && !(mode == .full && h0 == 0) {
+            var t = ViewTable(layout: layout)
+            t.maxEventTime = maxET0
+            if h1 > h0 {
+                try stream.forEachBatch(in: h0..<h1, keepDictionaries: true) { _, batch throws(LambdaStoreError) in
+                    let sel: [UInt8]?
+                    if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
+                    _ = t.apply(batch, rows: nil, selection: sel, policy: .includeAll)
+                    scanned += Int64(batch.count)
+                }
+            }
+            touchedTable = t
+        }
+        var touchedWindows = Set<Int64?>()
+        for w in touchedTable?.distinctWindowStarts ?? [] { touchedWindows.insert(w) }
 
         // 3. The truth over [0, H1).
         // The previous snapshot's cells: all of them to carry over in an incremental run; for a
         // full run only those the drift comparison needs (the windows touched since H0).
-        var oldCells: [(CellKey, [AggregateState])] = []
-        if let snap = old.snapshot, !isNewVersion {
+        func oldCells(windows: Set<Int64?>) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
+            guard let snap = old.snapshot, !isNewVersion else { return [] }
             let reader = try SnapshotLayout(layout: old.compiled.layout)
-            if mode != .full {
-                oldCells = try reader.read(snap, windowStartRange: nil, keys: [])
-            } else if let lo = touchedWindows.compactMap({ $0 }).min(), let hi = touchedWindows.compactMap({ $0 }).max() {
-                oldCells = try reader.read(snap, windowStartRange: lo..<(hi + 1), keys: [])
-            } else if touchedWindows.contains(nil) {
-                oldCells = try reader.read(snap, windowStartRange: nil, keys: [])
-            }
+            let starts = windows.compactMap { $0 }
+            if windows.contains(nil) { return try reader.read(snap, windowStartRange: nil, keys: []) }
+            guard let lo = starts.min(), let hi = starts.max() else { return [] }
+            return try reader.read(snap, windowStartRange: lo..<(hi + 1), keys: [])
         }
+        var carried: [(CellKey, [AggregateState])] = []
         var truth: ViewTable
         var windowsRecomputed: Int64
-        lap("replay")
+        lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
         case .full:
@@ -158,6 +183,7 @@ extension Store {
                 windowsRecomputed = Int64(truth.distinctWindowStarts.count)
                 break
             }
+            carried = try oldCells(windows: [nil])
             var targetRange: Range<Int64>? = nil
             var explicit = touchedWindows.compactMap { $0 }
             if case .targeted(let from, let to) = mode { targetRange = from..<max(from, to) }
@@ -167,18 +193,19 @@ extension Store {
             scanned += readCount
             truth = recomputed
             // Carry every other window over from the previous snapshot.
-            for (cell, states) in oldCells where !selected.contains(cell.windowStart) {
+            for (cell, states) in carried where !selected.contains(cell.windowStart) {
                 truth.merge(states: states, into: cell)
             }
             // maxEventTime at H1 over the whole stream.
-            truth.maxEventTime = [maxET0, servedSpeed.maxEventTime].compactMap { $0 }.max()
+            truth.maxEventTime = [maxET0, touchedTable?.maxEventTime, maxETAtH1].compactMap { $0 }.max()
             windowsRecomputed = Int64(recomputed.distinctWindowStarts.count)
         }
         let maxET1 = truth.maxEventTime
+        // A first full run: every cell of the recompute received an event in [0, H1).
+        if touchedTable == nil { for w in truth.distinctWindowStarts { touchedWindows.insert(w) } }
         lap("recompute")
 
         // 4. Write the snapshot.
-        let generation = old.manifest.generation + 1
         let vdir = viewDirectory(name)
         let fileName = Store.snapshotFileName(generation: generation)
         let (info, rowCount) = try writeSnapshot(truth, path: Path.join(vdir, fileName), view: name, definition: definition,
@@ -186,24 +213,28 @@ extension Store {
 
         lap("write")
 
-        // 5. Drift: served just before (old batch ⊕ speed over [H0, H1)) vs the new truth.
+        // 5. Drift: what was served just before (old batch ⊕ the frozen speed generations over
+        // [H0, H1), read from the live speed layer) vs the new truth.
         var report: DriftReport? = nil
         if !isNewVersion {
             var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
-            // Served = old batch ⊕ speed over [H0, H1), for the touched windows (a table merge,
-            // no per-cell dictionary); then one cell lookup per touched cell on each side, O(1)
-            // once both tables are indexed (lookups of old windows would walk long key chains).
-            var served = servedSpeed
-            for (c, s) in oldCells where touchedWindows.contains(c.windowStart) { served.merge(states: s, into: c) }
-            if touchedTable.cellCount > 4096 {
+            // A table merge, no per-cell dictionary; then one cell lookup per touched cell on
+            // each side, O(1) once both tables are indexed (lookups of old windows would walk
+            // long key chains).
+            var served = ViewTable(layout: layout)
+            for g in frozen { served.merge(g.table) }
+            let previous = mode == .full ? try oldCells(windows: touchedWindows) : carried
+            for (c, s) in previous where touchedWindows.contains(c.windowStart) { served.merge(states: s, into: c) }
+            if (touchedTable?.cellCount ?? truth.cellCount) > 4096 {
                 served.indexAllCells()
                 truth.indexAllCells()
             }
-            let servedKey = served.keyIDs(matching: touchedTable), truthKey = truth.keyIDs(matching: touchedTable)
-            for c in touchedTable.sortedCellIndices() {
-                guard let w = touchedTable.windowStart(ofCell: c),
+            let touched = touchedTable ?? truth   // after the indexing: shares truth's storage
+            let servedKey = served.keyIDs(matching: touched), truthKey = truth.keyIDs(matching: touched)
+            for c in touched.sortedCellIndices() {
+                guard let w = touched.windowStart(ofCell: c),
                       layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
-                let k = touchedTable.keyID(ofCell: c)
+                let k = touched.keyID(ofCell: c)
                 let sc = served.cellIndex(windowStart: w, keyID: servedKey[k])
                 let tc = truth.cellIndex(windowStart: w, keyID: truthKey[k])
                 acc.compare(window: w, served: sc.map { served.results(ofCell: $0) }, truth: tc.map { truth.results(ofCell: $0) })
@@ -223,20 +254,27 @@ extension Store {
         if let report { try appendDriftReport(report, view: name) }
         let reader = try SnapshotReader.open(fs: fs, path: Path.join(vdir, fileName))
 
-        // 6. Swap in: new batch part, drop the speed contribution below H1.
-        state.withLock { st in
-            guard var v = st.views[name] else { return }
+        // 6. Swap in: new batch part, drop the speed contribution below H1. A new version gets
+        // a speed layer of its own from H1, caught up to the visible end under the lock, so no
+        // event is missing from answers at any moment.
+        var newSpeed: SpeedLayer? = nil
+        if isNewVersion {
+            var speed = SpeedLayer(layout: layout, horizon: h1, maxEventTime: maxET1)
+            try catchUp(&speed, stream: stream, view: compiled, to: stream.visibleEndOffset)
+            newSpeed = speed
+        }
+        try handle.state.withLock { (v: inout ViewRuntime) throws(LambdaStoreError) in
             v.manifest = manifest
             v.snapshot = reader
-            if isNewVersion {
+            if isNewVersion, var speed = newSpeed {
+                newSpeed = nil
+                try catchUp(&speed, stream: stream, view: compiled, to: stream.visibleEndOffset)
                 v.definition = definition
                 v.compiled = compiled
-                v.speed = nil
-            } else if var speed = v.speed {
-                speed.drop(below: h1)
                 v.speed = speed
+            } else if v.speed != nil {
+                v.speed?.drop(below: h1)
             }
-            st.views[name] = v
         }
         lap("publish")
         options.logger.debug("batch phases", metadata: Logger.Metadata(uniqueKeysWithValues: phases.map {
@@ -265,12 +303,12 @@ extension Store {
     /// publishing anything: the aggregation step of a full ``runBatch(view:mode:progress:)``
     /// (same parallel split and merge on ``StoreOptions/batchParallelism`` threads, late events
     /// included), for what-if checks and for measuring the aggregation alone.
-    /// - Returns: the table over `[0, log end)` and the number of events read.
+    /// - Returns: the table over `[0, visible end)` and the number of events read.
     /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
     public func recompute(view name: String, progress: ProgressHandler? = nil) throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
         let rt = try runtime(name)
         let stream = try log.stream(rt.definition.stream)
-        let (table, events) = try recomputeAll(stream: stream, view: rt.compiled, horizon: stream.endOffset, progress: progress)
+        let (table, events) = try recomputeAll(stream: stream, view: rt.compiled, horizon: stream.visibleEndOffset, progress: progress)
         return (table, events)
     }
 

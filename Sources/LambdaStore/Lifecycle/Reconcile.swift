@@ -39,6 +39,15 @@ extension Store {
     /// - Throws: `.notFound` for an unknown view.
     public func reconcile(view name: String) async throws(LambdaStoreError) -> ReconcileIncident {
         try requireWritable()
+        let h = try handle(name)
+        return try await h.runs.withLock { () async throws(LambdaStoreError) -> ReconcileIncident in
+            try await reconcileLocked(h)
+        }
+    }
+
+    /// A reconciliation of `handle`, whose ``ViewHandle/runs`` turn the caller holds.
+    func reconcileLocked(_ h: ViewHandle) async throws(LambdaStoreError) -> ReconcileIncident {
+        let name = h.name
         let start = DispatchTime.now().uptimeNanoseconds
         let report = try driftReports(view: name).first
         let windows = report?.differingWindows ?? []
@@ -57,7 +66,7 @@ extension Store {
             return out
         }
         let before = try servedCells()
-        let summary = try await runBatch(view: name, mode: windows.contains(where: { $0 == nil }) ? .full : .windows(starts))
+        let summary = try await runBatchLocked(h, mode: windows.contains(where: { $0 == nil }) ? .full : .windows(starts), replacing: nil, progress: nil)
         let after = try servedCells()
         var corrected: Int64 = 0
         for k in Set(before.keys).union(after.keys) where before[k] != after[k] { corrected += 1 }

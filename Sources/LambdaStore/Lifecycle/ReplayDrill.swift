@@ -47,7 +47,7 @@ extension Store {
         let v = try runtime(name)
         let stream = try log.stream(v.definition.stream)
         let published = v.manifest.files.first
-        let horizon = published != nil ? v.manifest.horizon : stream.endOffset
+        let horizon = published != nil ? v.manifest.horizon : stream.visibleEndOffset
         let dir = Path.join(root, ".replay-\(getpid())-\(options.clock())")
         try fs.createDirectory(dir)
         defer {

@@ -69,12 +69,27 @@ extension Store {
     /// - Throws: `.notFound` for an unknown view, `.invalidArgument` for a bad key.
     /// - Complexity: O(matching snapshot row groups + matching speed cells).
     public func query(_ request: QueryRequest) throws(LambdaStoreError) -> QueryResult {
-        try ensureSpeed(request.view)
-        let v = try runtime(request.view)
-        let layout = v.compiled.layout
-        let keyConstraints = try Self.resolveKeys(request.keys, layout: layout, schema: v.compiled.schema)
+        let h = try handle(request.view)
+        try ensureSpeed(h)
+        // One instant, under the view's lock: the batch part (pinned, read below without the
+        // lock) and the speed cells that go with its horizon.
         let range: Range<Int64>? = (request.from != nil || request.to != nil)
             ? (request.from ?? Int64.min)..<(request.to ?? Int64.max) : nil
+        let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], String?) in
+            let keyConstraints = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
+            let rows: [[ViewRow]] = range.map { $0.isEmpty } == true ? [] : (rt.speed?.generations ?? []).map {
+                $0.table.rows(windowStartRange: range, keyEquals: keyConstraints)
+            }
+            var path: String? = nil
+            if let f = rt.manifest.files.first, rt.snapshot != nil {
+                path = Path.join(viewDirectory(h.name), f.name)
+                pins.pin(Path.join(viewDirectory(h.name), f.name))   // released after the read
+            }
+            return (rt.withoutSpeed, rows, path)
+        }
+        defer { if let pinned { pins.unpin(pinned) } }
+        let layout = v.compiled.layout
+        let keyConstraints = try Self.resolveKeys(request.keys, layout: layout, schema: v.compiled.schema)
         if let r = range, r.isEmpty { return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name), rows: [], fingerprint: v.compiled.fingerprint, horizon: v.horizon) }
 
         var note: String? = nil
@@ -89,8 +104,6 @@ extension Store {
                 batchRows = try codec.read(snap, windowStartRange: range, keys: keyConstraints)
             }
         }
-        // Speed part, per generation.
-        let speedRows = (v.speed?.generations ?? []).map { $0.table.rows(windowStartRange: range, keyEquals: keyConstraints) }
         let groupBy = layout.groupBy.map(\.name), aggregates = layout.aggregates.map(\.name)
         // One source (the common point query): its rows are already in (window, key) order and
         // need no merge.

@@ -22,7 +22,7 @@ struct SpeedGeneration: Sendable {
 /// `maxEventTime` seeded from the snapshot) makes the same decisions as the live one
 /// (DESIGN.md "Speed recovery").
 ///
-/// Thread safety: a value type, guarded by the store's lock.
+/// Thread safety: a value type, guarded by its view's lock (``ViewHandle``).
 struct SpeedLayer: Sendable {
     /// Oldest first; the last one is active.
     private(set) var generations: [SpeedGeneration]
@@ -51,11 +51,15 @@ struct SpeedLayer: Sendable {
     /// Approximate bytes held.
     var approximateBytes: Int { generations.reduce(0) { $0 + $1.table.approximateBytes } }
 
-    /// Applies a batch appended at `baseOffset` (in offset order; batches already applied are
+    /// Applies a batch appended at `baseOffset` (in offset order; rows already applied are
     /// skipped, so replays are idempotent).
-    mutating func apply(_ batch: ColumnBatch, baseOffset: Int64, view: CompiledView) {
+    /// - Returns: false, applying nothing, when the batch starts past ``appliedEnd`` (a gap:
+    ///   the layer would miss events, so its owner must rebuild it).
+    @discardableResult
+    mutating func apply(_ batch: ColumnBatch, baseOffset: Int64, view: CompiledView) -> Bool {
         let end = baseOffset + Int64(batch.count)
-        guard end > appliedEnd else { return }
+        guard baseOffset <= appliedEnd else { return false }
+        guard end > appliedEnd else { return true }
         var rows: Range<Int>? = nil
         if baseOffset < appliedEnd { rows = Int(appliedEnd - baseOffset)..<batch.count }
         let sel: [UInt8]?
@@ -71,6 +75,14 @@ struct SpeedLayer: Sendable {
         generations[i].table.indexAllCells()
         generations[i].lateEvents += Int64(stats.lateEvents)
         appliedEnd = end
+        return true
+    }
+
+    /// The generations a batch taking `horizon` covers (those starting below it), after a
+    /// ``rotate()``: what the speed layer serves for `[H0, horizon)`. They are frozen, so the
+    /// copies share their tables without ever forcing a copy of them.
+    func frozen(below horizon: Int64) -> [SpeedGeneration] {
+        generations.filter { $0.fromHorizon < horizon }
     }
 
     /// Freezes the active generation and starts a new one at `appliedEnd` (a batch is about to
