@@ -41,6 +41,8 @@ public struct StoreStatus: Sendable {
     public var streams: [StreamStatus]
     /// Views, sorted by name.
     public var views: [ViewStatus]
+    /// Views that could not be loaded (damaged or missing files), with the reason, by name.
+    public var unavailable: [(view: String, reason: String)] = []
 
     /// The JSON form printed by `lambdastore status --json`.
     public var json: JSONValue {
@@ -58,6 +60,7 @@ public struct StoreStatus: Sendable {
                       "speedCells": .int(Int64(v.speedCells)), "speedBytes": .int(Int64(v.speedBytes)),
                       "lastDrift": v.lastDrift?.json ?? .null] as JSONValue)
             }),
+            "unavailable": .array(unavailable.map { (["name": .string($0.view), "reason": .string($0.reason)] as JSONValue) }),
         ] as JSONValue)
     }
 }
@@ -94,6 +97,7 @@ extension Store {
                                     pendingLateEvents: speed?.lateEvents ?? 0, speedCells: speed?.cellCount ?? 0,
                                     speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first))
         }
-        return StoreStatus(root: root, streams: streams, views: views)
+        return StoreStatus(root: root, streams: streams, views: views,
+                           unavailable: unavailableViews.map { ($0.view, $0.reason.description) })
     }
 }

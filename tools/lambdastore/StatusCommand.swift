@@ -29,6 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
                     print("  last drift: \(d.status.rawValue), \(d.cellsDiffering)/\(d.cellsCompared) cells differ, \(d.lateEvents) late events (H \(d.fromHorizon)→\(d.toHorizon))")
                 }
             }
+            for u in s.unavailable { print("view \(u.view): UNAVAILABLE: \(u.reason)") }
             return 0
         }
     }
