@@ -13,6 +13,15 @@ public enum Limits {
     public static let stringBytesMax = 1 << 20
     /// Largest schema, manifest or other metadata file (16 MiB).
     public static let metadataBytesMax = 16 << 20
+    /// Largest JSON payload a writer puts in a view's `DRIFT` file (4 MiB): the differing-window
+    /// lists of the oldest reports are dropped first to stay under it, their counts kept
+    /// (format-spec.md §6.4). Readers accept up to ``metadataBytesMax``.
+    public static let driftFileBytesMax = 4 << 20
+    /// Largest JSON payload a writer puts in a view's `INCIDENTS` file (4 MiB): the window lists
+    /// of the oldest incidents are dropped first to stay under it (format-spec.md §6.5).
+    public static let incidentsFileBytesMax = 4 << 20
+    /// Most incidents an `INCIDENTS` file keeps (the oldest are dropped first).
+    public static let incidentsCountMax = 10_000
     /// Largest snapshot footer (64 MiB).
     public static let footerBytesMax = 64 << 20
     /// Largest column chunk, compressed or not (256 MiB).

@@ -246,7 +246,7 @@ extension Store {
         }
         lap("drift")
         var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
-        if let report { extra["drift"] = report.jsonString }
+        if let report { extra["drift"] = report.summaryJSONString }
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
                                 maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)],
                                 extra: extra)

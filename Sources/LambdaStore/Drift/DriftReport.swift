@@ -36,8 +36,13 @@ public struct DriftReport: Sendable, Hashable {
     public var at: Int64
     /// The status against the view's thresholds.
     public var status: DriftStatus
-    /// The window starts of the differing cells (nil start = no window), sorted, for reconcile.
+    /// The window starts of the differing cells (nil start = no window), sorted, for reconcile:
+    /// all of them, or only the first ones when the details were bounded (format-spec.md §6.4);
+    /// ``differingWindowsComplete`` says which.
     public var differingWindows: [Int64?]
+    /// How many windows hold differing cells: the length of the full list, which
+    /// ``differingWindows`` may hold only a prefix of (JSON key `differingWindowsTotal`).
+    public var differingWindowsTotal: Int64
     /// The view name.
     public var view: String
 
@@ -54,12 +59,110 @@ public struct DriftReport: Sendable, Hashable {
         self.toHorizon = toHorizon
         self.at = at
         self.differingWindows = differingWindows
+        self.differingWindowsTotal = Int64(differingWindows.count)
         if divergenceRate > thresholds.critical {
             status = .critical
         } else if divergenceRate > thresholds.warn {
             status = .warn
         } else {
             status = .ok
+        }
+    }
+}
+
+extension DriftReport {
+    /// Whether ``differingWindows`` lists every differing window. When not (the report's details
+    /// were truncated or dropped to bound the drift file, or it was read back from a manifest
+    /// summary), the list is a prefix and `reconcile` recomputes the whole view.
+    public var differingWindowsComplete: Bool { Int64(differingWindows.count) >= differingWindowsTotal }
+
+    /// The JSON keys every form carries: DESIGN.md "Drift" names them, plus `view` and
+    /// `differingWindowsTotal`.
+    private var countMembers: [JSONMember] {
+        [
+            JSONMember("view", .string(view)),
+            JSONMember("cellsCompared", .int(cellsCompared)),
+            JSONMember("cellsDiffering", .int(cellsDiffering)),
+            JSONMember("divergenceRate", .double(divergenceRate)),
+            JSONMember("relativeError", .object(relativeError.keys.sorted().map { JSONMember($0, .double(relativeError[$0] ?? 0)) })),
+            JSONMember("lateEvents", .int(lateEvents)),
+            JSONMember("fingerprint", .string(fingerprint)),
+            JSONMember("fromHorizon", .int(fromHorizon)),
+            JSONMember("toHorizon", .int(toHorizon)),
+            JSONMember("at", .int(at)),
+            JSONMember("status", .string(status.rawValue)),
+        ]
+    }
+
+    /// The JSON form (DESIGN.md "Drift" names the keys), as in the `DRIFT` file and
+    /// `drift --json`: the counts, `differingWindows` (possibly a prefix) and
+    /// `differingWindowsTotal` (format-spec.md §6.4).
+    public var json: JSONValue {
+        .object(countMembers + [
+            JSONMember("differingWindows", .array(differingWindows.map { .int($0) })),
+            JSONMember("differingWindowsTotal", .int(differingWindowsTotal)),
+        ])
+    }
+
+    /// Compact JSON text of ``json``.
+    public var jsonString: String { json.serialized() }
+
+    /// The bounded summary the manifest carries (format-spec.md §6.3): every key of ``json``
+    /// except `differingWindows`, so its size does not grow with the drift. Read back, it is a
+    /// report whose ``differingWindows`` is empty and incomplete (unless nothing differed).
+    public var summaryJSON: JSONValue {
+        .object(countMembers + [JSONMember("differingWindowsTotal", .int(differingWindowsTotal))])
+    }
+
+    /// Compact JSON text of ``summaryJSON``.
+    public var summaryJSONString: String { summaryJSON.serialized() }
+
+    /// Reads a JSON form back (as persisted in drift files and manifests): a full report, one
+    /// whose `differingWindows` is a prefix, or a summary without it. A missing
+    /// `differingWindowsTotal` (files written before it existed) means the list is complete.
+    /// - Throws: `.corruption` naming the missing or bad key.
+    public init(json v: JSONValue, path: String?) throws(LambdaStoreError) {
+        func need<T>(_ key: String, _ f: (JSONValue) -> T?) throws(LambdaStoreError) -> T {
+            guard let x = v[key], let t = f(x) else { throw LambdaStoreError.corruption("drift report: missing or bad '\(key)'", path: path, offset: nil) }
+            return t
+        }
+        view = try need("view") { $0.stringValue }
+        cellsCompared = try need("cellsCompared") { $0.int64Value }
+        cellsDiffering = try need("cellsDiffering") { $0.int64Value }
+        divergenceRate = try need("divergenceRate") { $0.doubleValue }
+        var re: [String: Double] = [:]
+        for m in try need("relativeError", { $0.objectValue }) { re[m.key] = m.value.doubleValue ?? 0 }
+        relativeError = re
+        lateEvents = try need("lateEvents") { $0.int64Value }
+        fingerprint = try need("fingerprint") { $0.stringValue }
+        fromHorizon = try need("fromHorizon") { $0.int64Value }
+        toHorizon = try need("toHorizon") { $0.int64Value }
+        at = try need("at") { $0.int64Value }
+        status = try need("status") { $0.stringValue.flatMap(DriftStatus.init(rawValue:)) }
+        var windows: [Int64?] = []
+        if v["differingWindows"] != nil {
+            let items = try need("differingWindows") { $0.arrayValue }
+            windows.reserveCapacity(items.count)
+            for item in items {
+                if item.isNull {
+                    windows.append(nil)
+                } else if let w = item.int64Value {
+                    windows.append(w)
+                } else {
+                    throw LambdaStoreError.corruption("drift report: bad 'differingWindows' element", path: path, offset: nil)
+                }
+            }
+        }
+        differingWindows = windows
+        if v["differingWindowsTotal"] != nil {
+            differingWindowsTotal = try need("differingWindowsTotal") { $0.int64Value }
+            guard differingWindowsTotal >= Int64(windows.count) else {
+                throw LambdaStoreError.corruption("drift report: 'differingWindowsTotal' \(differingWindowsTotal) is below the \(windows.count) windows listed", path: path, offset: nil)
+            }
+        } else if v["differingWindows"] != nil {
+            differingWindowsTotal = Int64(windows.count)
+        } else {
+            throw LambdaStoreError.corruption("drift report: missing 'differingWindows' and 'differingWindowsTotal'", path: path, offset: nil)
         }
     }
 }
