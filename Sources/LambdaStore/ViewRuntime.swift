@@ -209,7 +209,7 @@ extension Store {
     ///
     /// The replay runs without the view's lock (appends and queries of other views never wait
     /// for it; appends skip a view while it has no speed layer); only the last catch-up to the
-    /// visible end, and the install, hold it.
+    /// visible end, and the install, hold it (see ``install(_:in:stream:view:)``).
     func ensureSpeed(_ handle: ViewHandle) throws(LambdaStoreError) {
         if handle.state.withLock({ $0.speed != nil }) { return }
         try handle.build.withLock { (_: inout Void) throws(LambdaStoreError) in
@@ -218,18 +218,43 @@ extension Store {
                 guard let v = start else { return }
                 let stream = try log.stream(v.definition.stream)
                 var speed = SpeedLayer(layout: v.compiled.layout, horizon: v.manifest.horizon, maxEventTime: v.manifest.maxEventTime)
-                try catchUp(&speed, stream: stream, view: v.compiled, to: stream.visibleEndOffset)
-                let installed: Bool = try handle.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> Bool in
+                let installed = try install(&speed, in: handle, stream: stream, view: v.compiled) { rt in
                     // A publish or version swap in between: start again from its horizon.
                     guard rt.speed == nil, rt.manifest.generation == v.manifest.generation,
-                          rt.compiled.fingerprint == v.compiled.fingerprint else { return rt.speed != nil }
-                    // Observers skipped this view while it had no speed layer; everything they
-                    // handed out is below the visible end, and the next one waits for this lock.
-                    try catchUp(&speed, stream: stream, view: v.compiled, to: stream.visibleEndOffset)
-                    rt.speed = speed
+                          rt.compiled.fingerprint == v.compiled.fingerprint else { return false }
                     return true
                 }
-                if installed { return }
+                if installed || handle.state.withLock({ $0.speed != nil }) { return }
+            }
+        }
+    }
+
+    /// Catches `speed` up with the visible end of `stream` and installs it in `handle`.
+    ///
+    /// Replays without locks until little is left, then, with the stream's observers paused
+    /// (``StreamLog/withVisibleEndStable(_:)``) and the view locked, replays the rest and runs
+    /// `commit`; when that returns true, `speed` is installed (and replaced by an empty layer
+    /// in the caller). Observers
+    /// skip a view without a speed layer, and every batch they handed out is below the stable
+    /// end, so the installed layer misses none and the next observer call continues it.
+    /// - Returns: what `commit` returned.
+    @discardableResult
+    func install(_ speed: inout SpeedLayer, in handle: ViewHandle, stream: StreamLog, view: CompiledView,
+                 commit: (inout ViewRuntime) throws(LambdaStoreError) -> Bool) throws(LambdaStoreError) -> Bool {
+        // Left for the locked step: at most this many events (appends wait for it).
+        let lockedCatchUpMax: Int64 = 65_536
+        repeat {
+            try catchUp(&speed, stream: stream, view: view, to: stream.visibleEndOffset)
+        } while stream.visibleEndOffset - speed.appliedEnd > lockedCatchUpMax
+        return try stream.withVisibleEndStable { (end: Int64) throws(LambdaStoreError) -> Bool in
+            try handle.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> Bool in
+                try catchUp(&speed, stream: stream, view: view, to: end)
+                guard try commit(&rt) else { return false }
+                rt.speed = speed
+                // Let go of the caller's reference, so the installed tables stay uniquely
+                // referenced and the next apply does not copy them.
+                speed = SpeedLayer(layout: view.layout, horizon: end, maxEventTime: nil)
+                return true
             }
         }
     }

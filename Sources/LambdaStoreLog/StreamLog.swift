@@ -254,6 +254,17 @@ public final class StreamLog: Sendable {
         failVisibilityWaitersIfStuck()
     }
 
+    /// Runs `body` with the visible end, while no batch is being handed to the observers: the
+    /// end cannot move, and every observer call for the batches below it has returned. A
+    /// consumer that rebuilds its state from the log up to that end and installs it inside
+    /// `body` misses no batch and gets none twice. `body` must be short (appends wait to
+    /// become visible meanwhile) and must not append.
+    public func withVisibleEndStable<R, E: Error>(_ body: (Int64) throws(E) -> R) throws(E) -> R {
+        try observers.withLock { (_: inout [@Sendable (Int64, ColumnBatch) -> Void]) throws(E) -> R in
+            try body(shared.withLock { $0.visibleEnd })
+        }
+    }
+
     /// After an fdatasync failure (or a close) nothing pending will ever become visible: the
     /// tasks waiting for it get the error, and the pending batches are dropped.
     func failVisibilityWaitersIfStuck() {

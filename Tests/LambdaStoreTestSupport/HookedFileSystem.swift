@@ -139,7 +139,7 @@ public final class TestGate: Sendable {
     /// Blocks the calling thread until the gate opens or `seconds` pass.
     /// - Returns: false on timeout.
     @discardableResult
-    public func wait(seconds: Double = 20) -> Bool {
+    public func wait(seconds: Double = 120) -> Bool {
         state.withLock { $0.reached = true }
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
@@ -151,7 +151,7 @@ public final class TestGate: Sendable {
 
     /// Polls until a waiter reached the gate or `seconds` pass (from async code).
     /// - Returns: false on timeout.
-    public func waitUntilReached(seconds: Double = 20) async -> Bool {
+    public func waitUntilReached(seconds: Double = 120) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if wasReached { return true }

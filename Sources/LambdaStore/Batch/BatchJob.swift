@@ -257,22 +257,19 @@ extension Store {
         // 6. Swap in: new batch part, drop the speed contribution below H1. A new version gets
         // a speed layer of its own from H1, caught up to the visible end under the lock, so no
         // event is missing from answers at any moment.
-        var newSpeed: SpeedLayer? = nil
         if isNewVersion {
             var speed = SpeedLayer(layout: layout, horizon: h1, maxEventTime: maxET1)
-            try catchUp(&speed, stream: stream, view: compiled, to: stream.visibleEndOffset)
-            newSpeed = speed
-        }
-        try handle.state.withLock { (v: inout ViewRuntime) throws(LambdaStoreError) in
-            v.manifest = manifest
-            v.snapshot = reader
-            if isNewVersion, var speed = newSpeed {
-                newSpeed = nil
-                try catchUp(&speed, stream: stream, view: compiled, to: stream.visibleEndOffset)
+            try install(&speed, in: handle, stream: stream, view: compiled) { v in
+                v.manifest = manifest
+                v.snapshot = reader
                 v.definition = definition
                 v.compiled = compiled
-                v.speed = speed
-            } else if v.speed != nil {
+                return true
+            }
+        } else {
+            handle.state.withLock { v in
+                v.manifest = manifest
+                v.snapshot = reader
                 v.speed?.drop(below: h1)
             }
         }
