@@ -124,7 +124,18 @@ extension Store {
         let compiled = try CompiledView(def, schema: schema)
         var reader: SnapshotReader? = nil
         if let file = manifest.files.first {
-            reader = try SnapshotReader.open(fs: fs, path: Path.join(vdir, file.name))
+            let path = Path.join(vdir, file.name)
+            let r = try SnapshotReader.open(fs: fs, path: path)
+            // The manifest and its snapshot must agree on what the batch part covers: a horizon
+            // mismatch would serve events in both parts (or in neither).
+            let horizon = r.metadata["horizon"], maxEventTime = r.metadata["maxEventTime"]
+            guard horizon == String(manifest.horizon), maxEventTime == manifest.maxEventTime.map({ String($0) }),
+                  r.metadata["fingerprint"] == manifest.fingerprint else {
+                throw LambdaStoreError.corruption(
+                    "snapshot metadata (horizon \(horizon ?? "none"), maxEventTime \(maxEventTime ?? "none"), fingerprint \(r.metadata["fingerprint"] ?? "none")) disagrees with the MANIFEST (horizon \(manifest.horizon), maxEventTime \(manifest.maxEventTime.map { String($0) } ?? "none"), fingerprint \(manifest.fingerprint))",
+                    path: path, offset: nil)
+            }
+            reader = r
         }
         return ViewRuntime(definition: def, compiled: compiled, manifest: manifest, snapshot: reader, speed: nil)
     }

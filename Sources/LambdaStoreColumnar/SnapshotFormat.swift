@@ -21,9 +21,10 @@ public enum SnapshotFormat {
     /// Longest string statistic the writer stores; longer minimums are cut to a prefix (a lower
     /// bound) and longer maximums to an incremented prefix (an upper bound).
     public static let statisticBytesMax = 64
-    /// Most rows in one row group: a decoded 8-byte column of that many rows is one
-    /// ``Limits/chunkBytesMax`` chunk (33,554,432 rows).
-    public static let rowGroupRowsMax = Limits.chunkBytesMax / 8
+    /// Most rows in one row group (1,048,576 = 16 × the default): readers materialize a row
+    /// group's rows (keys and aggregate states) at once, so this bounds what a hostile footer
+    /// can make a reader allocate, whatever its chunks decode to.
+    public static let rowGroupRowsMax = 1 << 20
     /// The default rows per row group (64 Ki).
     public static let rowGroupRowsDefault = 65_536
 }

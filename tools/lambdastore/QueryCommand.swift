@@ -23,9 +23,11 @@ struct QueryCommand: AsyncParsableCommand {
                 }
                 return (nil, k)
             }
-            let request = QueryRequest(view: view, keys: keys,
-                                       from: try from.map { try parseTime($0, option: "--from") },
-                                       to: try to.map { try parseTime($0, option: "--to") })
+            let (fromTime, toTime) = (try from.map { try parseTime($0, option: "--from") }, try to.map { try parseTime($0, option: "--to") })
+            if let f = fromTime, let t = toTime, f >= t {
+                throw ValidationError("--from (\(f)) must be before --to (\(t)): windows start in [from, to)")
+            }
+            let request = QueryRequest(view: view, keys: keys, from: fromTime, to: toTime)
             let result = try store.query(request)
             if let note = result.note { printError("lambdastore: note: \(note)") }
             let out = QueryOutput(result: result)

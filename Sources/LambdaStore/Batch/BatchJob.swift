@@ -335,14 +335,22 @@ extension Store {
     }
 
     /// Recomputes the cells of the selected windows: reads, through the time index, every batch
-    /// whose event-time range can hold an event of one of them.
+    /// whose event-time range can hold an event of one of them. The time index knows only the
+    /// stream's event time: a view windowed on another timestamp field reads every batch (and
+    /// still keeps only the selected windows), so its runs stay byte-identical to a full run.
     func recomputeWindows(stream: StreamLog, view: CompiledView, horizon: Int64, windows: WindowSelection, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
         guard !windows.isEmpty, horizon > 0 else { return (ViewTable(layout: view.layout), 0) }
         let size = view.layout.windowSize
-        let bounds = windows.timeBounds(windowSize: size)
-        let infos = try stream.batchInfos(overlappingEventTime: bounds, in: 0..<horizon).filter { info in
-            guard let lo = info.minEventTime, let hi = info.maxEventTime else { return false }
-            return windows.overlaps(lo...hi, windowSize: size, layout: view.layout)
+        let onEventTime = view.layout.windowFieldIndex == view.schema.eventTimeIndex
+        let infos: [BatchInfo]
+        if onEventTime {
+            let bounds = windows.timeBounds(windowSize: size)
+            infos = try stream.batchInfos(overlappingEventTime: bounds, in: 0..<horizon).filter { info in
+                guard let lo = info.minEventTime, let hi = info.maxEventTime else { return false }
+                return windows.overlaps(lo...hi, windowSize: size, layout: view.layout)
+            }
+        } else {
+            infos = try stream.batchInfos(in: 0..<horizon)
         }
         return try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: windows, progress: progress)
     }
@@ -463,18 +471,23 @@ struct WindowSelection: Sendable {
         return explicit.contains(start) || (range?.contains(start) ?? false)
     }
 
-    /// The event times any selected window can hold.
+    /// The event times any selected window can hold (saturating at the ends of `Int64`).
     func timeBounds(windowSize: Int64) -> ClosedRange<Int64> {
         var lo = Int64.max, hi = Int64.min
-        if let f = sorted.first, let l = sorted.last { lo = f; hi = l &+ windowSize &- 1 }
-        if let r = range, !r.isEmpty { lo = min(lo, r.lowerBound); hi = max(hi, r.upperBound &+ windowSize &- 1) }
+        if let f = sorted.first, let l = sorted.last { lo = f; hi = Self.lastInstant(start: l, size: windowSize) }
+        if let r = range, !r.isEmpty { lo = min(lo, r.lowerBound); hi = max(hi, Self.lastInstant(start: r.upperBound, size: windowSize)) }
         return lo...max(lo, hi)
+    }
+
+    /// `start + size - 1`, the last instant of the window starting at `start`, clamped to Int64.
+    static func lastInstant(start: Int64, size: Int64) -> Int64 {
+        Int64(clamping: Int128(start) + Int128(size) - 1)
     }
 
     /// Whether an event time in `times` can fall in a selected window.
     func overlaps(_ times: ClosedRange<Int64>, windowSize: Int64, layout: ViewLayout) -> Bool {
         // Window [s, s + size) overlaps [lo, hi] iff s <= hi && s + size > lo, i.e. s in (lo - size, hi].
-        let lo = times.lowerBound &- windowSize &+ 1, hi = times.upperBound
+        let lo = Int64(clamping: Int128(times.lowerBound) - Int128(windowSize) + 1), hi = times.upperBound
         if let r = range, r.lowerBound <= hi && r.upperBound > lo { return true }
         var a = 0, b = sorted.count
         while a < b { let m = (a + b) / 2; if sorted[m] < lo { a = m + 1 } else { b = m } }

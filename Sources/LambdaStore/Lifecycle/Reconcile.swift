@@ -73,7 +73,7 @@ extension Store {
                 return out
             }
             for w in starts {
-                for row in try query(QueryRequest(view: name, from: w, to: w + 1)).rows {
+                for row in try query(QueryRequest(view: name, from: w, to: w == .max ? nil : w + 1)).rows {
                     out["\(w)|\(row.key)"] = row.values
                 }
             }

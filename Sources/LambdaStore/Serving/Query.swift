@@ -73,8 +73,9 @@ extension Store {
         try ensureSpeed(h)
         // One instant, under the view's lock: the batch part (pinned, read below without the
         // lock) and the speed cells that go with its horizon.
-        let range: Range<Int64>? = (request.from != nil || request.to != nil)
-            ? (request.from ?? Int64.min)..<(request.to ?? Int64.max) : nil
+        // `from >= to` selects no window (never a trap: the range is only formed when valid).
+        let lower = request.from ?? Int64.min, upper = request.to ?? Int64.max
+        let range: Range<Int64>? = (request.from != nil || request.to != nil) ? lower..<max(lower, upper) : nil
         let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], String?) in
             let keyConstraints = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
             let rows: [[ViewRow]] = range.map { $0.isEmpty } == true ? [] : (rt.speed?.generations ?? []).map {

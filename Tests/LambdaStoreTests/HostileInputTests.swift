@@ -1,0 +1,133 @@
+import LambdaStore
+import LambdaStoreTestSupport
+import Testing
+
+/// Issue 11's cases that reach the library: arguments and files that used to trap or to give
+/// a wrong answer without an error.
+@Suite struct HostileInputTests {
+    static let t0: Int64 = 1_704_067_200_000
+
+    /// Two timestamps: the stream's event time `ts` and an independent `ship`.
+    static let twoTimes = Schema(stream: "orders", eventTime: "ts", fields: [
+        Field(name: "ts", type: .timestamp),
+        Field(name: "ship", type: .timestamp, nullable: true),
+        Field(name: "merchant", type: .string),
+        Field(name: "amount", type: .int64),
+    ])
+
+    static func twoTimesBatch(_ rng: inout SplitMix64, count: Int, clock: inout Int64) throws -> ColumnBatch {
+        var b = ColumnBatch(schema: twoTimes)
+        for _ in 0..<count {
+            clock += Int64(rng.next() % 60_000)
+            try b.columns[0].append(.timestamp(clock))
+            // Shipping time a month after the event time (so the time index, which knows only
+            // the event time, has no batch near it), give or take 3 h; sometimes null.
+            let ship: Value = rng.next() % 10 == 0 ? .null : .timestamp(clock + 30 * 86_400_000 + Int64(rng.next() % 21_600_000) - 10_800_000)
+            try b.columns[1].append(ship)
+            b.columns[2].append(string: "m\(rng.next() % 4)")
+            b.columns[3].append(int: Int64(rng.next() % 100))
+        }
+        return b
+    }
+
+    static func snapshotBytes(_ store: Store, view: String) throws -> [UInt8] {
+        let info = try #require(store.views().first { $0.definition.name == view })
+        let file = try #require(info.snapshotFile)
+        return try PosixFileSystem().readFile(store.root + "/views/\(view)/" + file, limit: 1 << 30)
+    }
+
+    /// A window on a timestamp field other than the event time: incremental and targeted runs
+    /// stay byte-identical to full runs (the time index only knows the event time).
+    @Test(arguments: ["{\"type\":\"tumbling\",\"field\":\"ship\",\"size\":\"1h\"}",
+                      "{\"type\":\"hopping\",\"field\":\"ship\",\"size\":\"2h\",\"slide\":\"30m\"}"])
+    func windowsOnAnotherTimestampStayByteIdentical(window: String) async throws {
+        let a = makeTempDirectory(), b = makeTempDirectory()
+        defer { removeTree(a); removeTree(b) }
+        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        defer { sa.close(); sb.close() }
+        let json = Array("""
+        {"name":"v","stream":"orders","groupBy":["merchant"],"window":\(window),"allowedLateness":"10m",
+         "aggregates":[{"name":"n","fn":"count"},{"name":"total","fn":"sum","field":"amount"}]}
+        """.utf8)
+        for s in [sa, sb] {
+            try s.applySchema(Self.twoTimes)
+            try await s.createView(ViewDefinition.parse(json: json))
+        }
+        var rng = SplitMix64(seed: 5)
+        var clock = Self.t0
+        for step in 0..<6 {
+            let batch = try Self.twoTimesBatch(&rng, count: 300, clock: &clock)
+            try await sa.append(batch, to: "orders", durability: .none)
+            try await sb.append(batch, to: "orders", durability: .none)
+            let mode: BatchMode = step % 2 == 0 ? .incremental : .targeted(from: clock - 7_200_000, to: clock)
+            _ = try await sa.runBatch(view: "v", mode: mode)
+            _ = try await sb.runBatch(view: "v", mode: .full)
+            #expect(try Self.snapshotBytes(sa, view: "v") == Self.snapshotBytes(sb, view: "v"), "step \(step), \(mode)")
+        }
+    }
+
+    /// Targeted ranges reaching the ends of Int64 select windows, they do not wrap around.
+    @Test func targetedRangesAtTheEndsOfTimeDoNotWrap() async throws {
+        let a = makeTempDirectory(), b = makeTempDirectory()
+        defer { removeTree(a); removeTree(b) }
+        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        defer { sa.close(); sb.close() }
+        for s in [sa, sb] {
+            try s.applySchema(testSchema)
+            try await s.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "0m")))
+        }
+        var rng = SplitMix64(seed: 8)
+        var clock = Self.t0
+        let events = randomEvents(&rng, count: 500, clock: &clock)
+        for s in [sa, sb] { try await s.append(try batchOf(events), to: "orders", durability: .none) }
+        _ = try await sa.runBatch(view: "v", mode: .full)
+        _ = try await sb.runBatch(view: "v", mode: .full)
+        let more = randomEvents(&rng, count: 10, clock: &clock)
+        for s in [sa, sb] { try await s.append(try batchOf(more), to: "orders", durability: .none) }
+        _ = try await sa.runBatch(view: "v", mode: .targeted(from: 0, to: Int64.max - 1))
+        _ = try await sb.runBatch(view: "v", mode: .full)
+        #expect(try Self.snapshotBytes(sa, view: "v") == Self.snapshotBytes(sb, view: "v"))
+        #expect(try !sa.query(QueryRequest(view: "v")).rows.isEmpty)
+        _ = try await sa.runBatch(view: "v", mode: .targeted(from: Int64.min, to: Int64.max))
+        #expect(try Self.snapshotBytes(sa, view: "v") == Self.snapshotBytes(sb, view: "v"))
+    }
+
+    /// `from >= to` selects nothing; it never traps.
+    @Test func anEmptyOrInvertedRangeSelectsNothing() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+        try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+        for (from, to): (Int64?, Int64?) in [(2, 1), (Self.t0, Self.t0), (Int64.max, Int64.min), (Int64.max, nil), (nil, Int64.min)] {
+            #expect(try store.query(QueryRequest(view: "v", from: from, to: to)).rows.isEmpty, "from \(String(describing: from)) to \(String(describing: to))")
+        }
+        #expect(try store.query(QueryRequest(view: "v", from: Self.t0, to: Self.t0 + 1)).rows.count == 1)
+    }
+
+    /// A MANIFEST whose horizon disagrees with its snapshot (each with a valid checksum) would
+    /// count the events between the two horizons twice: the view is unavailable instead.
+    @Test func aManifestThatDisagreesWithItsSnapshotMakesTheViewUnavailable() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        do {
+            let store = try Store.open(at: dir)
+            try store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+            try await store.append(try batchOf((0..<20).map { .init(ts: Self.t0 + Int64($0), merchant: "a", status: "completed", amount: 1) }), to: "orders")
+            _ = try await store.runBatch(view: "v")
+            store.close()
+        }
+        let fs = PosixFileSystem()
+        var m = try #require(try Manifest.load(fs: fs, directory: dir + "/views/v"))
+        m.horizon = 10
+        try m.publish(fs: fs, directory: dir + "/views/v")
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        #expect(store.unavailableViews.map(\.view) == ["v"])
+        #expect(store.unavailableViews.first?.reason.message.contains("disagrees with the MANIFEST") == true)
+        #expect(throws: LambdaStoreError.self) { try store.query(QueryRequest(view: "v")) }
+    }
+}
