@@ -181,7 +181,7 @@ enum StressWorkload {
     }
 
     /// A random query of one of the views: a cell (one key, one window), a range of windows
-    /// (all keys, or one key), rarely the whole view; mostly recent windows, some old ones.
+    /// (all keys, or one key), rarely (1 %: the costliest to check) the whole view; mostly recent windows, some old ones.
     static func query(_ rng: inout SplitMix64, views: [StressView], now: Int64) -> StressQuery {
         let view = views[Int(rng.next() % UInt64(views.count))]
         let step = view.window.step
@@ -193,9 +193,9 @@ enum StressWorkload {
         case 0..<50:
             let w = floorDiv(at, step) * step
             return StressQuery(view: view.name, key: key, from: w, to: w + 1)
-        case 50..<80:
+        case 50..<90:
             return StressQuery(view: view.name, key: nil, from: at, to: at + 30_000 + Int64(rng.next() % 300_000))
-        case 80..<95:
+        case 90..<99:
             return StressQuery(view: view.name, key: key, from: rng.next() % 2 == 0 ? at : nil, to: rng.next() % 2 == 0 ? nil : at + 600_000)
         default:
             return StressQuery(view: view.name, key: nil, from: nil, to: nil)
@@ -204,12 +204,28 @@ enum StressWorkload {
 }
 
 @Suite struct ConcurrencyStressTests {
-    @Test func concurrentOperationsServeWhatTheReferencePromises() async throws {
+    @Test func concurrentOperationsServeWhatTheReferencePromises() async {
         let config = StressConfig.fromEnvironment()
         print("concurrency stress: \(config.reproduce)")
         let dir = makeTempDirectory("ls-stress")
         defer { if config.keepDirectory { print("concurrency stress: store kept at \(dir)") } else { removeTree(dir) } }
+        let rec = StressRecorder(startTime: StressWorkload.startTime)
+        let watchdogSeconds = max(60, config.seconds * 4)
+        DispatchQueue.global().asyncAfter(deadline: .now() + config.seconds + watchdogSeconds) {
+            guard !rec.finished.load(ordering: .acquiring) else { return }
+            let inFlight = rec.state.withLock { $0.inFlight }
+            fatalError("concurrency stress: still running \(watchdogSeconds) s after its deadline (a hang?); in flight: \(inFlight); \(config.reproduce)")
+        }
+        defer { rec.finished.store(true, ordering: .releasing) }
+        do {
+            try await run(config: config, directory: dir, rec: rec)
+        } catch {
+            Issue.record("the stress run threw \(error) — \(config.reproduce)")
+        }
+    }
 
+    /// Sets up the store, runs the workers, then judges everything recorded.
+    func run(config: StressConfig, directory dir: String, rec: StressRecorder) async throws {
         let tumblingA = try StressWorkload.tumbling(lateness: 20_000)
         let tumblingB = try StressWorkload.tumbling(lateness: 45_000)
         let hopping = try StressWorkload.hopping()
@@ -222,22 +238,16 @@ enum StressWorkload {
         try await store.createView(tumblingA.definition)
         try await store.createView(hopping.definition)
 
-        let rec = StressRecorder(startTime: StressWorkload.startTime)
         let deadline = ContinuousClock.now + .milliseconds(Int(config.seconds * 1000))
-        let watchdogSeconds = max(60, config.seconds * 4)
-        DispatchQueue.global().asyncAfter(deadline: .now() + config.seconds + watchdogSeconds) {
-            guard !rec.finished.load(ordering: .acquiring) else { return }
-            let inFlight = rec.state.withLock { $0.inFlight }
-            fatalError("concurrency stress: still running \(watchdogSeconds) s after its deadline (a hang?); in flight: \(inFlight); \(config.reproduce)")
-        }
-
+        let started = ContinuousClock.now
         try await runWorkers(store: store, config: config, rec: rec, deadline: deadline, views: (tumblingA, tumblingB, hopping))
+        let ran = ContinuousClock.now - started
 
         let (appends, observations, failures, tolerated, counts) = rec.state.withLock {
             ($0.appends, $0.observations, $0.failures, $0.tolerated, $0.counts)
         }
-        print("concurrency stress: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); "
-              + "\(tolerated.count) tolerated errors")
+        print("concurrency stress: ran \(ran): \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); "
+              + "\(failures.count) errors, \(tolerated.count) tolerated")
         for f in failures.prefix(10) { Issue.record("\(f) — \(config.reproduce)") }
         if failures.count > 10 { Issue.record("\(failures.count) operations threw in all — \(config.reproduce)") }
 
@@ -254,7 +264,12 @@ enum StressWorkload {
 
         // 2. Every recorded answer.
         var checker = StressChecker(reference: reference, versions: versions)
+        var checkStarted = ContinuousClock.now
+        for v in versions { _ = checker.cells(v) }
+        print("concurrency stress: reference cells built in \(ContinuousClock.now - checkStarted)")
+        checkStarted = ContinuousClock.now
         report(observations.compactMap { checker.check($0) }, of: observations.count, what: "answers during the run", config: config)
+        print("concurrency stress: checked \(observations.count) answers in \(ContinuousClock.now - checkStarted)")
 
         // 3. At rest, after a reopen (speed recovery), and after a final batch: X = the log end.
         let end = Int64(events.count)
@@ -270,21 +285,28 @@ enum StressWorkload {
             }
             report(found, of: queries.count, what: what, config: config)
         }
-        try atRest(store, "at rest")
+        rec.doing("final", "queries at rest")
+        do { try atRest(store, "at rest") } catch { Issue.record("a query at rest threw \(error) — \(config.reproduce)") }
         store.close()
-        let reopened = try Store.open(at: dir, options: options)
-        try atRest(reopened, "after reopen")
-        for v in reopened.views() {
-            let summary = try await reopened.runBatch(view: v.definition.name)
-            #expect(summary.horizon == end, "final batch of \(v.definition.name): horizon \(summary.horizon), log end \(end) — \(config.reproduce)")
+        rec.doing("final", "reopen")
+        do {
+            let reopened = try Store.open(at: dir, options: options)
+            defer { reopened.close() }
+            try atRest(reopened, "after reopen")
+            for v in reopened.views() {
+                let summary = try await reopened.runBatch(view: v.definition.name)
+                #expect(summary.horizon == end, "final batch of \(v.definition.name): horizon \(summary.horizon), log end \(end) — \(config.reproduce)")
+            }
+            try atRest(reopened, "after a final batch")
+        } catch {
+            Issue.record("reopen, a query after it or the final batch threw \(error) — \(config.reproduce)")
         }
-        try atRest(reopened, "after a final batch")
-        reopened.close()
 
         // 4. Every checksum of every file.
+        rec.doing("final", "verify")
         let verify = Store.verify(at: dir)
         #expect(verify.isClean, "verify: \(verify.problems.prefix(5).map(\.description)) — \(config.reproduce)")
-        rec.finished.store(true, ordering: .releasing)
+        print("concurrency stress: done in \(ContinuousClock.now - started)")
     }
 
     /// Runs every worker until `deadline`.
@@ -308,7 +330,7 @@ enum StressWorkload {
             for i in 0..<3 {
                 spawn("append\(i)", UInt64(1 + i)) { name, rng in
                     while running() {
-                        let events = StressWorkload.events(&rng, count: 1 + Int(rng.next() % 24), clock: rec.eventClock)
+                        let events = StressWorkload.events(&rng, count: 1 + Int(rng.next() % 16), clock: rec.eventClock)
                         let durability: Durability = [.sync, .none, .interval(milliseconds: 20)][Int(rng.next() % 3)]
                         let batch: ColumnBatch
                         do { batch = try StressStream.batch(events) } catch {
@@ -340,7 +362,7 @@ enum StressWorkload {
                             rec.state.withLock { $0.observations.append(o) }
                         }
                         sequence += 1
-                        await pause(&rng, 0, 2)
+                        await pause(&rng, 0, 3)
                     }
                 }
             }

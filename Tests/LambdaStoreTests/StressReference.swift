@@ -217,6 +217,20 @@ struct StressReference {
         boundaries = Array(Set(batchEnds + [0])).sorted()
     }
 
+    /// The batch boundaries in `range`, ascending.
+    /// - Complexity: O(log boundaries + result).
+    func boundaries(in range: ClosedRange<Int64>) -> ArraySlice<Int64> {
+        func firstIndex(above x: Int64) -> Int {
+            var a = 0, b = boundaries.count
+            while a < b {
+                let m = (a + b) / 2
+                if boundaries[m] <= x { a = m + 1 } else { b = m }
+            }
+            return a
+        }
+        return boundaries[firstIndex(above: range.lowerBound - 1)..<firstIndex(above: range.upperBound)]
+    }
+
     /// Whether the event at `offset` is late for the window starting at `start` in `view`:
     /// that window was closed when it arrived (DESIGN.md "Lateness"; per window for hopping).
     func isLate(offset: Int, windowStart start: Int64, view: StressView) -> Bool {
@@ -256,9 +270,15 @@ struct StressCells {
     /// `batch` when only the batch part holds events for the cell, `speed` when only the speed
     /// part does, `merged` when both do.
     func expectedRows(key: String?, from: Int64?, to: Int64?, horizon: Int64, prefix: Int64) -> [StressRow] {
+        expectedRows(key: key, from: from, to: to, horizon: horizon, prefixes: [prefix])[0]
+    }
+
+    /// ``expectedRows(key:from:to:horizon:prefix:)`` for each of `prefixes` (ascending), in one
+    /// pass over the cells' events.
+    func expectedRows(key: String?, from: Int64?, to: Int64?, horizon: Int64, prefixes: [Int64]) -> [[StressRow]] {
+        var out = [[StressRow]](repeating: [], count: prefixes.count)
         let lo = from ?? Int64.min, hi = to ?? Int64.max
-        guard lo < hi else { return [] }
-        var rows: [StressRow] = []
+        guard lo < hi else { return out }
         var i = lowerBound(lo)
         while i < windowStarts.count && windowStarts[i] < hi {
             let w = windowStarts[i]
@@ -268,8 +288,20 @@ struct StressCells {
                 guard let contributions = keys[k] else { continue }
                 var agg = StressAggregate()
                 var inBatch = false, inSpeed = false
+                var p = 0
+                func emitUpTo(_ offset: Int64) {
+                    // The cell as of every prefix at or below `offset`.
+                    while p < prefixes.count && prefixes[p] <= offset {
+                        if inBatch || inSpeed {
+                            out[p].append(StressRow(windowStart: w, windowEnd: w + view.window.size, key: k, values: agg.values,
+                                                    source: inBatch ? (inSpeed ? .merged : .batch) : .speed))
+                        }
+                        p += 1
+                    }
+                }
                 for c in contributions {
-                    if c.offset >= prefix { break }
+                    emitUpTo(c.offset)
+                    if p == prefixes.count { break }
                     if c.offset < horizon {
                         inBatch = true
                     } else if !c.late {
@@ -279,12 +311,27 @@ struct StressCells {
                     }
                     agg.add(c.event)
                 }
-                guard inBatch || inSpeed else { continue }
-                rows.append(StressRow(windowStart: w, windowEnd: w + view.window.size, key: k, values: agg.values,
-                                      source: inBatch ? (inSpeed ? .merged : .batch) : .speed))
+                emitUpTo(Int64.max)
             }
         }
-        return rows
+        return out
+    }
+
+    /// The offsets in `range` of the events that reach the cells a query selects (late or not):
+    /// the only offsets past which its answer can change.
+    func contributionOffsets(key: String?, from: Int64?, to: Int64?, in range: Range<Int64>) -> [Int64] {
+        let lo = from ?? Int64.min, hi = to ?? Int64.max
+        guard lo < hi else { return [] }
+        var out: [Int64] = []
+        var i = lowerBound(lo)
+        while i < windowStarts.count && windowStarts[i] < hi {
+            let keys = byWindow[windowStarts[i]] ?? [:]
+            i += 1
+            for (k, contributions) in keys where key == nil || key == k {
+                for c in contributions where range.contains(c.offset) { out.append(c.offset) }
+            }
+        }
+        return out
     }
 
     private func lowerBound(_ x: Int64) -> Int {
@@ -390,7 +437,7 @@ struct StressChecker {
         guard let view = versions[r.fingerprint], view.name == o.query.view else {
             return .init(kind: .version, message: head + ": no definition of view \(o.query.view) has this fingerprint")
         }
-        guard r.horizon >= 0, r.horizon <= o.endAfter, reference.boundaries.contains(r.horizon) else {
+        guard r.horizon >= 0, r.horizon <= o.endAfter, !reference.boundaries(in: r.horizon...r.horizon).isEmpty else {
             return .init(kind: .version, message: head + ": the horizon is not a batch boundary at or below endAfter")
         }
         let served: [StressRow]
@@ -400,8 +447,10 @@ struct StressChecker {
         }
         let cells = self.cells(view)
         let lowest = max(o.ackedBefore, r.horizon)
-        let candidates = reference.boundaries.filter { $0 >= lowest && $0 <= o.endAfter }
+        let candidates = prefixes(from: lowest, to: o.endAfter, cells: cells, query: o.query)
         var valuesMatchedAt: Int64? = nil
+        // One prefix at a time, lowest first: most answers match the first, and building the
+        // rows of every candidate costs more than it saves.
         for x in candidates {
             let want = cells.expectedRows(key: o.query.key, from: o.query.from, to: o.query.to, horizon: r.horizon, prefix: x)
             if want == served { return nil }
@@ -415,6 +464,24 @@ struct StressChecker {
         let kind: StressViolation.Kind = valuesMatchedAt != nil ? .provenance : .values
         return .init(kind: kind, message: head + ": no prefix X in \(candidates) matches (\(lowest)...\(o.endAfter)); at X=\(x): "
                      + Self.diff(served: served, expected: want))
+    }
+
+    /// The batch boundaries X in `[lowest, highest]` at which the query's answer can differ:
+    /// the first one, and each one that ends a batch holding an event of the queried cells.
+    func prefixes(from lowest: Int64, to highest: Int64, cells: StressCells, query q: StressQuery) -> [Int64] {
+        let all = reference.boundaries(in: lowest...highest)
+        guard let first = all.first else { return [] }
+        var out: Set<Int64> = [first]
+        for offset in cells.contributionOffsets(key: q.key, from: q.from, to: q.to, in: first..<highest) {
+            // The smallest boundary above the offset: the end of its batch.
+            var a = all.startIndex, b = all.endIndex
+            while a < b {
+                let m = (a + b) / 2
+                if all[m] <= offset { a = m + 1 } else { b = m }
+            }
+            if a < all.endIndex { out.insert(all[a]) }
+        }
+        return out.sorted()
     }
 
     /// The differing cells, at most a few, as `got … want …`.
