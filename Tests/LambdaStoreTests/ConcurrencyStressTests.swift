@@ -204,6 +204,9 @@ enum StressWorkload {
 }
 
 @Suite struct ConcurrencyStressTests {
+    /// Violations after which the answers recorded during the run are no longer checked.
+    static let violationsMax = 300
+
     @Test func concurrentOperationsServeWhatTheReferencePromises() async {
         let config = StressConfig.fromEnvironment()
         print("concurrency stress: \(config.reproduce)")
@@ -268,8 +271,17 @@ enum StressWorkload {
         for v in versions { _ = checker.cells(v) }
         print("concurrency stress: reference cells built in \(ContinuousClock.now - checkStarted)")
         checkStarted = ContinuousClock.now
-        report(observations.compactMap { checker.check($0) }, of: observations.count, what: "answers during the run", config: config)
-        print("concurrency stress: checked \(observations.count) answers in \(ContinuousClock.now - checkStarted)")
+        // A badly broken engine fails nearly every answer, and a failing answer costs the most to
+        // judge (every candidate prefix, then a diff): stop after enough evidence.
+        var violations: [StressViolation] = []
+        var checked = 0
+        for o in observations where violations.count < Self.violationsMax {
+            checked += 1
+            if let v = checker.check(o) { violations.append(v) }
+        }
+        report(violations, of: checked, what: "answers during the run" + (checked < observations.count ? " (checking stopped after \(checked) of \(observations.count))" : ""),
+               config: config)
+        print("concurrency stress: checked \(checked) answers in \(ContinuousClock.now - checkStarted)")
 
         // 3. At rest, after a reopen (speed recovery), and after a final batch: X = the log end.
         let end = Int64(events.count)
@@ -362,7 +374,7 @@ enum StressWorkload {
                             rec.state.withLock { $0.observations.append(o) }
                         }
                         sequence += 1
-                        await pause(&rng, 0, 3)
+                        await pause(&rng, 1, 4)
                     }
                 }
             }
