@@ -88,7 +88,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreTests",
-            dependencies: ["LambdaStore", "LambdaStoreTestSupport"],
+            dependencies: ["LambdaStore", "LambdaStoreTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreToolTests",
