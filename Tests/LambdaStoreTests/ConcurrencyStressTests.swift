@@ -410,7 +410,7 @@ enum StressWorkload {
             }
             spawn("compact", 24) { name, rng in
                 while running() {
-                    _ = await rec.attempt(name, "compact") { try store.compact() }
+                    _ = await rec.attempt(name, "compact") { try await store.compact() }
                     await pause(&rng, 50, 250)
                 }
             }
