@@ -115,8 +115,24 @@ public final class Store: Sendable {
             options.logger.warning("recovery: \(r)", metadata: ["store": .string(path)])
         }
         try store.loadViews()
+        if !options.readOnly { try store.checkViewHorizons() }
         options.logger.debug("opened store", metadata: ["store": .string(path), "readOnly": .stringConvertible(options.readOnly)])
         return store
+    }
+
+    /// Refuses a writable open when a view's published horizon proves more history than its
+    /// stream holds: appending would reuse the offsets of lost events.
+    func checkViewHorizons() throws(LambdaStoreError) {
+        for h in state.withLock({ Array($0.views.values) }) {
+            let v = h.current
+            guard let stream = try? log.stream(v.definition.stream) else { continue }
+            if v.manifest.horizon > stream.endOffset {
+                log.close()
+                throw LambdaStoreError(.corruption,
+                    "view '\(h.name)' was published at horizon \(v.manifest.horizon) but stream '\(stream.name)' ends at offset \(stream.endOffset): acknowledged history is missing; refusing to open for writing (`lambdastore repair` accepts the loss)",
+                    path: Path.join(viewDirectory(h.name), Manifest.fileName), offset: nil)
+            }
+        }
     }
 
     /// What recovery cut from torn tails when the store was opened.

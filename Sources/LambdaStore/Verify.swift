@@ -1,6 +1,7 @@
 import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreLog
+import LambdaStoreViews
 
 /// The answer of ``Store/verify(at:fileSystem:)``.
 public struct VerifyReport: Sendable {
@@ -48,15 +49,30 @@ extension Store {
         for p in log.problems { report.problems.append(.init(file: p.file, offset: p.offset, message: p.message)) }
         for t in log.incompleteTails { report.incompleteTails.append("\(t.file): incomplete last batch, \(t.tail.bytes) bytes after the last complete one (\(t.validBytes) valid bytes)") }
         let views = Path.join(path, "views")
-        for view in (try? fs.list(views)) ?? [] where fs.isDirectory(Path.join(views, view)) {
+        let viewNames: [String]
+        do { viewNames = fs.isDirectory(views) ? try fs.list(views) : [] } catch {
+            report.problems.append(.init(file: views, offset: nil, message: error.message))
+            viewNames = []
+        }
+        for view in viewNames where fs.isDirectory(Path.join(views, view)) {
             let dir = Path.join(views, view)
-            for name in (try? fs.list(dir)) ?? [] {
+            let names: [String]
+            do { names = try fs.list(dir) } catch {
+                report.problems.append(.init(file: dir, offset: nil, message: error.message))
+                continue
+            }
+            if !names.contains(Manifest.fileName), names.contains(where: { $0.hasSuffix(".snapshot") }) {
+                report.problems.append(.init(file: Path.join(dir, Manifest.fileName), offset: nil, message: "view directory has snapshots but no MANIFEST"))
+            }
+            for name in names {
                 let file = Path.join(dir, name)
                 if name == "MANIFEST" {
                     report.filesChecked += 1
-                    for p in ManifestInspector.verify(fs: fs, path: file, checkFiles: true) {
+                    let problems = ManifestInspector.verify(fs: fs, path: file, checkFiles: true)
+                    for p in problems {
                         report.problems.append(.init(file: p.path, offset: p.offset, message: p.message))
                     }
+                    if problems.isEmpty { verifyViewAgainstLog(fs: fs, directory: dir, streamEnds: log.endOffsets, into: &report) }
                 } else if name.hasSuffix(".snapshot") {
                     report.filesChecked += 1
                     for p in SnapshotInspector.verify(fs: fs, path: file) {
@@ -64,8 +80,12 @@ extension Store {
                     }
                 } else if name == "DRIFT" || name == "INCIDENTS" {
                     report.filesChecked += 1
-                    do {
-                        _ = try MetadataFile.decode(try fs.readFile(file, limit: Limits.metadataBytesMax + 64), kind: name == "DRIFT" ? "DRIFT" : "INCIDENT", path: file)
+                    do throws(LambdaStoreError) {
+                        let payload = try MetadataFile.decode(try fs.readFile(file, limit: Limits.metadataBytesMax + 64), kind: name == "DRIFT" ? "DRIFT" : "INCIDENT", path: file)
+                        guard case .array(let items) = try JSONValue.parse(payload) else {
+                            throw LambdaStoreError.corruption("payload is not a JSON array", path: file, offset: nil)
+                        }
+                        if name == "DRIFT" { for item in items { _ = try DriftReport(json: item, path: file) } }
                     } catch {
                         report.problems.append(.init(file: file, offset: error.offset, message: error.message))
                     }
@@ -73,5 +93,64 @@ extension Store {
             }
         }
         return report
+    }
+
+    /// A view's MANIFEST against its snapshot and its stream: the snapshot's metadata must
+    /// name the manifest's horizon, maxEventTime and fingerprint, and the horizon must not
+    /// exceed what the stream holds.
+    static func verifyViewAgainstLog(fs: any FileSystem, directory dir: String, streamEnds: [String: Int64], into report: inout VerifyReport) {
+        let manifestPath = Path.join(dir, Manifest.fileName)
+        guard let m = try? Manifest.load(fs: fs, directory: dir) else { return }
+        if let json = m.extra["definition"], let def = try? ViewDefinition.parse(json: Array(json.utf8)), let end = streamEnds[def.stream], m.horizon > end {
+            report.problems.append(.init(file: manifestPath, offset: nil,
+                                         message: "horizon \(m.horizon) is past the end of stream '\(def.stream)' (offset \(end)): the log lost history this view was published from"))
+        }
+        guard let file = m.files.first, let r = try? SnapshotReader.open(fs: fs, path: Path.join(dir, file.name)) else { return }
+        if r.metadata["horizon"] != String(m.horizon) || r.metadata["maxEventTime"] != m.maxEventTime.map({ String($0) }) || r.metadata["fingerprint"] != m.fingerprint {
+            report.problems.append(.init(file: manifestPath, offset: nil,
+                                         message: "disagrees with \(file.name): horizon \(m.horizon) vs \(r.metadata["horizon"] ?? "none"), maxEventTime \(m.maxEventTime.map { String($0) } ?? "none") vs \(r.metadata["maxEventTime"] ?? "none"), fingerprint \(m.fingerprint) vs \(r.metadata["fingerprint"] ?? "none")"))
+        }
+    }
+}
+
+/// What ``Store/repair(at:fileSystem:)`` did.
+public struct StoreRepairReport: Sendable {
+    /// What the log repair did, per stream.
+    public var log: [LogRepairAction]
+    /// Views reset to unpublished because their horizon was past what their stream keeps:
+    /// `(view, old horizon, where the old MANIFEST was moved)`.
+    public var viewsReset: [(view: String, horizon: Int64, movedTo: String)]
+}
+
+extension Store {
+    /// Repairs the store at `path` explicitly (never done by an open): cuts each stream's log
+    /// back to its last intact batch, moving damaged bytes aside and accepting history its
+    /// checkpoint proves was lost (``EventLog/repair(root:fs:options:)``); then resets every
+    /// view whose published horizon is past what its stream keeps to an unpublished view
+    /// (its MANIFEST moved aside as `MANIFEST.damaged`), so the next batch rebuilds it from
+    /// the history that is left. Takes the writer lock: the store must not be open.
+    /// - Throws: `.locked`; `.corruption` for damage repair cannot move aside; `.io`.
+    public static func repair(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws(LambdaStoreError) -> StoreRepairReport {
+        let actions = try EventLog.repair(root: path, fs: fs)
+        var reset: [(view: String, horizon: Int64, movedTo: String)] = []
+        let ends = EventLog.verify(root: path, fs: fs).endOffsets
+        let views = Path.join(path, "views")
+        let lock = try fs.lock(Path.join(path, "LOCK"))
+        defer { lock.unlock() }
+        for view in fs.isDirectory(views) ? try fs.list(views) : [] where fs.isDirectory(Path.join(views, view)) {
+            let dir = Path.join(views, view)
+            guard let m = try? Manifest.load(fs: fs, directory: dir), let json = m.extra["definition"],
+                  let def = try? ViewDefinition.parse(json: Array(json.utf8)), let end = ends[def.stream], m.horizon > end,
+                  m.generation < UInt64(Int64.max) else { continue }
+            var aside = Manifest.fileName + LogFormat.damagedSuffix
+            var n = 1
+            while fs.exists(Path.join(dir, aside)) { aside = Manifest.fileName + LogFormat.damagedSuffix + ".\(n)"; n += 1 }
+            try fs.rename(Path.join(dir, Manifest.fileName), to: Path.join(dir, aside))
+            let fresh = Manifest(generation: m.generation + 1, view: m.view, fingerprint: m.fingerprint, horizon: 0, maxEventTime: nil,
+                                 files: [], extra: ["definition": json])
+            try fresh.publish(fs: fs, directory: dir)
+            reset.append((view, m.horizon, "views/\(view)/\(aside)"))
+        }
+        return StoreRepairReport(log: actions, viewsReset: reset)
     }
 }

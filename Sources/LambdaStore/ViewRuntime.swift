@@ -41,7 +41,8 @@ final class ViewHandle: Sendable {
     let name: String
     let state: Locked<ViewRuntime>
     let runs = RunLock()
-    let build = Locked(())
+    /// Speed-layer builds so far (a counter, so the lock guards a value TSan can place).
+    let build = Locked(0)
 
     init(name: String, runtime: ViewRuntime) {
         self.name = name
@@ -223,7 +224,7 @@ extension Store {
     /// visible end, and the install, hold it (see ``install(_:in:stream:view:)``).
     func ensureSpeed(_ handle: ViewHandle) throws(LambdaStoreError) {
         if handle.state.withLock({ $0.speed != nil }) { return }
-        try handle.build.withLock { (_: inout Void) throws(LambdaStoreError) in
+        try handle.build.withLock { (builds: inout Int) throws(LambdaStoreError) in
             while true {
                 let start: ViewRuntime? = handle.state.withLock { $0.speed == nil ? $0.withoutSpeed : nil }
                 guard let v = start else { return }
@@ -235,6 +236,7 @@ extension Store {
                           rt.compiled.fingerprint == v.compiled.fingerprint else { return false }
                     return true
                 }
+                if installed { builds += 1 }
                 if installed || handle.state.withLock({ $0.speed != nil }) { return }
             }
         }

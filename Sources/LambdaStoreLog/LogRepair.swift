@@ -97,7 +97,22 @@ extension EventLog {
                 break
             }
         }
-        guard let damage else { return nil }
+        // A log that ends below its checkpoint lost acknowledged history: repair accepts the
+        // loss by lowering the checkpoint to what is kept (format-spec.md §2.9).
+        let checkpoint = try LogCheckpoint.load(fs: fs, directory: dir, relDir: relDir)
+        func lowerCheckpoint(to end: Int64) throws(LambdaStoreError) -> Int64? {
+            guard let c = checkpoint, c.durableEnd > end else { return nil }
+            try fs.writeFileAtomically(Path.join(dir, LogCheckpoint.fileName), LogCheckpoint(durableEnd: end, writtenAtMillis: options.clock()).encoded())
+            return c.durableEnd
+        }
+        guard let damage else {
+            let end = expected ?? 0
+            guard let lost = try lowerCheckpoint(to: end) else { return nil }
+            let last = bases.last.map { relDir + "/" + LogFormat.fileStem(baseOffset: $0) + LogFormat.segmentSuffix } ?? relDir
+            return LogRepairAction(stream: name, file: last, offset: 0,
+                                   reason: "the log ends at offset \(end) but the checkpoint recorded \(lost) durable events; the loss of offsets \(end)..<\(lost) is accepted",
+                                   endOffsetAfter: end, movedAside: [])
+        }
 
         var moved: [String] = []
         let aside = { (file: String) -> String in
@@ -125,6 +140,7 @@ extension EventLog {
             }
         }
         try fs.syncDirectory(dir)
+        _ = try lowerCheckpoint(to: damage.endOffset)
         return LogRepairAction(stream: name, file: relDir + "/" + first, offset: damage.position, reason: damage.reason,
                                endOffsetAfter: damage.endOffset, movedAside: moved)
     }

@@ -44,6 +44,8 @@ public struct LogVerifyReport: Sendable, Equatable {
     public var incompleteTails: [Tail] = []
     /// Remarks that are not errors: lagging or missing index files, files moved aside by repair.
     public var notes: [String] = []
+    /// Each stream's end offset as the scan found it (absent when damage hid it).
+    public var endOffsets: [String: Int64] = [:]
 
     /// Whether nothing is corrupt (incomplete tails and notes allowed).
     public var isClean: Bool { problems.isEmpty }
@@ -103,6 +105,27 @@ extension EventLog {
             }
             expected = verifySegment(path: Path.join(dir, file), rel: rel, base: base, isActive: i == bases.count - 1,
                                      history: history, fs: fs, into: &report)
+        }
+        if bases.isEmpty { report.endOffsets[name] = 0 } else if let expected { report.endOffsets[name] = expected }
+        if let history, history.latest.stream != name {
+            report.problems.append(.init(file: relDir + "/" + LogFormat.schemaFileName, offset: 8,
+                                         message: "schema history is for stream '\(history.latest.stream)'", isDerived: false))
+        }
+        // The checkpoint proves how much history was durable: a log that ends below it lost
+        // acknowledged events (format-spec.md §2.9).
+        report.filesChecked += fs.exists(Path.join(dir, LogCheckpoint.fileName)) ? 1 : 0
+        do throws(LambdaStoreError) {
+            if let c = try LogCheckpoint.load(fs: fs, directory: dir, relDir: relDir) {
+                let end = bases.isEmpty ? 0 : expected
+                if let end, c.durableEnd > end {
+                    let last = bases.last.map { relDir + "/" + LogFormat.fileStem(baseOffset: $0) + LogFormat.segmentSuffix } ?? relDir
+                    report.problems.append(.init(file: last, offset: nil,
+                                                 message: "the log ends at offset \(end) but \(LogCheckpoint.fileName) records \(c.durableEnd) durable events: acknowledged history is missing",
+                                                 isDerived: false))
+                }
+            }
+        } catch {
+            report.problems.append(.init(file: error.path ?? relDir + "/" + LogCheckpoint.fileName, offset: error.offset, message: error.message, isDerived: false))
         }
     }
 

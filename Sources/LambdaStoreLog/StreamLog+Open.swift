@@ -55,7 +55,22 @@ extension StreamLog {
             let st = isActive ? try opener.openActive(report: &report, appender: &appender) : try opener.openSealed(report: &report)
             segments.append(st)
         }
-        let log = StreamLog(name: name, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: segments, index: appender)
+        // Recovery never goes backwards silently: the checkpoint proves how much was durable.
+        let end = segments.last?.endOffset ?? 0
+        let checkpoint = try LogCheckpoint.load(fs: fs, directory: dir, relDir: relDir)
+        if let c = checkpoint, c.durableEnd > end {
+            let at = segments.last.map { ($0.segment.relPath, $0.size) } ?? (relDir, Int64(0))
+            let message = "the log ends at offset \(end) (\(at.0) @ \(at.1)) but \(relDir)/\(LogCheckpoint.fileName) records \(c.durableEnd) durable events: acknowledged history is missing"
+            if !options.readOnly {
+                throw LambdaStoreError(.corruption, message + "; refusing to open for writing (`lambdastore repair` accepts the loss and moves any damage aside)", path: at.0, offset: at.1)
+            }
+            report.file = report.file ?? at.0
+            report.reason = message
+        }
+        let log = StreamLog(name: name, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: segments, index: appender,
+                            checkpoint: checkpoint?.durableEnd ?? 0)
+        // Everything up to the recovered end was fsynced by the active segment's recovery.
+        if !options.readOnly, !segments.isEmpty { try log.recordCheckpoint(durableEnd: end) }
         let changed = report.file != nil || !report.rebuiltIndexes.isEmpty
         return (log, changed ? report : nil)
     }

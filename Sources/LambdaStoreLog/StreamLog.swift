@@ -154,9 +154,12 @@ public final class StreamLog: Sendable {
     let syncQueue: DispatchQueue
     /// Encode buffers, reused across appends (a few, for concurrent appenders).
     let scratchPool = Locked<[EncodeScratch]>([])
+    /// The durable end last recorded in the stream's ``LogCheckpoint`` (writes serialised).
+    let checkpointLock: Locked<Int64>
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
-         segments: [SegmentState], index: IndexAppender?) {
+         segments: [SegmentState], index: IndexAppender?, checkpoint: Int64 = 0) {
+        checkpointLock = Locked(checkpoint)
         self.name = name
         self.dir = dir
         self.relDir = relDir
@@ -465,6 +468,7 @@ public final class StreamLog: Sendable {
             w.index?.syncAndClose()
             w.index = nil
             shared.withLock { s in s.durableEnd = Swift.max(s.durableEnd, old.endOffset) }
+            try recordCheckpoint(durableEnd: old.endOffset)
         }
         let name = LogFormat.fileStem(baseOffset: base) + LogFormat.segmentSuffix
         let path = Path.join(dir, name)
@@ -496,7 +500,10 @@ public final class StreamLog: Sendable {
             if wasClosed { return }
             // After a failed fdatasync a later one may "succeed" without the lost pages: never
             // let it look like a clean close.
-            if !options.readOnly, !failed, let last = segs.last { try? last.handle.sync() }
+            if !options.readOnly, !failed, let last = segs.last, (try? last.handle.sync()) != nil {
+                let end = shared.withLock { $0.endOffset }
+                try? recordCheckpoint(durableEnd: end)
+            }
             w.index?.close()
             w.index = nil
             for s in segs { try? s.handle.close() }

@@ -9,6 +9,10 @@ import LambdaStoreTestSupport
     static let rel0 = "streams/orders/00000000000000000000.segment"
 
     /// A store with one stream and `batches` batches of 3 orders in one segment, closed.
+    ///
+    /// Its CHECKPOINT is removed: these tests tear or cut bytes that the clean close made
+    /// durable, which only a crash before the close could have left unsynced, and then the
+    /// checkpoint would not have recorded them either (`CheckpointTests` covers the refusal).
     static func store(batches: Int = 4, codec: Codec = .lz4, segmentBytes: Int64 = Limits.segmentBytesDefault) async throws -> SimulatedFileSystem {
         let fs = SimulatedFileSystem()
         let log = try EventLog.open(root: Fixture.root, fs: fs, options: LogOptions(segmentBytesMax: segmentBytes, codec: codec))
@@ -16,6 +20,8 @@ import LambdaStoreTestSupport
         let s = try log.stream("orders")
         for i in 0..<batches { _ = try await s.append(Fixture.ordersBatch(first: i * 3, count: 3), durability: .sync) }
         log.close()
+        try fs.remove(Fixture.root + "/streams/orders/" + LogCheckpoint.fileName)
+        try fs.syncDirectory(Fixture.root + "/streams/orders")
         return fs
     }
 

@@ -109,7 +109,7 @@ final class StressRecorder: Sendable {
     /// The event-time clock the appenders advance (epoch ms).
     let eventClock: Atomic<Int64>
     let finished = Atomic<Bool>(false)
-    let state = Mutex(State())
+    let state = Locked(State())
 
     init(startTime: Int64) { eventClock = Atomic(startTime) }
 

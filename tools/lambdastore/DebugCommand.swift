@@ -121,6 +121,12 @@ struct DebugCommand: AsyncParsableCommand {
                 try h.truncate(to: b.position + keep)
                 if zeros > 0 { try h.write([UInt8](repeating: 0, count: zeros), at: b.position) }
                 try h.sync()
+                // A torn write means the batch never became durable: evidence written after it
+                // (a clean close records the stream's CHECKPOINT) goes back to before it, or
+                // recovery would rightly refuse the store.
+                if let c = try LogCheckpoint.load(fs: fs, directory: dir, relDir: "streams/" + stream), c.durableEnd > b.baseOffset {
+                    try fs.writeFileAtomically(Path.join(dir, LogCheckpoint.fileName), LogCheckpoint(durableEnd: b.baseOffset, writtenAtMillis: c.writtenAtMillis).encoded())
+                }
                 try writeStdout("tore \(last) keep=\(keep) zeros=\(zeros) expect_truncated=\(keep + Int64(zeros))\n")
                 return 0
             }

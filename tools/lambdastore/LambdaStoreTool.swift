@@ -13,6 +13,6 @@ struct LambdaStoreTool: AsyncParsableCommand {
         subcommands: [
             SchemaCommand.self, IngestCommand.self, ViewCommand.self, QueryCommand.self, BatchCommand.self,
             DriftCommand.self, ReconcileCommand.self, ReplayCommand.self, CompactCommand.self, StatusCommand.self,
-            VerifyCommand.self, DumpCommand.self, DemoCommand.self, DebugCommand.self,
+            VerifyCommand.self, RepairCommand.self, DumpCommand.self, DemoCommand.self, DebugCommand.self,
         ])
 }

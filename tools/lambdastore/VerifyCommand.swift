@@ -26,3 +26,32 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct RepairCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Cut each stream's log back to its last intact batch, moving damaged bytes aside (*.damaged), and accept history the checkpoint proves was lost.")
+    @OptionGroup var common: StoreOptionsGroup
+
+    func run() async throws {
+        try await reportingErrors {
+            guard PosixFileSystem().isDirectory(common.store) else {
+                throw LambdaStoreError(.notFound, "no store here", path: common.store)
+            }
+            let r = try Store.repair(at: common.store)
+            if common.json {
+                print((["repaired": .array(r.log.map { a in
+                    (["stream": .string(a.stream), "file": .string(a.file), "offset": .int(a.offset), "reason": .string(a.reason),
+                      "endOffsetAfter": .int(a.endOffsetAfter), "movedAside": .array(a.movedAside.map { .string($0) })] as JSONValue)
+                }), "viewsReset": .array(r.viewsReset.map { v in
+                    (["view": .string(v.view), "horizon": .int(v.horizon), "movedTo": .string(v.movedTo)] as JSONValue)
+                })] as JSONValue).serialized())
+            } else {
+                for a in r.log { print("repaired \(a)") }
+                for v in r.viewsReset { print("view \(v.view): horizon \(v.horizon) was past its stream's end; reset to unpublished (old MANIFEST at \(v.movedTo)); run batch to rebuild it") }
+                if r.log.isEmpty && r.viewsReset.isEmpty { print("nothing to repair") }
+            }
+            return 0
+        }
+    }
+}

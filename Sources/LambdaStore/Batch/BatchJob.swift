@@ -250,6 +250,9 @@ extension Store {
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
                                 maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)],
                                 extra: extra)
+        // The history the new horizon stands on is durable and recorded in the stream's
+        // checkpoint before any file claims it (recovery never goes below it silently).
+        try stream.checkpointVisible()
         try manifest.publish(fs: fs, directory: vdir)
         if let report { try appendDriftReport(report, view: name) }
         let reader = try SnapshotReader.open(fs: fs, path: Path.join(vdir, fileName))
