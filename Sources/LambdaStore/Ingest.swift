@@ -12,10 +12,30 @@ public struct IngestSummary: Sendable, Equatable {
     public var firstOffset: Int64?
     /// The offset of the last appended record (inclusive), nil when nothing was appended.
     public var lastOffset: Int64?
+    /// The input line of the last appended record: a retry after a ``failure`` resumes after it.
+    public var lastLine: Int?
+    /// What stopped the ingest part-way (a full disk, a failed fdatasync, a read error), nil
+    /// when every line was read. What was appended before it stays appended, batch by batch.
+    public var failure: LambdaStoreError?
 
-    /// `{"appended","rejected","firstOffset","lastOffset"}`.
+    /// Creates a summary.
+    public init(appended: Int64, rejected: Int64, firstOffset: Int64?, lastOffset: Int64?, lastLine: Int? = nil, failure: LambdaStoreError? = nil) {
+        self.appended = appended
+        self.rejected = rejected
+        self.firstOffset = firstOffset
+        self.lastOffset = lastOffset
+        self.lastLine = lastLine
+        self.failure = failure
+    }
+
+    /// `{"appended","rejected","firstOffset","lastOffset"}`, plus `"lastLine"` and `"error"`
+    /// when a failure stopped it part-way.
     public var json: JSONValue {
-        (["appended": .int(appended), "rejected": .int(rejected), "firstOffset": .int(firstOffset), "lastOffset": .int(lastOffset)] as JSONValue)
+        guard let failure else {
+            return (["appended": .int(appended), "rejected": .int(rejected), "firstOffset": .int(firstOffset), "lastOffset": .int(lastOffset)] as JSONValue)
+        }
+        return (["appended": .int(appended), "rejected": .int(rejected), "firstOffset": .int(firstOffset), "lastOffset": .int(lastOffset),
+                 "lastLine": .int(lastLine.map { Int64($0) }), "error": .string(failure.description)] as JSONValue)
     }
 }
 
@@ -26,8 +46,11 @@ extension Store {
     /// appended in batches of `batchRows`.
     ///
     /// - Parameter read: fills a buffer with the next bytes of input, returning 0 at the end.
-    /// - Throws: `.notFound` for an unknown stream; I/O errors from `read` or the log (batches
-    ///   appended before the error stay appended, each one whole).
+    /// - Returns: the summary; when reading or appending failed part-way, with
+    ///   ``IngestSummary/failure`` set and the counts, offsets and last input line of what was
+    ///   stored before (batches appended before the error stay appended, each one whole), so a
+    ///   retry can resume after ``IngestSummary/lastLine``.
+    /// - Throws: `.notFound` for an unknown stream, `.precondition` for a read-only store.
     /// - Complexity: O(input bytes).
     public func ingest(stream: String, format: InputFormat, durability: Durability = .sync, batchRows: Int = 65_536,
                        read: (UnsafeMutableRawBufferPointer) throws(LambdaStoreError) -> Int,
@@ -38,7 +61,8 @@ extension Store {
         var splitter = LineSplitter()
         var summary = IngestSummary(appended: 0, rejected: 0, firstOffset: nil, lastOffset: nil)
         var batch = parser.makeBatch(capacity: batchRows)
-        var ready: [ColumnBatch] = []
+        var batchLastLine: Int? = nil
+        var ready: [(batch: ColumnBatch, lastLine: Int?)] = []
         var chunk = [UInt8](repeating: 0, count: 4 << 20)
         func handle(_ event: LineSplitter.Event) {
             switch event {
@@ -46,9 +70,12 @@ extension Store {
                 if let r = parser.parse(line: bytes, lineNumber: number, into: &batch) {
                     summary.rejected += 1
                     onReject(r)
-                } else if batch.count >= batchRows {
-                    ready.append(batch)
-                    batch = parser.makeBatch(capacity: batchRows)
+                } else {
+                    batchLastLine = number
+                    if batch.count >= batchRows {
+                        ready.append((batch, batchLastLine))
+                        batch = parser.makeBatch(capacity: batchRows)
+                    }
                 }
             case .overlong(let r):
                 summary.rejected += 1
@@ -56,23 +83,28 @@ extension Store {
             }
         }
         func flush() async throws(LambdaStoreError) {
-            for b in ready where b.count > 0 {
+            for (b, line) in ready where b.count > 0 {
                 let r = try await append(b, to: stream, durability: durability)
                 summary.appended += Int64(r.count)
                 if summary.firstOffset == nil { summary.firstOffset = r.lowerBound }
                 summary.lastOffset = r.upperBound - 1
+                summary.lastLine = line
             }
             ready.removeAll()
         }
-        while true {
-            let n = try typed { try chunk.withUnsafeMutableBytes { try read($0) } }
-            if n == 0 { break }
-            chunk.withUnsafeBytes { raw in splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<n]), handle) }
+        do throws(LambdaStoreError) {
+            while true {
+                let n = try typed { try chunk.withUnsafeMutableBytes { try read($0) } }
+                if n == 0 { break }
+                chunk.withUnsafeBytes { raw in splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<n]), handle) }
+                try await flush()
+            }
+            splitter.finish(handle)
+            ready.append((batch, batchLastLine))
             try await flush()
+        } catch {
+            summary.failure = error
         }
-        splitter.finish(handle)
-        ready.append(batch)
-        try await flush()
         return summary
     }
 }

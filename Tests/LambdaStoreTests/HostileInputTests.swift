@@ -130,4 +130,37 @@ import Testing
         #expect(store.unavailableViews.first?.reason.message.contains("disagrees with the MANIFEST") == true)
         #expect(throws: LambdaStoreError.self) { try store.query(QueryRequest(view: "v")) }
     }
+
+    /// A full disk part-way through an ingest: the summary still says what was stored (count,
+    /// last offset, last input line) so a retry can resume, and nothing after it was stored.
+    @Test func aFailureMidIngestStillReportsWhatWasStored() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let fs = HookedFileSystem(PosixFileSystem())
+        var options = StoreOptions()
+        options.fileSystem = fs
+        let store = try Store.open(at: dir, options: options)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        let writes = Locked(0)
+        fs.setHook { op throws(LambdaStoreError) in
+            // The first segment write is its file header; then one write per batch.
+            guard case .write(let p, _) = op, p.hasSuffix(".segment") else { return }
+            let n = writes.withLock { w in w += 1; return w }
+            if n > 4 { throw LambdaStoreError(.io, "No space left on device", path: p) }
+        }
+        let lines = (0..<100).map { i in #"{"ts":\#(Self.t0 + Int64(i)),"merchant":"m","status":"completed","amount":1}"# }
+        var input = Array((lines.joined(separator: "\n") + "\n").utf8)
+        let summary = try await store.ingest(stream: "orders", format: .jsonl, durability: .sync, batchRows: 10, read: { buf in
+            let n = min(buf.count, input.count, 7)   // small reads: several flushes
+            input.withUnsafeBytes { buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            input.removeFirst(n)
+            return n
+        }, onReject: { _ in })
+        let failure = try #require(summary.failure)
+        #expect(failure.message.contains("No space left"))
+        #expect(summary.appended == 30 && summary.firstOffset == 0 && summary.lastOffset == 29 && summary.lastLine == 30, "\(summary)")
+        #expect(try store.streamLog("orders").endOffset == 30)
+        #expect(summary.json.serialized().contains("\"lastLine\":30"))
+    }
 }

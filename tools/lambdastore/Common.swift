@@ -31,7 +31,23 @@ var logLevel: Logger.Level {
 }
 
 /// Writes a line to stderr.
-func printError(_ line: String) { writeStderr(line + "\n") }
+func printError(_ line: String) { writeStderr(sanitizedForTerminal(line) + "\n") }
+
+/// `text` with every control character (C0, DEL, C1; a newline or an ESC sequence from a
+/// value included) written as `\u{XX}`, so an echoed value can neither forge an extra line of
+/// output nor reach the terminal as a control sequence.
+func sanitizedForTerminal(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return text }
+    var out = ""
+    for u in text.unicodeScalars {
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) {
+            out += "\\u{" + String(u.value, radix: 16) + "}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
 
 /// Writes text to stderr (fd 2, unbuffered).
 func writeStderr(_ text: String) {

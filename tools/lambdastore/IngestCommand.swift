@@ -4,6 +4,22 @@ import LambdaStore
 import Glibc
 #endif
 
+/// `path` with every symbolic link and `.`/`..` resolved, as far as it exists: an absent last
+/// component (a file about to be created) is resolved through its directory.
+func resolvedPath(_ path: String) -> String {
+    if let r = realpath(path, nil) {
+        defer { free(r) }
+        return String(cString: r)
+    }
+    let slash = path.lastIndex(of: "/")
+    let dir = slash.map { String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    guard let r = realpath(dir.isEmpty ? "/" : dir, nil) else { return path }
+    defer { free(r) }
+    let base = String(cString: r)
+    return (base == "/" ? "" : base) + "/" + name
+}
+
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Append JSON Lines or CSV records to a stream; bad lines are reported and skipped.")
     @OptionGroup var common: StoreOptionsGroup
@@ -27,7 +43,19 @@ struct IngestCommand: AsyncParsableCommand {
             defer { try? input?.close() }
             var rejects: (any FileHandle)? = nil
             var rejectsAt: Int64 = 0
-            if let rejectFile { rejects = try fs.open(rejectFile, mode: .truncate) }
+            if let rejectFile {
+                // Refused before anything is opened for writing: the reject file must be
+                // neither the input nor anything inside the store.
+                let target = resolvedPath(rejectFile)
+                if file != "-", target == resolvedPath(file) {
+                    throw LambdaStoreError(.invalidArgument, "--reject-file \(rejectFile) is the input file; choose another path")
+                }
+                let storeRoot = resolvedPath(common.store)
+                if target == storeRoot || target.hasPrefix(storeRoot + "/") {
+                    throw LambdaStoreError(.invalidArgument, "--reject-file \(rejectFile) is inside the store \(common.store); choose a path outside it")
+                }
+                rejects = try fs.open(rejectFile, mode: .truncate)
+            }
             defer { try? rejects?.close() }
             let store = try openStore(common.store)
             defer { store.close() }
@@ -55,7 +83,12 @@ struct IngestCommand: AsyncParsableCommand {
                 print(summary.json.serialized())
             } else {
                 let range = summary.firstOffset.map { " (offsets \($0)…\(summary.lastOffset ?? $0))" } ?? ""
-                print("\(summary.appended) records appended to \(stream)\(range), \(summary.rejected) rejected")
+                let resume = summary.failure == nil ? "" : "; stopped by an error: input lines up to \(summary.lastLine.map(String.init) ?? "none") are stored, resume after it"
+                print("\(summary.appended) records appended to \(stream)\(range), \(summary.rejected) rejected\(resume)")
+            }
+            if let failure = summary.failure {
+                printError("lambdastore: ingest stopped after \(summary.appended) records (last offset \(summary.lastOffset.map(String.init) ?? "none"), last stored input line \(summary.lastLine.map(String.init) ?? "none")): \(failure)")
+                return 1
             }
             return summary.rejected > 0 ? 1 : 0
         }

@@ -57,10 +57,11 @@ enum FieldText {
             return .success(.float64(d))
         case (.timestamp, .number(let n)):
             guard n.isInteger else { return mismatch() }
-            guard let x = n.int64Value else { return mismatch(" (out of range)") }
+            guard let x = n.int64Value, Timestamp.supportedRange.contains(x) else { return mismatch(Timestamp.outsideRangeReason) }
             return .success(.timestamp(x))
         case (.timestamp, .string(let s)):
             guard let t = Timestamp.parseISO8601(s) else { return mismatch() }
+            guard Timestamp.supportedRange.contains(t) else { return mismatch(Timestamp.outsideRangeReason) }
             return .success(.timestamp(t))
         case (.bool, .bool(let b)):
             return .success(.bool(b))

@@ -72,7 +72,12 @@ extension RecordParser {
             guard d.isFinite else { return mismatch(" (out of range)") }
             return .success(.double(d))
         case .timestamp:
-            guard let t = Timestamp.parse(cell) else { return mismatch() }
+            guard let t = Timestamp.parse(cell) else {
+                let scan = TextScan.scanNumber(cell, 0, cell.count)
+                let outOfRange = scan.error == nil && scan.end == cell.count && scan.isInteger
+                return mismatch(outOfRange ? Timestamp.outsideRangeReason : "")
+            }
+            guard Timestamp.supportedRange.contains(t) else { return mismatch(Timestamp.outsideRangeReason) }
             return .success(.int(t))
         case .bool:
             if cell.elementsEqual("true".utf8) { return .success(.int(1)) }

@@ -67,12 +67,14 @@ extension RecordParser {
                             let s = i
                             while i < n && p[i] != TextScan.quote && p[i] != TextScan.backslash && p[i] >= 0x20 && p[i] < 0x80 { i += 1 }
                             guard i < n, p[i] == TextScan.quote,
-                                  let t = Timestamp.parseISO8601(UnsafeRawBufferPointer(rebasing: p[s..<i])) else { return false }
+                                  let t = Timestamp.parseISO8601(UnsafeRawBufferPointer(rebasing: p[s..<i])),
+                                  Timestamp.supportedRange.contains(t) else { return false }
                             slotInt[f] = t
                             i += 1
                         } else {
                             let scan = TextScan.scanNumber(p, i, n)
-                            guard scan.error == nil, scan.isInteger, let v = TextScan.parseInt64(p, i, scan.end) else { return false }
+                            guard scan.error == nil, scan.isInteger, let v = TextScan.parseInt64(p, i, scan.end),
+                                  Timestamp.supportedRange.contains(v) else { return false }
                             slotInt[f] = v
                             i = scan.end
                         }

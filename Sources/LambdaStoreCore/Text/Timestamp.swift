@@ -29,6 +29,15 @@ public enum Timestamp {
     /// Milliseconds per day.
     static let msPerDay: Int64 = 86_400_000
 
+    /// The timestamps LambdaStore accepts (format-spec.md §1.4): 0001-01-01T00:00:00Z through
+    /// 9999-12-31T23:59:59.999Z, the years ISO-8601 text can write with four digits. Every
+    /// window of every view a definition can describe has a representable start and end for
+    /// such a time, so an event is never accepted and then counted nowhere.
+    public static let supportedRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// The reason a timestamp outside ``supportedRange`` is refused, for error messages.
+    public static let outsideRangeReason = " (outside the supported range 0001-01-01T00:00:00Z…9999-12-31T23:59:59.999Z)"
+
     /// Parses integer epoch ms text or an ISO-8601 timestamp with zone; nil when `text` is
     /// neither (the whole text must match: no surrounding spaces).
     public static func parse(_ text: String) -> EpochMillis? {
