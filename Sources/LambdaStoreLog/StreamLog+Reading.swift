@@ -189,12 +189,26 @@ extension StreamLog {
             }
             do throws(LambdaStoreError) {
                 let dictionaries = seg.dictionaries(keep: keepDictionaries)
-                if header.codec == .none { return try ColumnBatch(decodingPayload: stored, schema: schema, dictionaries: dictionaries) }
-                return try typed { try scratch.plain.withUnsafeMutableBytes { p throws(LambdaStoreError) -> ColumnBatch in
-                    let out = UnsafeMutableRawBufferPointer(rebasing: p[0..<plainCount])
-                    try header.codec.decompress(stored, into: out)
-                    return try ColumnBatch(decodingPayload: UnsafeRawBufferPointer(out), schema: schema, dictionaries: dictionaries)
-                } }
+                let decoded: ColumnBatch
+                if header.codec == .none {
+                    decoded = try ColumnBatch(decodingPayload: stored, schema: schema, dictionaries: dictionaries)
+                } else {
+                    decoded = try typed { try scratch.plain.withUnsafeMutableBytes { p throws(LambdaStoreError) -> ColumnBatch in
+                        let out = UnsafeMutableRawBufferPointer(rebasing: p[0..<plainCount])
+                        try header.codec.decompress(stored, into: out)
+                        return try ColumnBatch(decodingPayload: UnsafeRawBufferPointer(out), schema: schema, dictionaries: dictionaries)
+                    } }
+                }
+                // The header's claims are what the offsets and the time index rely on: a header
+                // that lies about them (under a valid CRC) is corruption, never a wrong answer.
+                guard decoded.count == header.recordCount, decoded.columns.allSatisfy({ $0.count == header.recordCount }) else {
+                    throw LambdaStoreError(.corruption, "the header claims \(header.recordCount) records, the payload holds \(decoded.count)")
+                }
+                let times = decoded.range(ofColumn: schema.eventTimeIndex).map { $0.min...$0.max }
+                guard times == header.eventTimeRange else {
+                    throw LambdaStoreError(.corruption, "the header's event-time range \(header.eventTimeRange.map { "\($0)" } ?? "none") differs from the payload's \(times.map { "\($0)" } ?? "none")")
+                }
+                return decoded
             } catch {
                 throw .corruption("payload of the batch at offset \(e.baseOffset): \(error.message)", path: nil, offset: e.position)
             }
