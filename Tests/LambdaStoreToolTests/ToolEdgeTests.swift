@@ -111,4 +111,23 @@ import Testing
         let c = try Tool.run(["ingest", "--stream", "orders", "--json", s.write("e.csv", csv)] + store)
         #expect(c.status == 1 && c.stderr.contains("line 2: ") && c.stderr.contains("outside the supported range"), "\(c.stderr)")
     }
+
+    /// `batch` over every view runs and reports each one even when another fails.
+    @Test func batchOverAllViewsReportsEachViewWhenOneFails() throws {
+        let s = Scratch()
+        let store = try Self.storeWithOrders(s)
+        let second = viewFileJSON.replacingOccurrences(of: "revenue_hourly", with: "zz_second")
+        #expect(try Tool.run(["view", "create", s.write("v2.json", second)] + store).status == 0)
+        #expect(try Tool.run(["batch"] + store).status == 0)
+        let manifest = s.store + "/views/revenue_hourly/MANIFEST"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: manifest))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: manifest))
+        let r = try Tool.run(["batch", "--json"] + store)
+        #expect(r.status != 0, "a failed view fails the command")
+        let views = try #require(r.json?["views"] as? [[String: Any]], "\(r.stdout)")
+        #expect(views.count == 2, "\(r.stdout)")
+        #expect(views.contains { ($0["view"] as? String) == "revenue_hourly" && $0["error"] != nil }, "\(r.stdout)")
+        #expect(views.contains { $0["horizon"] as? Int == 200 }, "\(r.stdout)")
+    }
 }

@@ -23,26 +23,40 @@ struct BatchCommand: AsyncParsableCommand {
             }
             let store = try openStore(common.store)
             defer { store.close() }
-            let names = view.map { [$0] } ?? store.views().map(\.definition.name)
-            var summaries: [BatchSummary] = []
+            // Every view gets its run and its line, whichever fails: one broken view does not
+            // hide the others' results. Unavailable views are reported as failed.
+            let names = view.map { [$0] } ?? (store.views().map(\.definition.name) + store.unavailableViews.map(\.view)).sorted()
+            var results: [(name: String, result: Result<BatchSummary, LambdaStoreError>)] = []
             for name in names {
                 let bar = stderrIsTerminal ? ProgressBar(label: "batch \(name)") : nil
-                let s = try await store.runBatch(view: name, mode: mode, progress: bar?.handler)
-                summaries.append(s)
-                if !common.json {
-                    print("view \(name): horizon \(s.horizon), \(s.eventsScanned) events in \(String(format3: s.seconds)) s (\(Int(s.eventsPerSecond)) events/s), \(s.windowsRecomputed) windows recomputed, \(s.rows) rows, \(s.bytesWritten) bytes written")
-                    if let d = s.drift {
-                        print("  drift: \(d.status.rawValue): \(d.cellsDiffering)/\(d.cellsCompared) cells differ (rate \(d.divergenceRate)), \(d.lateEvents) late events")
+                do throws(LambdaStoreError) {
+                    let s = try await store.runBatch(view: name, mode: mode, progress: bar?.handler)
+                    results.append((name, .success(s)))
+                    if !common.json {
+                        print("view \(name): horizon \(s.horizon), \(s.eventsScanned) events in \(String(format3: s.seconds)) s (\(Int(s.eventsPerSecond)) events/s), \(s.windowsRecomputed) windows recomputed, \(s.rows) rows, \(s.bytesWritten) bytes written")
+                        if let d = s.drift {
+                            print("  drift: \(d.status.rawValue): \(d.cellsDiffering)/\(d.cellsCompared) cells differ (rate \(d.divergenceRate)), \(d.lateEvents) late events")
+                        }
                     }
+                } catch {
+                    results.append((name, .failure(error)))
+                    if view != nil { throw error }
+                    printError("lambdastore: view \(name): \(error)")
                 }
             }
             if common.json {
-                if view != nil, let s = summaries.first {
+                if view != nil, case .success(let s)? = results.first?.result {
                     print(s.json.serialized())
                 } else {
-                    print((["views": .array(summaries.map(\.json))] as JSONValue).serialized())
+                    print((["views": .array(results.map { r in
+                        switch r.result {
+                        case .success(let s): return s.json
+                        case .failure(let e): return (["view": .string(r.name), "error": .string(e.description)] as JSONValue)
+                        }
+                    })] as JSONValue).serialized())
                 }
             }
+            if results.contains(where: { if case .failure = $0.result { true } else { false } }) { return 1 }
             return 0
         }
     }
