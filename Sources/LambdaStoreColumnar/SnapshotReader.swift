@@ -186,7 +186,7 @@ public final class SnapshotReader: Sendable {
 
     /// Row groups kept decoded, by group, with their total bytes and a use counter for
     /// least-recently-used eviction.
-    private let decodedGroups = Mutex<(groups: [Int: DecodedGroup], bytes: Int, tick: UInt64)>(([:], 0, 0))
+    private let decodedGroups = Locked<(groups: [Int: DecodedGroup], bytes: Int, tick: UInt64)>(([:], 0, 0))
 
     /// The most bytes of decoded row groups ``rowGroupColumns(_:)`` keeps per reader (256 MiB:
     /// a whole snapshot of a few million cells, so that point queries over it stay in memory

@@ -155,7 +155,7 @@ public final class SnapshotWriter {
         // Encode and compress every (row group, column) chunk concurrently, then write them in
         // file order: the same bytes as the sequential path.
         let next = Atomic<Int>(0)
-        let results = Mutex<[Result<PreparedChunk, LambdaStoreError>?]>(Array(repeating: nil, count: jobs))
+        let results = Locked<[Result<PreparedChunk, LambdaStoreError>?]>(Array(repeating: nil, count: jobs))
         let (cols, opts, groups) = (columns, options, ranges)
         DispatchQueue.concurrentPerform(iterations: min(threads, jobs)) { _ in
             while true {

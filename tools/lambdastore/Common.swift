@@ -93,7 +93,7 @@ func parseTime(_ text: String, option: String) throws -> Int64 {
 /// A terminal progress bar on stderr, redrawn at most every 1 % of progress. Safe to update
 /// from the batch workers' threads.
 final class ProgressBar: Sendable {
-    private let lastPercent = Mutex(-1)
+    private let lastPercent = Locked(-1)
     private let label: String
     init(label: String) { self.label = label }
     /// This bar as a progress handler.

@@ -365,9 +365,9 @@ extension Store {
         // at their borders (and late events), and merging the later parts into the first one
         // touches only their cells.
         let parts = Self.split(batches, into: max(1, min(options.batchParallelism, batches.count)))
-        let results = Mutex<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
+        let results = Locked<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
         let start = DispatchTime.now().uptimeNanoseconds
-        let partMillis = Mutex<[Double]>(Array(repeating: 0, count: parts.count))
+        let partMillis = Locked<[Double]>(Array(repeating: 0, count: parts.count))
         DispatchQueue.concurrentPerform(iterations: parts.count) { p in
             defer {
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6

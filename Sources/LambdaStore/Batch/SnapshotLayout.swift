@@ -65,7 +65,7 @@ struct SnapshotLayout: Sendable {
         // The window column, the key columns and each aggregate's state columns are gathered
         // independently: on all cores (part 0: window, 1: keys, 2 + i: aggregate i).
         let parts = 2 + kinds.count
-        let built = Mutex<[[Column]]>(Array(repeating: [], count: parts))
+        let built = Locked<[[Column]]>(Array(repeating: [], count: parts))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let cols: [Column]
             switch part {
