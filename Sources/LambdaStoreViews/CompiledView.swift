@@ -8,7 +8,8 @@ import LambdaStoreCore
 /// stream; the window field exists and is a `timestamp`; every group-by field exists (any
 /// type); `count` takes no field or any field, `sum` and `avg` an `int64` or `float64` field,
 /// `min` and `max` an `int64`, `float64`, `timestamp` or `string` field, `count_distinct` any
-/// field; the filter type-checks.
+/// field; the aggregates' snapshot state columns have distinct names (format-spec.md §6.2); the
+/// filter type-checks.
 ///
 /// Compile against the stream's *latest* schema and feed it batches projected onto that
 /// schema. The ``fingerprint`` depends on the definition only, so recompiling after a
@@ -77,6 +78,7 @@ public final class CompiledView: Sendable {
             }
             slots.append(AggregateSlot(name: a.name, function: a.function, fieldIndex: index, fieldType: type))
         }
+        try Self.checkStateColumnNames(slots)
         if let text = definition.filter {
             filter = try CompiledFilter(text, schema: schema)
         } else {
@@ -88,5 +90,31 @@ public final class CompiledView: Sendable {
         self.fingerprint = ViewDefinition.fingerprint(ofCanonicalForm: canonicalForm)
         self.layout = ViewLayout(groupBy: groups, window: definition.window.kind, windowFieldIndex: windowFieldIndex,
                                  allowedLateness: definition.allowedLateness, aggregates: slots)
+    }
+
+    /// The names of the snapshot columns that hold an aggregate's state (format-spec.md §6.2,
+    /// `SnapshotLayout.stateColumns` in the batch layer): `state.<a>.sum`, `state.<a>.sumHigh`,
+    /// `state.<a>.n` for a `sum` over `int64`, `state.<a>` for every other aggregate.
+    static func stateColumnNames(_ slot: AggregateSlot) -> [String] {
+        let base = "state." + slot.name
+        if slot.function == .sum && slot.fieldType == .int64 { return [base + ".sum", base + ".sumHigh", base + ".n"] }
+        return [base]
+    }
+
+    /// Refuses aggregates whose state columns would share a name (format-spec.md §6.2): an
+    /// aggregate named `<a>.sum`, `<a>.sumHigh` or `<a>.n` next to a `sum` over `int64` named
+    /// `<a>`. Names are otherwise free to contain `.`.
+    static func checkStateColumnNames(_ slots: [AggregateSlot]) throws(LambdaStoreError) {
+        var owner: [String: Int] = [:]
+        for (k, slot) in slots.enumerated() {
+            for column in stateColumnNames(slot) {
+                if let j = owner[column] {
+                    throw ViewDefinition.error("aggregates[\(k)].name", "aggregate '\(slot.name)': its snapshot state column '\(column)' "
+                        + "is also a state column of aggregate '\(slots[j].name)' (a sum over int64 named 'x' stores 'state.x.sum', "
+                        + "'state.x.sumHigh' and 'state.x.n'); rename one of them")
+                }
+                owner[column] = k
+            }
+        }
     }
 }

@@ -118,4 +118,37 @@ import Testing
         }
         #expect(Set(fingerprints) == [v.fingerprint])
     }
+
+    /// Issue 11 item 7: the snapshot state columns of a view (format-spec.md §6.2) must have
+    /// distinct names. A `sum` over int64 named `a` stores `state.a.sum`, `state.a.sumHigh` and
+    /// `state.a.n`, so an aggregate named `a.n` (stored as `state.a.n`) used to pass `view create`
+    /// and make every batch run fail. Compiling now refuses it, naming the aggregate.
+    @Test func stateColumnNamesMustNotCollide() throws {
+        func refusal(_ aggregates: [AggregateSpec]) -> String? {
+            do {
+                _ = try CompiledView(Self.view(aggregates: aggregates), schema: Self.schema)
+                return nil
+            } catch {
+                #expect(error.code == .view)
+                return error.message
+            }
+        }
+        for suffix in ["sum", "sumHigh", "n"] {
+            let other = "a." + suffix
+            // The colliding name after the sum, and before it.
+            let after = refusal([AggregateSpec(name: "a", function: .sum, field: "i"), AggregateSpec(name: other, function: .count)])
+            #expect(after?.hasPrefix("aggregates[1].name: aggregate '\(other)'") == true, "\(after ?? "accepted")")
+            #expect(after?.contains("'state.\(other)'") == true)
+            #expect(after?.contains("aggregate 'a'") == true)
+            let before = refusal([AggregateSpec(name: other, function: .max, field: "i"), AggregateSpec(name: "a", function: .sum, field: "i")])
+            #expect(before?.hasPrefix("aggregates[1].name: aggregate 'a'") == true, "\(before ?? "accepted")")
+            #expect(before?.contains("aggregate '\(other)'") == true)
+        }
+        // No collision: a sum over float64 stores one column `state.a`; other suffixes are free;
+        // two int64 sums `a` and `a.n` store `state.a.{sum,sumHigh,n}` and `state.a.n.{…}`.
+        #expect(refusal([AggregateSpec(name: "a", function: .sum, field: "d"), AggregateSpec(name: "a.n", function: .count)]) == nil)
+        #expect(refusal([AggregateSpec(name: "a", function: .sum, field: "i"), AggregateSpec(name: "a.count", function: .count)]) == nil)
+        #expect(refusal([AggregateSpec(name: "a", function: .sum, field: "i"), AggregateSpec(name: "a.n", function: .sum, field: "i")]) == nil)
+        #expect(refusal([AggregateSpec(name: "a", function: .avg, field: "i"), AggregateSpec(name: "a.n", function: .count)]) == nil)
+    }
 }
