@@ -163,4 +163,46 @@ import Testing
         #expect(try store.streamLog("orders").endOffset == 30)
         #expect(summary.json.serialized().contains("\"lastLine\":30"))
     }
+
+    /// A snapshot whose footer declares a state column with another type, under valid checksums
+    /// and a MANIFEST that names it: queries fail with corruption naming the file, never trap.
+    @Test func aSnapshotWithMistypedColumnsIsCorruptionNotATrap() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        do {
+            let store = try Store.open(at: dir)
+            try store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+            try await store.append(try batchOf((0..<50).map { .init(ts: Self.t0 + Int64($0) * 1000, merchant: "m\($0 % 3)", status: "completed", amount: Int64($0)) }), to: "orders")
+            _ = try await store.runBatch(view: "v")
+            store.close()
+        }
+        let fs = PosixFileSystem()
+        let vdir = dir + "/views/v"
+        var m = try #require(try Manifest.load(fs: fs, directory: vdir))
+        let file = try #require(m.files.first)
+        let reader = try SnapshotReader.open(fs: fs, path: vdir + "/" + file.name)
+        var columns = reader.columns
+        var data = try reader.readColumns(columns.map(\.name))
+        let i = try #require(columns.firstIndex { $0.name == "state.n" })
+        columns[i].type = .float64
+        var d = Column(type: .float64)
+        for r in 0..<data[i].count { d.append(double: Double(r)) }
+        data[i] = d
+        let writer = try SnapshotWriter(fs: fs, path: vdir + "/" + file.name, columns: columns, metadata: reader.metadata)
+        try writer.append(columns: data)
+        let info = try writer.finish()
+        m.files[0] = ManifestFile(name: file.name, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)
+        try m.publish(fs: fs, directory: vdir)
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        for request in [QueryRequest(view: "v"), QueryRequest(view: "v", keys: [(nil, "m1")], from: Self.t0, to: Self.t0 + 1)] {
+            do {
+                _ = try store.query(request)
+                Issue.record("a mistyped snapshot column must not serve")
+            } catch {
+                #expect(error.code == .corruption && error.message.contains("state.n:float64"), "\(error)")
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@ struct SnapshotLayout: Sendable {
     let columnCount: Int
     /// `columns.map(\.name)`, likewise.
     let columnNames: [String]
+    /// `columns`, likewise (what a snapshot's footer must declare, exactly).
+    let expectedColumns: [SnapshotColumn]
 
     init(layout: ViewLayout) throws(LambdaStoreError) {
         self.layout = layout
@@ -26,6 +28,7 @@ struct SnapshotLayout: Sendable {
         for (a, kind) in zip(layout.aggregates, k) { names += Self.stateColumns(a.name, kind).map(\.name) }
         columnNames = names
         columnCount = names.count
+        expectedColumns = Self.columns(layout: layout, kinds: k)
     }
 
     static let windowColumn = "window_start"
@@ -48,7 +51,9 @@ struct SnapshotLayout: Sendable {
     }
 
     /// The snapshot column schema.
-    var columns: [SnapshotColumn] {
+    var columns: [SnapshotColumn] { expectedColumns }
+
+    static func columns(layout: ViewLayout, kinds: [AggregateKind]) -> [SnapshotColumn] {
         var cols = [SnapshotColumn(name: Self.windowColumn, type: .int64, nullable: true)]
         for g in layout.groupBy {
             cols.append(SnapshotColumn(name: Self.keyColumn(g.name), type: SnapshotType(g.type), nullable: true))
@@ -145,8 +150,10 @@ struct SnapshotLayout: Sendable {
         for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
-        guard reader.columns.count == columnCount, zip(reader.columns, columnNames).allSatisfy({ $0.name == $1 }) else {
-            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map(\.name)) do not match the view layout's \(columnNames)", path: reader.path, offset: nil)
+        // Names, types and nullability: the decoders below read each column's storage for its
+        // type, so a file whose footer declares other types is refused here, never trapped on.
+        guard reader.columns == expectedColumns else {
+            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" }) do not match the view layout's \(expectedColumns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" })", path: reader.path, offset: nil)
         }
         if range == nil && keys.isEmpty {
             let cols = try reader.readColumns(columnNames, rowGroups: groups)
@@ -341,7 +348,13 @@ struct SnapshotLayout: Sendable {
                     let s = try typed {
                         try c.utf8.withUnsafeBytes { raw in
                             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[a..<b]))
-                            return try AggregateState(decoding: &reader)
+                            let state = try AggregateState(decoding: &reader)
+                            // A state of another aggregate, or bytes left over, is corruption:
+                            // merging mismatched states would trap or lie.
+                            guard state.kind == kind, reader.isAtEnd else {
+                                throw LambdaStoreError.corruption("row \(r): state column \(columnNames[at]) holds a \(state.kind) state\(reader.isAtEnd ? "" : " followed by \(b - a - reader.position) stray bytes"), the view needs \(kind)", path: path, offset: nil)
+                            }
+                            return state
                         }
                     }
                     states.append(s)
