@@ -20,6 +20,10 @@ public struct StoreOptions: Sendable {
     public var snapshotCodec: Codec = .zstd
     /// zstd level of snapshot chunks.
     public var snapshotZstdLevel: Int32 = 3
+    /// Most cells a batch run may hold for one view (per parallel part and after merging): a
+    /// run that would exceed it fails with `.limitExceeded` naming the view and the limit,
+    /// instead of the process running out of memory. Default 50 M cells (about 4 GiB).
+    public var viewCellsMax: Int = 50_000_000
     /// Threads used by batch recomputes (default: the number of cores).
     public var batchParallelism: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// The logger.

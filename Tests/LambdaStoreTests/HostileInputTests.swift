@@ -205,4 +205,28 @@ import Testing
             }
         }
     }
+
+    /// A view whose cells would exceed the configured limit fails its run with an error naming
+    /// the view and the limit; the published state and the store stay usable.
+    @Test func aRunOverTheCellLimitFailsNamingTheViewAndTheLimit() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        var options = StoreOptions()
+        options.viewCellsMax = 100
+        let store = try Store.open(at: dir, options: options)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+        try await store.append(try batchOf((0..<50).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) }), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        try await store.append(try batchOf((50..<200).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) }), to: "orders")
+        do {
+            _ = try await store.runBatch(view: "v")
+            Issue.record("the run must stop at the cell limit")
+        } catch {
+            #expect(error.code == .limitExceeded && error.message.contains("'v'") && error.message.contains("100"), "\(error)")
+        }
+        #expect(store.views().first?.horizon == 50)
+        #expect(try store.query(QueryRequest(view: "v")).rows.count == 200, "the speed layer still serves everything")
+    }
 }

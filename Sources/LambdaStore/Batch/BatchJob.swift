@@ -394,6 +394,7 @@ extension Store {
                     if let f = view.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
                     _ = table.apply(batch, rows: nil, selection: sel, policy: .includeAll)
                     prog.add(batch.count)
+                    if table.cellCount > options.viewCellsMax { throw cellLimitError(view) }
                 }
                 if let keep { table.removeCells { !keep.contains($0.windowStart) } }
                 r = .success(table)
@@ -417,6 +418,7 @@ extension Store {
         var merged = tables.removeFirst()
         for t in tables {
             if tables.count == 1 { merged.mergeUsingTwoThreads(t) } else { merged.merge(t) }
+            if merged.cellCount > options.viewCellsMax { throw cellLimitError(view) }
         }
         let mergeMs: Double = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e6
         let doneMs: [Double] = partMillis.withLock { $0 }
@@ -427,6 +429,10 @@ extension Store {
         meta["events"] = .stringConvertible(total)
         options.logger.debug("recompute parts", metadata: meta)
         return (merged, total)
+    }
+
+    func cellLimitError(_ view: CompiledView) -> LambdaStoreError {
+        LambdaStoreError(.limitExceeded, "view '\(view.definition.name)' would hold more than \(options.viewCellsMax) cells (StoreOptions.viewCellsMax); the run was stopped before it could exhaust memory")
     }
 
     /// Splits batches into `k` contiguous parts of about equal event counts.
