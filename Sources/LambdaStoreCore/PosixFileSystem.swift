@@ -9,10 +9,30 @@ import Darwin
 /// The real file system, through POSIX calls (`pread`, `pwrite`, `fdatasync`, `rename`,
 /// `fsync` on directories, `flock`).
 ///
-/// Thread safety: stateless; safe from any thread.
+/// Files and directories it creates are owner-only by default (`0600` / `0700`): a store
+/// holds its users' events. The modes are set exactly (with `fchmod` / `chmod` after
+/// creation, so the process umask cannot change them); existing files and directories keep
+/// their modes. Pass other modes to share a store with a group, e.g.
+/// `StoreOptions.fileSystem = PosixFileSystem(fileMode: 0o640, directoryMode: 0o750)`.
+///
+/// Thread safety: immutable; safe from any thread.
 public struct PosixFileSystem: FileSystem {
-    /// The file system.
-    public init() {}
+    /// The permission bits of the files it creates (default `0o600`).
+    public let fileMode: mode_t
+    /// The permission bits of the directories it creates (default `0o700`).
+    public let directoryMode: mode_t
+
+    /// The file system, creating owner-only files (`0o600`) and directories (`0o700`).
+    public init() {
+        self.init(fileMode: 0o600, directoryMode: 0o700)
+    }
+
+    /// The file system, creating files with `fileMode` and directories with `directoryMode`
+    /// (permission bits only: `0o7777` at most).
+    public init(fileMode: mode_t, directoryMode: mode_t) {
+        self.fileMode = fileMode & 0o7777
+        self.directoryMode = directoryMode & 0o7777
+    }
 
     static func ioError(_ what: String, _ path: String) -> LambdaStoreError {
         let e = errno
@@ -24,15 +44,39 @@ public struct PosixFileSystem: FileSystem {
         switch mode {
         case .read: flags = O_RDONLY
         case .readWrite: flags = O_RDWR
-        case .create: flags = O_RDWR | O_CREAT
-        case .truncate: flags = O_RDWR | O_CREAT | O_TRUNC
+        case .create: flags = O_RDWR
+        case .truncate: flags = O_RDWR | O_TRUNC
         }
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw LambdaStoreError(.notFound, "no such file", path: path) }
-            throw Self.ioError("open", path)
+        let creates = mode == .create || mode == .truncate
+        return PosixFileHandle(fd: try createOrOpen(path, flags: flags | O_CLOEXEC, creates: creates, what: "open"), path: path)
+    }
+
+    /// Opens `path` with `flags`; when `creates`, creates it first if absent (`O_EXCL`, so it
+    /// is known to be new) and gives the new file exactly ``fileMode``.
+    func createOrOpen(_ path: String, flags: Int32, creates: Bool, what: String) throws(LambdaStoreError) -> Int32 {
+        while true {
+            if creates {
+                let fd = Glibc.open(path, flags | O_CREAT | O_EXCL, fileMode)
+                if fd >= 0 {
+                    if fchmod(fd, fileMode) != 0 {
+                        let error = Self.ioError("fchmod", path)
+                        Glibc.close(fd)
+                        throw error
+                    }
+                    return fd
+                }
+                if errno == EINTR { continue }
+                if errno != EEXIST { throw Self.ioError(what, path) }
+            }
+            let fd = Glibc.open(path, flags, 0)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            if errno == ENOENT {
+                if creates { continue }   // removed between the two opens: create it after all
+                throw LambdaStoreError(.notFound, "no such file", path: path)
+            }
+            throw Self.ioError(what, path)
         }
-        return PosixFileHandle(fd: fd, path: path)
     }
 
     public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -62,7 +106,11 @@ public struct PosixFileSystem: FileSystem {
         if isDirectory(path) { return }
         let parent = Path.parent(of: path)
         if parent != path && parent != "." && parent != "/" && !exists(parent) { try createDirectory(parent) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw Self.ioError("mkdir", path) }
+        if mkdir(path, directoryMode) != 0 {
+            if errno == EEXIST { return }
+            throw Self.ioError("mkdir", path)
+        }
+        if chmod(path, directoryMode) != 0 { throw Self.ioError("chmod", path) }
     }
 
     public func remove(_ path: String) throws(LambdaStoreError) {
@@ -85,8 +133,7 @@ public struct PosixFileSystem: FileSystem {
     }
 
     public func lock(_ path: String) throws(LambdaStoreError) -> any FileLock {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Self.ioError("open lock file", path) }
+        let fd = try createOrOpen(path, flags: O_RDWR | O_CLOEXEC, creates: true, what: "open lock file")
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             Glibc.close(fd)
