@@ -60,4 +60,30 @@ func buildStore(at root: String, options: StoreOptions = StoreOptions()) async t
             #expect(e.mode == (e.isDirectory ? 0o777 : 0o666), "\(name) has mode \(String(e.mode, radix: 8))")
         }
     }
+
+    /// Issue 10, defect 5: a replay drill on a read-only store writes nothing into it.
+    @Test func replayDrillOnAReadOnlyStoreLeavesItUntouched() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let root = dir + "/store"
+        try await buildStore(at: root)
+        let before = treeListing(root)
+        var options = StoreOptions()
+        options.readOnly = true
+        let store = try Store.open(at: root, options: options)
+        let opened = treeListing(root)
+        let drill = try await store.replayDrill(view: "v")
+        let after = treeListing(root)
+        store.close()
+        #expect(drill.comparedWithPublished && drill.matchesPublished && drill.events == 300)
+        // Nothing added, removed, resized or rewritten (compared right after the read-only open
+        // too, so a change by the open itself is not blamed on the drill, and vice versa).
+        for listing in [opened, after] {
+            #expect(listing.keys.sorted() == before.keys.sorted())
+            for (name, e) in before {
+                let a = listing[name]
+                #expect(a?.size == e.size && a?.mtime == e.mtime && a?.mode == e.mode, "\(name) changed")
+            }
+        }
+    }
 }
