@@ -49,6 +49,11 @@ public struct Column: Sendable {
     /// other column.
     @inlinable public var dictionary: ColumnDictionary? { _dictionary }
     @usableFromInline var _dictionary: ColumnDictionary?
+    /// The first typed append that did not fit the column's type (0: none; else a
+    /// ``MisTypedAppend`` raw value). Such an append stores a zero value of the column's own
+    /// type instead, so the storage stays consistent, and `ColumnBatch.validate(against:)`
+    /// rejects the column.
+    @usableFromInline var _misTypedAppend: UInt8
 
     /// An empty column.
     public init(type: FieldType, capacity: Int = 0) {
@@ -61,6 +66,7 @@ public struct Column: Sendable {
         _offsets = type == .string ? [0] : []
         _utf8 = []
         _dictionary = nil
+        _misTypedAppend = 0
         if capacity > 0 {
             switch type {
             case .float64: _doubles.reserveCapacity(capacity)
@@ -81,6 +87,7 @@ public struct Column: Sendable {
         self._offsets = type == .string ? offsets : []
         self._utf8 = utf8
         self._dictionary = nil
+        self._misTypedAppend = 0
     }
 
     /// A dictionary-encoded string column: row `i` is `dictionary.entries` row
@@ -110,6 +117,7 @@ public struct Column: Sendable {
         self._offsets = []
         self._utf8 = []
         self._dictionary = dictionary
+        self._misTypedAppend = 0
     }
 
     /// Turns a dictionary-encoded column into the plain form (offsets and bytes, null rows
@@ -232,29 +240,60 @@ public struct Column: Sendable {
     }
 
     /// Appends an integer-backed value (`int64`, `timestamp`, or `bool` as 0/1).
+    ///
+    /// On a `float64` or `string` column this appends that type's zero value instead and marks
+    /// the column mis-typed: `ColumnBatch.validate(against:)` (so every append to the log)
+    /// then rejects it. The same holds for the other typed appends.
+    /// - Complexity: O(1) amortized.
     @inlinable
     public mutating func append(int v: Int64) {
+        guard type != .float64 && type != .string else { appendMisTyped(.int); return }
         markValid()
         _ints.append(v)
         _count += 1
     }
 
-    /// Appends a `float64`.
+    /// Appends a `float64` (see ``append(int:)`` for a column of another type).
     @inlinable
     public mutating func append(double v: Double) {
+        guard type == .float64 else { appendMisTyped(.double); return }
         markValid()
         _doubles.append(v)
         _count += 1
     }
 
-    /// Appends a string from its UTF-8 bytes.
+    /// Appends a string from its UTF-8 bytes (see ``append(int:)`` for a column of another
+    /// type).
     @inlinable
     public mutating func append(utf8 bytes: UnsafeRawBufferPointer) {
+        guard type == .string else { appendMisTyped(.string); return }
         if _dictionary != nil { materialize() }
         markValid()
         _utf8.append(contentsOf: bytes)
         _offsets.append(UInt32(truncatingIfNeeded: utf8.count))
         _count += 1
+    }
+
+    /// A typed append of `kind` that does not fit this column: records the first one and
+    /// appends a non-null zero value of the column's own type, keeping the storage consistent.
+    @usableFromInline
+    mutating func appendMisTyped(_ kind: MisTypedAppend) {
+        if _misTypedAppend == 0 { _misTypedAppend = kind.rawValue }
+        materialize()
+        markValid()
+        switch type {
+        case .float64: _doubles.append(0)
+        case .string: _offsets.append(UInt32(truncatingIfNeeded: _utf8.count))
+        default: _ints.append(0)
+        }
+        _count += 1
+    }
+
+    /// The first typed append that did not fit this column's type, as text
+    /// (`append(int:) on a string column`), or nil when there was none.
+    public var misTypedAppend: String? {
+        guard let kind = MisTypedAppend(rawValue: _misTypedAppend) else { return nil }
+        return "\(kind.call) on a \(type) column"
     }
 
     /// Appends a string.
@@ -375,14 +414,32 @@ public struct Column: Sendable {
         }
     }
 
-    /// Appends row `i` of `other` (same type).
+    /// Appends row `i` of `other` (same type; another type is recorded as a mis-typed append,
+    /// see ``append(int:)``).
     @inlinable
     public mutating func append(copyOf other: Column, row i: Int) {
+        guard other.type == type else { appendMisTyped(.copy); return }
         if other.isNull(i) { appendNull(); return }
         switch type {
         case .float64: append(double: other.doubles[i])
         case .string: other.withUTF8(at: i) { append(utf8: $0) }
         default: append(int: other.ints[i])
+        }
+    }
+}
+
+/// A typed ``Column`` append that did not match the column's type.
+@usableFromInline
+enum MisTypedAppend: UInt8 {
+    case int = 1, double, string, copy
+
+    /// The API called.
+    var call: String {
+        switch self {
+        case .int: "append(int:)"
+        case .double: "append(double:)"
+        case .string: "append(string:)"
+        case .copy: "append(copyOf:row:) of a column of another type"
         }
     }
 }

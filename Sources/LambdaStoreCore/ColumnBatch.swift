@@ -49,8 +49,14 @@ public struct ColumnBatch: Sendable {
         ColumnBatch(schemaVersion: schemaVersion, columns: columns.map { $0.slice(range) })
     }
 
-    /// Checks that the columns match `schema` (types, counts, non-null fields hold no null).
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field.
+    /// Checks that the columns match `schema` and are well formed, so that the batch encodes
+    /// into a payload that decodes back to it: one column per field, of the field's type, each
+    /// with the batch's row count, and each passing ``Column/problem(nullable:)`` (storage
+    /// holding every value, no mis-typed append, a bitmap matching the null count, nulls only
+    /// in nullable fields, `bool` values 0 or 1, dictionary codes in range, valid UTF-8).
+    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field and the problem
+    ///   (`field 'status': append(int:) on a string column`).
+    /// - Complexity: O(rows + string bytes).
     public func validate(against schema: Schema) throws(LambdaStoreError) {
         guard columns.count == schema.fields.count else {
             throw LambdaStoreError(.schema, "batch has \(columns.count) columns, schema v\(schema.version) of '\(schema.stream)' has \(schema.fields.count) fields")
@@ -58,7 +64,7 @@ public struct ColumnBatch: Sendable {
         for (c, f) in zip(columns, schema.fields) {
             guard c.type == f.type else { throw LambdaStoreError(.schema, "field '\(f.name)': column is \(c.type), schema says \(f.type)") }
             guard c.count == count else { throw LambdaStoreError(.schema, "field '\(f.name)': column has \(c.count) rows, batch has \(count)") }
-            if c.hasNulls && !f.nullable { throw LambdaStoreError(.schema, "field '\(f.name)': null in a non-nullable field") }
+            if let p = c.problem(nullable: f.nullable) { throw LambdaStoreError(.schema, "field '\(f.name)': \(p)") }
         }
     }
 
@@ -90,6 +96,9 @@ public struct ColumnBatch: Sendable {
     ///
     /// With `dictionaryStrings` (segment format version 2), a string column whose dictionary
     /// form is smaller is written in that form instead (flags bit 1, format-spec.md §2.3.1).
+    ///
+    /// The batch must pass ``validate(against:)`` (the log checks it before encoding): the
+    /// encoder trusts each column's storage.
     /// - Complexity: O(bytes).
     public func encodePayload(into out: inout [UInt8], dictionaryStrings: Bool = false) {
         let n = count

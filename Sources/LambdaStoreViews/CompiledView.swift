@@ -12,7 +12,7 @@ import LambdaStoreCore
 /// filter type-checks.
 ///
 /// Compile against the stream's *latest* schema and feed it batches projected onto that
-/// schema. The ``fingerprint`` depends on the definition only, so recompiling after a
+/// schema or a later compatible version of it (see ``check(_:)``). The ``fingerprint`` depends on the definition only, so recompiling after a
 /// compatible schema change yields the same fingerprint.
 ///
 /// Thread safety: immutable; share one instance between threads.
@@ -115,6 +115,19 @@ public final class CompiledView: Sendable {
                 }
                 owner[column] = k
             }
+        }
+    }
+
+    /// Checks that the view can evaluate `batch`: every column its filter and its layout read
+    /// is present with the compiled type and consistent storage. A batch laid out under a later
+    /// compatible schema version (added fields go last) passes and gives the same answer;
+    /// `CompiledFilter.evaluate` selects no rows of, and `ViewTable.apply` skips, a batch that
+    /// fails.
+    /// - Throws: ``LambdaStoreError/Code/schema`` naming the view and the column.
+    /// - Complexity: O(rows) per string column read, O(1) per other column read.
+    public func check(_ batch: ColumnBatch) throws(LambdaStoreError) {
+        if let p = filter?.problem(with: batch) ?? layout.problem(with: batch) {
+            throw LambdaStoreError(.schema, "view '\(definition.name)' (compiled for schema v\(schema.version)) cannot read a batch under schema v\(batch.schemaVersion): \(p)")
         }
     }
 }

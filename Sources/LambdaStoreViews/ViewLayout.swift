@@ -84,3 +84,36 @@ public struct ViewLayout: Sendable, Hashable {
         self.aggregates = aggregates
     }
 }
+
+extension ViewLayout {
+    /// The columns of a batch the layout reads (group-by, window and aggregate fields), each
+    /// once, with its type.
+    public var columnsRead: [(index: Int, type: FieldType)] {
+        var out: [(index: Int, type: FieldType)] = groupBy.map { ($0.index, $0.type) }
+        if let w = windowFieldIndex { out.append((w, .timestamp)) }
+        for s in aggregates { if let f = s.fieldIndex, let t = s.fieldType { out.append((f, t)) } }
+        var seen = Set<Int>()
+        return out.filter { seen.insert($0.index).inserted }
+    }
+
+    /// Why `batch` cannot be read by this layout, or nil when it can: a column the layout
+    /// reads is missing, has another type, has another row count than the batch, or has
+    /// inconsistent storage (`Column.storageProblem()`). Columns the layout does not read —
+    /// such as the fields a later compatible schema version added, which go last — are
+    /// ignored.
+    /// - Complexity: O(rows) per string column read, O(1) per other column read.
+    public func problem(with batch: ColumnBatch) -> String? {
+        let n = batch.count
+        for (i, t) in columnsRead {
+            let name = groupBy.first { $0.index == i }.map { " ('\($0.name)')" } ?? ""
+            guard i >= 0 && i < batch.columns.count else {
+                return "column \(i)\(name) is missing: the batch has \(batch.columns.count) columns"
+            }
+            let c = batch.columns[i]
+            guard c.type == t else { return "column \(i)\(name) is \(c.type) in the batch, the view was compiled for \(t)" }
+            guard c.count == n else { return "column \(i)\(name) has \(c.count) rows, the batch \(n)" }
+            if let p = c.storageProblem() { return "column \(i)\(name): \(p)" }
+        }
+        return nil
+    }
+}

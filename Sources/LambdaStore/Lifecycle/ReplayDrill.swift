@@ -1,9 +1,6 @@
 import Dispatch
 import LambdaStoreCore
 import LambdaStoreViews
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The result of a replay drill (`lambdastore replay`).
 public struct ReplayReport: Sendable {
@@ -39,36 +36,49 @@ public struct ReplayReport: Sendable {
 }
 
 extension Store {
-    /// Rebuilds `view` from the whole history into a fresh location, checks it equals the
-    /// published snapshot byte for byte, and reports the duration against a recovery target.
-    /// Works on a read-only store: the rebuilt file goes to a private directory that is removed.
-    /// - Complexity: O(events below the published horizon).
+    /// Rebuilds `view` from the whole history, checks it equals the published snapshot byte for
+    /// byte, and reports the duration against a recovery target.
+    ///
+    /// Writes nothing anywhere: the rebuilt snapshot is encoded in memory (the bytes a batch
+    /// publish would write), so the drill runs on a read-only store and leaves the store
+    /// directory exactly as it was.
+    /// - Complexity: O(events below the published horizon); memory for the rebuilt snapshot
+    ///   and, when one is published, the published file.
     public func replayDrill(view name: String, recoveryTargetSeconds: Double = 60, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> ReplayReport {
         let v = try runtime(name)
         let stream = try log.stream(v.definition.stream)
         let published = v.manifest.files.first
         let horizon = published != nil ? v.manifest.horizon : stream.visibleEndOffset
-        let dir = Path.join(root, ".replay-\(getpid())-\(options.clock())")
-        try fs.createDirectory(dir)
-        defer {
-            if let names = try? fs.list(dir) { for n in names { try? fs.remove(Path.join(dir, n)) } }
-            try? fs.remove(dir)
-        }
         let start = DispatchTime.now().uptimeNanoseconds
         let (table, events) = try recomputeAll(stream: stream, view: v.compiled, horizon: horizon, progress: progress)
-        let path = Path.join(dir, "replay.snapshot")
-        _ = try writeSnapshot(table, path: path, view: name, definition: v.definition, compiled: v.compiled, horizon: horizon)
+        let rebuilt = try snapshotBytes(table, view: name, definition: v.definition, compiled: v.compiled, horizon: horizon)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var matches = true
         if let published {
-            let a = try fs.readFile(path, limit: Int(Int32.max))
             let b = try fs.readFile(Path.join(viewDirectory(name), published.name), limit: Int(Int32.max))
-            matches = a == b
+            matches = rebuilt == b
         }
         Metrics.replayed(view: name, seconds: seconds)
         return ReplayReport(view: name, horizon: horizon, events: events, seconds: seconds,
                             eventsPerSecond: seconds > 0 ? Double(events) / seconds : 0, matchesPublished: matches,
                             comparedWithPublished: published != nil, recoveryTargetSeconds: recoveryTargetSeconds,
                             meetsTarget: seconds <= recoveryTargetSeconds)
+    }
+
+    /// The bytes of the snapshot a batch publish writes for `table` (`writeSnapshot`, with the
+    /// same layout, options and metadata), built in memory.
+    func snapshotBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> [UInt8] {
+        let slayout = try SnapshotLayout(layout: compiled.layout)
+        var metadata: [String: String] = [
+            "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
+            "definition": definition.canonicalForm,
+        ]
+        if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
+        let writer = try SnapshotWriter(columns: slayout.columns,
+                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism),
+                                        metadata: metadata)
+        let (columns, _) = slayout.encode(table)
+        try writer.append(columns: columns)
+        return try writer.finishToBytes()
     }
 }

@@ -245,8 +245,11 @@ extension ViewTable {
     /// with a null window time falls in no window and is only counted (``ApplyStats/rowsWithoutWindow``).
     ///
     /// - Parameters:
-    ///   - batch: a batch laid out under the schema the layout was compiled for (column types
-    ///     must match the layout: a programming error otherwise).
+    ///   - batch: a batch laid out under the schema the layout was compiled for, or a later
+    ///     compatible version of it (extra trailing columns are ignored). A batch the layout
+    ///     cannot read (``problem(with:)``) is skipped: nothing is applied, not even to
+    ///     `maxEventTime`, and the stats say so (``ApplyStats/skippedRows``,
+    ///     ``ApplyStats/skipReason``).
     ///   - rows: the rows to apply (default: all).
     ///   - selection: one byte per row of `batch` (not of `rows`), non-zero when the row passes
     ///     the view's filter; nil when every row passes.
@@ -270,24 +273,28 @@ extension ViewTable {
         return s
     }
 
+    /// Why `batch` cannot be applied to this table, or nil when it can
+    /// (``ViewLayout/problem(with:)``).
+    /// - Complexity: O(rows) per string column read, O(1) per other column read.
+    public func problem(with batch: ColumnBatch) -> String? { layout.problem(with: batch) }
+
     mutating func _apply(_ batch: ColumnBatch, rows: Range<Int>?, selection: [UInt8]?, policy: LatePolicy, track: Bool, touched: inout Set<PackedCell>) -> ApplyStats {
         let n = batch.count
         let range = rows ?? 0..<n
         precondition(range.lowerBound >= 0 && range.upperBound <= n, "rows \(range) outside the batch of \(n)")
         precondition(selection == nil || selection?.count == n, "selection must have one byte per batch row")
         precondition(n <= Int(Int32.max), "batch too large")
-        var used = [Bool](repeating: false, count: batch.columns.count)
-        func use(_ i: Int, _ t: FieldType?) {
-            precondition(i >= 0 && i < batch.columns.count, "layout column \(i) is not in the batch")
-            precondition(t == nil || batch.columns[i].type == t, "column \(i) is \(batch.columns[i].type), layout says \(t.map { "\($0)" } ?? "?")")
-            used[i] = true
-        }
-        for g in layout.groupBy { use(g.index, g.type) }
-        if let w = layout.windowFieldIndex { use(w, .timestamp) }
-        for s in layout.aggregates { if let f = s.fieldIndex { use(f, s.fieldType) } }
-
         var stats = ApplyStats()
         stats.rows = range.count
+        // A batch this layout cannot read (a mistyped or missing column: a schema change racing
+        // the caller, or a damaged batch) is skipped whole, never trapped on.
+        if let p = problem(with: batch) {
+            stats.skippedRows = range.count
+            stats.skipReason = p
+            return stats
+        }
+        var used = [Bool](repeating: false, count: batch.columns.count)
+        for (i, _) in layout.columnsRead { used[i] = true }
         var asg = Assignments(capacity: range.count * Swift.min(4, Swift.max(1, layout.window.windowsPerEvent)))
 
         withColumnViews(batch.columns, used: used) { views in

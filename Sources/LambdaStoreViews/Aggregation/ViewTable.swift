@@ -47,6 +47,10 @@ public struct ViewTable: Sendable {
         public var lateAssignments = 0
         /// (row, window) pairs applied to a cell.
         public var appliedAssignments = 0
+        /// Rows not applied because the table cannot read the batch (0 when it was applied).
+        public var skippedRows = 0
+        /// Why the batch was skipped (``ViewTable/problem(with:)``), or nil.
+        public var skipReason: String?
         /// Creates empty stats.
         public init() {}
     }

@@ -159,28 +159,10 @@ struct ColumnView {
         let a = Int(offsets[j]), b = Int(offsets[j + 1])
         return UnsafeRawBufferPointer(rebasing: utf8[a..<b])
     }
-
-    /// Checks the storage invariants of ``Column`` the unsafe accesses rely on (O(1), plus the
-    /// string offsets' last entry; a dictionary's codes are checked when it is built).
-    static func check(_ c: Column) {
-        let n = c.count
-        precondition(!c.hasNulls || c.validity.count >= (n + 7) / 8, "column validity shorter than its rows")
-        switch c.type {
-        case .float64: precondition(c.doubles.count >= n, "column values shorter than its rows")
-        case .string:
-            if let d = c.dictionary {
-                precondition(d.codes.count >= n, "dictionary codes shorter than the rows")
-                check(d.entries)
-            } else {
-                precondition(c.offsets.count >= n + 1, "string offsets shorter than rows + 1")
-                precondition(n == 0 || Int(c.offsets[n]) <= c.utf8.count, "string offsets beyond the bytes")
-            }
-        default: precondition(c.ints.count >= n, "column values shorter than its rows")
-        }
-    }
 }
 
-/// Runs `body` with views of `columns[i]` for every `i` in `used` (nil elsewhere).
+/// Runs `body` with views of `columns[i]` for every `i` in `used` (nil elsewhere). Every used
+/// column must have consistent storage (`Column.storageProblem()` nil): the caller checks.
 func withColumnViews<R>(_ columns: [Column], used: [Bool], _ body: ([ColumnView?]) -> R) -> R {
     var views = [ColumnView?](repeating: nil, count: columns.count)
     return withColumnViewsStep(columns, used, 0, &views, body)
@@ -190,7 +172,6 @@ private func withColumnViewsStep<R>(_ columns: [Column], _ used: [Bool], _ i: In
     if i == columns.count { return body(views) }
     if !used[i] { return withColumnViewsStep(columns, used, i + 1, &views, body) }
     let c = columns[i]
-    ColumnView.check(c)
     let strings = c.dictionary?.entries ?? c
     let codes = c.dictionary?.codes ?? []
     return c.ints.withUnsafeBufferPointer { ints in

@@ -12,32 +12,56 @@ extension CompiledFilter {
     /// null rows are then cleared from both (unknown = neither); `and`/`or` combine masks
     /// bytewise. String equality compares the UTF-8 bytes in place.
     ///
-    /// The batch must be laid out under the schema the filter was compiled against (projected
-    /// with `ColumnBatch.projected(from:to:)`): ``columnCount`` columns, each column the filter
-    /// reads of the compiled type, string offsets ascending within the bytes (as decoding and
-    /// `Column`'s appends guarantee). A batch that is not is a programming error and traps.
+    /// The batch must be laid out like the schema the filter was compiled against, or a later
+    /// compatible version of it (projected with `ColumnBatch.projected(from:to:)`; added fields
+    /// go last, so the filter's column indexes keep their meaning and extra columns are
+    /// ignored): every column the filter reads present with its compiled type and consistent
+    /// storage (`Column.storageProblem()`). A batch that is not — a missing or mistyped column,
+    /// as a concurrent schema change or a damaged file could produce — selects **no rows**: it
+    /// never traps. Use ``evaluateChecked(_:into:)`` to get the reason as an error instead.
     ///
     /// - Complexity: O(rows × leaves), plus O(rows × list length) for `IN` lists.
     public func evaluate(_ batch: ColumnBatch, into selection: inout [UInt8]) {
         let n = batch.count
-        precondition(batch.columns.count == columnCount,
-                     "filter compiled for \(columnCount) columns evaluated on a batch of \(batch.columns.count)")
-        for (i, t) in columnsRead {
-            let c = batch.columns[i]
-            precondition(c.type == t, "filter expects column \(i) to be \(t), the batch has \(c.type)")
-            precondition(!c.hasNulls || c.validity.count >= (n + 7) / 8, "column \(i): short validity bitmap")
-            switch t {
-            case .float64: precondition(c.doubles.count >= n, "column \(i): short values")
-            case .string:
-                if let d = c.dictionary {
-                    let e = d.entries, k = e.count
-                    precondition(d.codes.count == n && e.offsets.count == k + 1 && Int(e.offsets[k]) <= e.utf8.count, "column \(i): bad dictionary")
-                } else {
-                    precondition(c.offsets.count == n + 1 && Int(c.offsets[n]) <= c.utf8.count, "column \(i): bad string offsets")
-                }
-            default: precondition(c.ints.count >= n, "column \(i): short values")
-            }
+        if problem(with: batch) != nil {
+            selection.removeAll(keepingCapacity: true)
+            selection.append(contentsOf: repeatElement(0, count: n))
+            return
         }
+        run(batch, into: &selection)
+    }
+
+    /// ``evaluate(_:into:)``, throwing instead of selecting no rows when `batch` cannot be
+    /// evaluated.
+    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field and the problem.
+    /// - Complexity: as ``evaluate(_:into:)``.
+    public func evaluateChecked(_ batch: ColumnBatch, into selection: inout [UInt8]) throws(LambdaStoreError) {
+        if let p = problem(with: batch) { throw LambdaStoreError(.schema, "filter '\(canonicalText)': \(p)") }
+        run(batch, into: &selection)
+    }
+
+    /// Why `batch` cannot be evaluated by this filter, or nil when it can: a column the filter
+    /// reads is missing, has another type, has another row count than the batch, or has
+    /// inconsistent storage.
+    /// - Complexity: O(rows) per string column read, O(1) per other column read.
+    public func problem(with batch: ColumnBatch) -> String? {
+        let n = batch.count
+        for (i, t) in columnsRead.sorted(by: { $0.key < $1.key }) {
+            let name = i < fieldNames.count ? "'\(fieldNames[i])'" : "#\(i)"
+            guard i < batch.columns.count else {
+                return "field \(name) (column \(i)) is missing: the batch has \(batch.columns.count) columns"
+            }
+            let c = batch.columns[i]
+            guard c.type == t else { return "field \(name) (column \(i)) is \(c.type) in the batch, the filter was compiled for \(t)" }
+            guard c.count == n else { return "field \(name) (column \(i)) has \(c.count) rows, the batch \(n)" }
+            if let p = c.storageProblem() { return "field \(name) (column \(i)): \(p)" }
+        }
+        return nil
+    }
+
+    /// Runs the kernels over a batch that passed ``problem(with:)``.
+    func run(_ batch: ColumnBatch, into selection: inout [UInt8]) {
+        let n = batch.count
         if selection.count != n {
             selection.removeAll(keepingCapacity: true)
             selection.append(contentsOf: repeatElement(0, count: n))

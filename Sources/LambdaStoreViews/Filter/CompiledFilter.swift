@@ -18,11 +18,15 @@ import LambdaStoreCore
 public struct CompiledFilter: Sendable {
     /// The expression, as parsed.
     public let expression: FilterExpression
-    /// The number of fields of the schema it was compiled against: batches must have exactly
-    /// that many columns, laid out in that schema's field order.
+    /// The number of fields of the schema it was compiled against. A batch may have more
+    /// columns (fields a later compatible schema version added, which go last) or fewer, as
+    /// long as every column the filter reads is there with its type (see
+    /// ``problem(with:)``).
     public let columnCount: Int
     /// The column index and type of each field the filter reads.
     public let columnsRead: [Int: FieldType]
+    /// The field names of the schema it was compiled against (for messages).
+    let fieldNames: [String]
     let plan: FilterPlan
 
     /// Compiles `expression` against `schema`.
@@ -35,6 +39,7 @@ public struct CompiledFilter: Sendable {
         self.plan = try compiler.compile(expression)
         self.expression = expression
         self.columnCount = schema.fields.count
+        self.fieldNames = schema.fields.map(\.name)
         self.columnsRead = compiler.columnsRead
     }
 
