@@ -212,11 +212,18 @@ public final class Store: Sendable {
     /// views, each under its own view's lock. A view without a speed layer is skipped (its build
     /// catches up from the log); one that would meet a gap is dropped and rebuilt on next use.
     func applyToSpeed(stream: String, baseOffset: Int64, batch: ColumnBatch) {
+        // A batch appended under an older schema version than a view was compiled for (a schema
+        // change raced the append) is projected onto the view's version, as log reads are.
+        let log = try? self.log.stream(stream)
         for h in state.withLock({ Array($0.views.values) }) {
             let gap: Bool = h.state.withLock { v in
                 guard v.definition.stream == stream, v.speed != nil else { return false }
+                var input = batch
+                if batch.schemaVersion < v.compiled.schema.version, let from = log?.schema(version: batch.schemaVersion) {
+                    input = batch.projected(from: from, to: v.compiled.schema)
+                }
                 // Applied in place: the table stays uniquely referenced (no copy-on-write).
-                if v.speed?.apply(batch, baseOffset: baseOffset, view: v.compiled) == false {
+                if v.speed?.apply(input, baseOffset: baseOffset, view: v.compiled) == false {
                     v.speed = nil
                     return true
                 }

@@ -315,18 +315,34 @@ extension Store {
     /// Writes `table` as a snapshot file at `path` (durably, atomically); the bytes depend only on
     /// the cells, the definition and the horizon, so every mode yields the same file.
     func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
+        let (writer, rows) = try snapshotWriter(table, path: path, view: name, definition: definition, compiled: compiled, horizon: horizon)
+        return (try writer.finish(), rows)
+    }
+
+    /// The bytes ``writeSnapshot(_:path:view:definition:compiled:horizon:)`` would write, built in
+    /// memory (the replay drill compares them with the published file without writing anything).
+    func snapshotBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> [UInt8] {
+        try snapshotWriter(table, path: nil, view: name, definition: definition, compiled: compiled, horizon: horizon).0.finishToBytes()
+    }
+
+    /// One snapshot writer for both: the same layout, options and metadata, to a file at `path`
+    /// or (nil) to memory, with every cell of `table` appended.
+    private func snapshotWriter(_ table: ViewTable, path: String?, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotWriter, Int64) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         var metadata: [String: String] = [
             "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
             "definition": definition.canonicalForm,
         ]
         if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
-        let writer = try SnapshotWriter(fs: fs, path: path, columns: slayout.columns,
-                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism),
-                                        metadata: metadata)
+        let options = SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism)
+        let writer = if let path {
+            try SnapshotWriter(fs: fs, path: path, columns: slayout.columns, options: options, metadata: metadata)
+        } else {
+            try SnapshotWriter(columns: slayout.columns, options: options, metadata: metadata)
+        }
         let (columns, rows) = slayout.encode(table)
         try writer.append(columns: columns)
-        return (try writer.finish(), Int64(rows))
+        return (writer, Int64(rows))
     }
 
     /// Recomputes every cell over `[0, horizon)` on `batchParallelism` threads: the log is split

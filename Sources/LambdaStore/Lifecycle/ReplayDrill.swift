@@ -55,7 +55,10 @@ extension Store {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var matches = true
         if let published {
-            let b = try fs.readFile(Path.join(viewDirectory(name), published.name), limit: Int(Int32.max))
+            let path = Path.join(viewDirectory(name), published.name)
+            pins.pin(path)   // compaction leaves it while it is compared
+            defer { pins.unpin(path) }
+            let b = try fs.readFile(path, limit: Int(Int32.max))
             matches = rebuilt == b
         }
         Metrics.replayed(view: name, seconds: seconds)
@@ -63,22 +66,5 @@ extension Store {
                             eventsPerSecond: seconds > 0 ? Double(events) / seconds : 0, matchesPublished: matches,
                             comparedWithPublished: published != nil, recoveryTargetSeconds: recoveryTargetSeconds,
                             meetsTarget: seconds <= recoveryTargetSeconds)
-    }
-
-    /// The bytes of the snapshot a batch publish writes for `table` (`writeSnapshot`, with the
-    /// same layout, options and metadata), built in memory.
-    func snapshotBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> [UInt8] {
-        let slayout = try SnapshotLayout(layout: compiled.layout)
-        var metadata: [String: String] = [
-            "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
-            "definition": definition.canonicalForm,
-        ]
-        if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
-        let writer = try SnapshotWriter(columns: slayout.columns,
-                                        options: SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism),
-                                        metadata: metadata)
-        let (columns, _) = slayout.encode(table)
-        try writer.append(columns: columns)
-        return try writer.finishToBytes()
     }
 }
