@@ -164,6 +164,11 @@ public struct ColumnBatch: Sendable {
                 validity = try r.readBytes((n + 7) / 8, "validity of '\(f.name)'")
                 for i in 0..<n where validity[i >> 3] & (1 << UInt8(i & 7)) == 0 { nulls += 1 }
                 if nulls == 0 { validity = [] }
+                // A null in a field the schema says is not nullable is damage the writer's
+                // validation makes impossible.
+                guard nulls == 0 || f.nullable else {
+                    throw LambdaStoreError(.corruption, "column '\(f.name)' is not nullable but holds \(nulls) nulls", offset: Int64(at + 2))
+                }
             }
             if flags & 2 != 0 {
                 cols.append(try PayloadDictionary.read(&r, rows: n, nullCount: nulls, validity: validity, name: f.name, materialize: dictionaries == .materialized))
@@ -182,7 +187,10 @@ public struct ColumnBatch: Sendable {
                 cols.append(Column(type: .float64, count: n, nullCount: nulls, validity: validity, doubles: d))
             case .bool:
                 let s = try r.readSlice(n, "values of '\(f.name)'")
-                cols.append(Column(type: .bool, count: n, nullCount: nulls, validity: validity, ints: s.map { Int64($0 != 0 ? 1 : 0) }))
+                if let i = s.firstIndex(where: { $0 > 1 }) {
+                    throw LambdaStoreError(.corruption, "bool column '\(f.name)' row \(i - s.startIndex) holds byte \(s[i]), not 0 or 1", offset: Int64(r.position - n + (i - s.startIndex)))
+                }
+                cols.append(Column(type: .bool, count: n, nullCount: nulls, validity: validity, ints: s.map { Int64($0) }))
             case .string:
                 let s = try r.readSlice((n + 1) * 4, "string offsets of '\(f.name)'")
                 let offs = [UInt32](unsafeUninitializedCapacity: n + 1) { buf, k in
