@@ -223,10 +223,16 @@ extension Bench {
         let span = dataSpan()
         let requests = sampleCells(try requireSpeedTable(), count: o.queries).map(request)
         let loadSeconds = o.loadSeconds
+        // Warm-up, untimed: builds the speed layer, decodes the row groups, checks one row per cell.
+        func warmQueries(_ s: Store) throws {
+            for r in requests where try s.query(r).rows.count != 1 {
+                throw WorkloadError(description: "query of \(r.keys[0].value) at \(r.from ?? 0) did not return one row")
+            }
+        }
         log("== queryload: \(requests.count) random point queries (key + one window) for \(loadSeconds) s per run, 1 or 2 query threads, with and without an appender")
         for appender in [false, true] {
             for threads in [1, 2] {
-                let (t, runs, _) = try await storeRuns(template, prepare: { s in for r in requests { _ = try s.query(r) } }) { s in
+                let (t, runs, _) = try await storeRuns(template, prepare: warmQueries) { s in
                     let stop = StopFlag()
                     async let appends = Self.appendLoop(s, batches, span: span, limit: appender ? .max : 0, stop: stop)
                     let q = try await onThreads(threads) { i in
