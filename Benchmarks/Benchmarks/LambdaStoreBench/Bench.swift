@@ -25,6 +25,10 @@ final class Bench {
     /// The speed-path table over every event (from the speed-apply runs).
     var speedTable: ViewTable?
     var oracleRows: [OracleRow]?
+    /// Every event in 1k-event batches (built on first use).
+    var batches1kCache: [ColumnBatch]?
+    /// Closed template stores built in this process (`Concurrency.swift`), by name.
+    var templates: Set<String> = []
 
     init(options: Options) throws {
         o = options
@@ -72,7 +76,7 @@ final class Bench {
 
     func runAppend() async throws {
         log("== append: \(n) events through Store.append, fresh store on \(o.work) each run")
-        let batches1k = try file.batches(of: 1_000)
+        let batches1k = try self.batches1k()
         let cases: [(String, String, [ColumnBatch], Durability, Bool, ((Double) -> Target)?)] = [
             ("append.sync.10k", "Append, sync, 10k-event batches", batches10k, .sync, false,
              { Target(text: "≥ 6 M ev/s (2× RocksDB 3.0 M)", met: $0 >= 6e6) }),
@@ -119,13 +123,25 @@ final class Bench {
         Files.removeTree(o.work + "/append")
     }
 
+    func batches1k() throws -> [ColumnBatch] {
+        if let b = batches1kCache { return b }
+        let b = try file.batches(of: 1_000)
+        batches1kCache = b
+        return b
+    }
+
+    /// Appends `batches` under `none`, then syncs the log (untimed store building).
+    func appendAll(_ s: Store, _ batches: ArraySlice<ColumnBatch>) async throws {
+        for b in batches { _ = try await s.append(b, to: "orders", durability: .none) }
+        try s.streamLog("orders").sync()
+    }
+
     /// The main store, built untimed when the append group did not build it.
     func ensureMainStore() async throws -> Store {
         if let s = mainStore { return s }
         log("== building the main store (untimed): \(n) events, none, 10k batches, view registered")
         let s = try await freshStore("main", view: true)
-        for b in batches10k { _ = try await s.append(b, to: "orders", durability: .none) }
-        try s.streamLog("orders").sync()
+        try await appendAll(s, batches10k[...])
         mainStore = s
         return s
     }
@@ -316,12 +332,6 @@ final class Bench {
         let table = try requireSpeedTable()
         let sample = sampleCells(table, count: o.queries)
         log("== Store.query --key + one window, \(state), up to \(o.queries) queries or \(Int(o.querySeconds)) s")
-        func request(_ c: CellKey) -> QueryRequest {
-            let merchant: String
-            if case .string(let m)? = c.key.values.first { merchant = m } else { merchant = "" }
-            let w = c.windowStart ?? 0
-            return QueryRequest(view: Workload.viewName, keys: [(field: nil, value: merchant)], from: w, to: w + Workload.hourMillis)
-        }
         let requests = sample.map(request)
         // Warm-up (also builds the speed layer if the store was just opened) and checks.
         for (i, r) in requests.prefix(max(1, min(20, o.queries))).enumerated() {
@@ -358,6 +368,14 @@ final class Bench {
                 target: { Target(text: "p99 < 5 µs", met: $0 < 5) },
                 code: "store.query(QueryRequest(view: \"revenue_hourly\", keys: [(nil, merchant)], from: w, to: w + 1h))",
                 notes: "\(lat.count) queries, seeded sample of live cells")
+    }
+
+    /// The query of one cell: its merchant as the key, its window as the range.
+    func request(_ c: CellKey) -> QueryRequest {
+        let merchant: String
+        if case .string(let m)? = c.key.values.first { merchant = m } else { merchant = "" }
+        let w = c.windowStart ?? 0
+        return QueryRequest(view: Workload.viewName, keys: [(field: nil, value: merchant)], from: w, to: w + Workload.hourMillis)
     }
 
     func oracleLookup(_ rows: [OracleRow], window: Int64, merchant: String) -> OracleRow? {
@@ -600,6 +618,10 @@ final class Bench {
         if o.wants("snapshot") { try await runSnapshotSize() }
         if o.wants("query") { try await runQuery(state: "batch snapshot + empty speed layer") }
         if o.wants("visible") { try await runVisible() }
+        if o.wants("contention") { try await runContention() }
+        if o.wants("queryload") { try await runQueryLoad() }
+        if o.wants("firstpublish") { try await runFirstPublish() }
+        for t in templates { Files.removeTree(o.work + "/" + t) }
         mainStore?.close()
         log("total \(fixed(seconds(since: t0), 1)) s; waited \(fixed(gate.waited, 1)) s for a quiet machine")
         out("")

@@ -18,12 +18,15 @@ struct Options {
     var lookups = 200_000
     var queries = 5_000
     var querySeconds = 15.0
+    /// Seconds of each query-load run (`queryload`).
+    var loadSeconds = 3.0
     var visible = 2_000
     var batchThreads = 2
     var seed: UInt64 = 42
     var childMemory = false
 
-    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "visible", "batch", "aggregate", "replay", "snapshot"]
+    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "visible", "batch", "aggregate", "replay", "snapshot",
+                         "contention", "queryload", "firstpublish"]
 
     static let usage = """
         LambdaStoreBench: the peers' 10 M-event workload through LambdaStore (see BENCHMARKS.md).
@@ -36,6 +39,7 @@ struct Options {
           --oracle FILE       [DATA/oracle/batch_view_n10000000_seed42.csv]
           --quiet-wait S --quiet-budget S --noise-limit F --retries N   noise gating [30, 300, 0.15, 3]
           --lookups N --queries N --query-seconds S --visible N          latency sample sizes
+          --load-seconds S    length of each queryload run [3]
           --batch-threads N   Store batch parallelism [2]
         """
 
@@ -77,6 +81,7 @@ struct Options {
             case "--lookups": o.lookups = max(1, try int())
             case "--queries": o.queries = max(1, try int())
             case "--query-seconds": o.querySeconds = try double()
+            case "--load-seconds": o.loadSeconds = try double()
             case "--visible": o.visible = max(1, try int())
             case "--batch-threads": o.batchThreads = max(1, try int())
             case "--seed": o.seed = UInt64(try int())

@@ -150,6 +150,7 @@ func format(_ v: Double, _ unit: String) -> String {
         if v >= 1e6 { return fixed(v / 1e6, 2) + " M ev/s" }
         if v >= 1e3 { return fixed(v / 1e3, 1) + " k ev/s" }
         return fixed(v, 0) + " ev/s"
+    case "queries/s": return fixed(v / 1e3, 1) + " k q/s"
     case "s":
         if v < 1 { return fixed(v * 1e3, 1) + " ms" }
         return fixed(v, 2) + " s"

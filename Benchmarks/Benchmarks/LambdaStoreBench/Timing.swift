@@ -119,7 +119,8 @@ struct Timed {
 
 /// Runs `body` `warmup` times untimed, then `runs` times timed (each after `setup`, which is
 /// not timed), redoing runs other processes disturbed (at most `gate.retriesMax` per
-/// measurement). `body` returns a value checked by the caller (so work is not optimised away).
+/// measurement). `body` returns a value checked by the caller (so work is not optimised away):
+/// `check` sees the warm-ups' and the kept runs' values, in order, not those of redone runs.
 @MainActor
 func timeRuns<T>(_ gate: QuietGate, runs: Int, warmup: Int, setup: () async throws -> Void = {},
                  _ body: () async throws -> T, check: (T) throws -> Void = { _ in }) async throws -> Timed {
@@ -134,8 +135,7 @@ func timeRuns<T>(_ gate: QuietGate, runs: Int, warmup: Int, setup: () async thro
         let a = NoiseMeter.Mark()
         let r = try await body()
         let b = NoiseMeter.Mark()
-        try check(r)
-        t.record(from: a, to: b, gate: gate)
+        if t.record(from: a, to: b, gate: gate) { try check(r) }
     }
     return t
 }
@@ -143,18 +143,19 @@ func timeRuns<T>(_ gate: QuietGate, runs: Int, warmup: Int, setup: () async thro
 extension Timed {
     /// Keeps the run between marks `a` and `b`, unless other processes used more than
     /// `gate.noiseLimit` of the CPU during it (runs of 0.25 s or more) and retries remain: then
-    /// it counts a retry and the caller runs again.
-    @MainActor
-    mutating func record(from a: NoiseMeter.Mark, to b: NoiseMeter.Mark, gate: QuietGate) {
+    /// it counts a retry and the caller runs again. Returns whether the run was kept.
+    @MainActor @discardableResult
+    mutating func record(from a: NoiseMeter.Mark, to b: NoiseMeter.Mark, gate: QuietGate) -> Bool {
         let s = Double(b.wall &- a.wall) / 1e9
         let share = NoiseMeter.foreignShare(a, b)
         if share > gate.noiseLimit && s >= 0.25 && retries < gate.retriesMax {
             retries += 1
             log("    (run disturbed: \(pct(share)) of the CPU used by other processes; retrying)")
-            return
+            return false
         }
         seconds.append(s)
         foreign.append(s >= 0.25 ? share : 0)
+        return true
     }
 }
 
