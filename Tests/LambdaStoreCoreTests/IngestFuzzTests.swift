@@ -148,7 +148,8 @@ private func mutate(_ line: inout [UInt8], _ rng: inout SplitMix64, alphabet: [U
                 guard text == "true" || text == "false" else { return nil }
                 values[header[c]] = .bool(text == "true")
             case .timestamp:
-                guard let t = Timestamp.parse(text) else { return nil }
+                // 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999Z (DESIGN: windows must hold it).
+                guard let t = Timestamp.parse(text), t >= -62_135_596_800_000, t <= 253_402_300_799_999 else { return nil }
                 values[header[c]] = .timestamp(t)
             }
         }

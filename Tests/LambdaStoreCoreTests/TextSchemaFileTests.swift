@@ -114,7 +114,9 @@ import LambdaStoreTestSupport
                     case .float64: d = .float64(Double(Int64(bitPattern: rng.next())) / 1e6)
                     case .string: d = .string("d\(rng.next() % 100)\u{E9}\"\n")
                     case .bool: d = .bool(rng.next() % 2 == 0)
-                    case .timestamp: d = .timestamp(Int64(bitPattern: rng.next()))
+                    case .timestamp:
+                        // Within 0001-01-01…9999-12-31, the range text timestamps may take.
+                        d = .timestamp(-62_135_596_800_000 + Int64(rng.next() % 315_537_897_600_000))
                     }
                     if nullable && rng.next() % 4 == 0 { d = .null }
                 }
