@@ -27,13 +27,16 @@ public final class EventLog: Sendable {
     let fs: any FileSystem
     let lock: (any FileLock)?
     let state: Locked<State>
+    /// The sealed segment files' descriptors, shared by every stream.
+    let pool: SegmentFilePool
 
     struct State: Sendable {
         var streams: [String: StreamLog]
         var isClosed = false
     }
 
-    private init(root: String, fs: any FileSystem, options: LogOptions, lock: (any FileLock)?, streams: [String: StreamLog], reports: [RecoveryReport]) {
+    private init(root: String, fs: any FileSystem, options: LogOptions, lock: (any FileLock)?, streams: [String: StreamLog], reports: [RecoveryReport], pool: SegmentFilePool) {
+        self.pool = pool
         self.root = root
         self.fs = fs
         self.options = options
@@ -69,6 +72,7 @@ public final class EventLog: Sendable {
             }
             var streams: [String: StreamLog] = [:]
             var reports: [RecoveryReport] = []
+            let pool = SegmentFilePool(fs: fs, capacity: options.openSegmentFilesMax)
             if fs.isDirectory(streamsDir) {
                 for name in try fs.list(streamsDir) {
                     let dir = Path.join(streamsDir, name)
@@ -77,12 +81,12 @@ public final class EventLog: Sendable {
                         if let r = try discardIncompleteStream(name: name, dir: dir, fs: fs, options: options) { reports.append(r) }
                         continue
                     }
-                    let (log, report) = try StreamLog.open(root: root, name: name, fs: fs, options: options)
+                    let (log, report) = try StreamLog.open(root: root, name: name, fs: fs, options: options, pool: pool)
                     streams[name] = log
                     if let report { reports.append(report) }
                 }
             }
-            return EventLog(root: root, fs: fs, options: options, lock: lock, streams: streams, reports: reports)
+            return EventLog(root: root, fs: fs, options: options, lock: lock, streams: streams, reports: reports, pool: pool)
         } catch {
             lock?.unlock()
             throw error
@@ -127,7 +131,7 @@ public final class EventLog: Sendable {
             guard !s.isClosed else { throw LambdaStoreError(.precondition, "the log is closed") }
             if let log = s.streams[schema.stream] { return try log.evolve(to: schema) }
             guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
-            s.streams[schema.stream] = try StreamLog.create(root: root, schema: schema, fs: fs, options: options)
+            s.streams[schema.stream] = try StreamLog.create(root: root, schema: schema, fs: fs, options: options, pool: pool)
             return .created(version: 1)
         }
     }

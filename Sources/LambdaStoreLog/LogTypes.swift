@@ -43,6 +43,10 @@ public struct LogOptions: Sendable {
     public var verifyOnOpen: Bool
     /// The clock for segment creation times and age-based rolls, epoch milliseconds.
     public var clock: @Sendable () -> Int64
+    /// Most sealed segment files kept open at once, across the store's streams (reads reopen
+    /// an evicted one; each stream's active segment has a descriptor of its own). Default 256,
+    /// so a store of 100,000 segments works under `ulimit -n 1024`.
+    public var openSegmentFilesMax: Int = 256
 
     /// Options with the defaults: 128 MiB segments, no age limit, no compression beyond the
     /// dictionary-coded strings (where smaller), zstd level 1 when zstd is chosen, read-write.

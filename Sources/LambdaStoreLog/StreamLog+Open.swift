@@ -3,14 +3,14 @@ import LambdaStoreCore
 extension StreamLog {
     /// Creates a new stream directory with `schema` as version 1 (format-spec.md §2.1): the
     /// directory, the schema history written atomically, then the `streams/` entry synced.
-    static func create(root: String, schema: Schema, fs: any FileSystem, options: LogOptions) throws(LambdaStoreError) -> StreamLog {
+    static func create(root: String, schema: Schema, fs: any FileSystem, options: LogOptions, pool: SegmentFilePool) throws(LambdaStoreError) -> StreamLog {
         let relDir = "streams/" + schema.stream
         let dir = Path.join(root, relDir)
         try fs.createDirectory(dir)
         let history = SchemaHistory(first: schema)
         try fs.writeFileAtomically(Path.join(dir, LogFormat.schemaFileName), history.encoded())
         try fs.syncDirectory(Path.join(root, "streams"))
-        return StreamLog(name: schema.stream, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: [], index: nil)
+        return StreamLog(name: schema.stream, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: [], index: nil, pool: pool)
     }
 
     /// Opens an existing stream directory and recovers it (format-spec.md §2.6).
@@ -22,7 +22,7 @@ extension StreamLog {
     /// - Returns: the stream, and a report when anything was cut or rebuilt.
     /// - Throws: `.corruption` naming the file and byte offset; `.notFound` when there is no
     ///   schema history; `.io`.
-    static func open(root: String, name: String, fs: any FileSystem, options: LogOptions) throws(LambdaStoreError) -> (StreamLog, RecoveryReport?) {
+    static func open(root: String, name: String, fs: any FileSystem, options: LogOptions, pool: SegmentFilePool) throws(LambdaStoreError) -> (StreamLog, RecoveryReport?) {
         let relDir = "streams/" + name
         let dir = Path.join(root, relDir)
         var names = try fs.list(dir)
@@ -51,7 +51,7 @@ extension StreamLog {
                 throw .corruption("offset gap: \(prev.segment.name) ends at offset \(prev.endOffset), this segment starts at \(base)", path: rel, offset: 0)
             }
             let opener = SegmentOpener(fs: fs, options: options, path: Path.join(dir, file), rel: rel, name: file, base: base,
-                                       maxSchemaVersion: history.latest.version)
+                                       maxSchemaVersion: history.latest.version, pool: pool)
             let st = isActive ? try opener.openActive(report: &report, appender: &appender) : try opener.openSealed(report: &report)
             segments.append(st)
         }
@@ -68,7 +68,7 @@ extension StreamLog {
             report.reason = message
         }
         let log = StreamLog(name: name, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: segments, index: appender,
-                            checkpoint: checkpoint?.durableEnd ?? 0)
+                            pool: pool, checkpoint: checkpoint?.durableEnd ?? 0)
         // Everything up to the recovered end was fsynced by the active segment's recovery.
         if !options.readOnly, !segments.isEmpty { try log.recordCheckpoint(durableEnd: end) }
         let changed = report.file != nil || !report.rebuiltIndexes.isEmpty
@@ -85,6 +85,7 @@ struct SegmentOpener {
     let name: String
     let base: Int64
     let maxSchemaVersion: UInt32
+    let pool: SegmentFilePool
 
     var indexNames: [String] {
         let stem = String(rel.dropLast(LogFormat.segmentSuffix.count))
@@ -113,7 +114,8 @@ struct SegmentOpener {
 
     /// A sealed segment: header, then the index pair if it is intact and covers the file.
     func openSealed(report: inout RecoveryReport) throws(LambdaStoreError) -> SegmentState {
-        let h = try fs.open(path, mode: .read)
+        // Through the pool: a store may hold more sealed segments than descriptors.
+        let h = PooledSegmentFile(path: path, pool: pool)
         let size = try h.size()
         let header = try readHeader(h)
         let seg = Segment(baseOffset: base, name: name, path: path, relPath: rel, handle: h, createdAt: header.createdAtMillis, formatVersion: header.formatVersion)

@@ -35,7 +35,7 @@ final class Segment: Sendable {
 
 /// A segment and the batches published in it (only complete, fully written batches).
 struct SegmentState: Sendable {
-    let segment: Segment
+    private(set) var segment: Segment
     var entries: [IndexEntry]
     /// Valid bytes: one past the last published batch.
     var size: Int64
@@ -52,6 +52,9 @@ struct SegmentState: Sendable {
         for e in entries { add(e) }
         self.size = size
     }
+
+    /// The same file through another handle (a sealed segment's pooled one).
+    mutating func replaceSegment(_ s: Segment) { segment = s }
 
     mutating func add(_ e: IndexEntry) {
         entries.append(e)
@@ -156,10 +159,13 @@ public final class StreamLog: Sendable {
     let scratchPool = Locked<[EncodeScratch]>([])
     /// The durable end last recorded in the stream's ``LogCheckpoint`` (writes serialised).
     let checkpointLock: Locked<Int64>
+    /// Descriptors of sealed segments (shared by the store's streams).
+    let pool: SegmentFilePool
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
-         segments: [SegmentState], index: IndexAppender?, checkpoint: Int64 = 0) {
+         segments: [SegmentState], index: IndexAppender?, pool: SegmentFilePool, checkpoint: Int64 = 0) {
         checkpointLock = Locked(checkpoint)
+        self.pool = pool
         self.name = name
         self.dir = dir
         self.relDir = relDir
@@ -467,7 +473,15 @@ public final class StreamLog: Sendable {
             try old.segment.handle.sync()
             w.index?.syncAndClose()
             w.index = nil
-            shared.withLock { s in s.durableEnd = Swift.max(s.durableEnd, old.endOffset) }
+            // Sealed now: reads go through the pool. The old descriptor closes when the last
+            // reader that still holds it lets go.
+            let o = old.segment
+            let sealed = Segment(baseOffset: o.baseOffset, name: o.name, path: o.path, relPath: o.relPath,
+                                 handle: PooledSegmentFile(path: o.path, pool: pool), createdAt: o.createdAt, formatVersion: o.formatVersion)
+            shared.withLock { s in
+                s.segments[s.segments.count - 1].replaceSegment(sealed)
+                s.durableEnd = Swift.max(s.durableEnd, old.endOffset)
+            }
             try recordCheckpoint(durableEnd: old.endOffset)
         }
         let name = LogFormat.fileStem(baseOffset: base) + LogFormat.segmentSuffix
