@@ -79,6 +79,12 @@ public final class CompiledView: Sendable {
             slots.append(AggregateSlot(name: a.name, function: a.function, fieldIndex: index, fieldType: type))
         }
         try Self.checkStateColumnNames(slots)
+        // What `batch` cannot publish is refused here: a snapshot holds the window, each key
+        // and every state column, at most `fieldsMax` columns (format-spec.md §4.3, §6.2).
+        let snapshotColumns = 1 + groups.count + slots.reduce(0) { $0 + Self.stateColumnNames($1).count }
+        guard snapshotColumns <= Limits.fieldsMax else {
+            throw ViewDefinition.error("aggregates", "the view's snapshot would need \(snapshotColumns) columns (the window, \(groups.count) key(s) and the aggregates' states; max \(Limits.fieldsMax)): use fewer aggregates or group-by fields")
+        }
         if let text = definition.filter {
             filter = try CompiledFilter(text, schema: schema)
         } else {

@@ -229,4 +229,35 @@ import Testing
         #expect(store.views().first?.horizon == 50)
         #expect(try store.query(QueryRequest(view: "v")).rows.count == 200, "the speed layer still serves everything")
     }
+
+    /// `view create` refuses a view `batch` could never publish (its snapshot would need more
+    /// than `fieldsMax` columns); the largest one it accepts publishes.
+    @Test func aViewThatCannotBePublishedIsRefusedAtCreate() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        func view(_ name: String, sums: Int, counts: Int) -> [UInt8] {
+            let aggs = (0..<sums).map { "{\"name\":\"s\($0)\",\"fn\":\"sum\",\"field\":\"amount\"}" }
+                + (0..<counts).map { "{\"name\":\"c\($0)\",\"fn\":\"count\"}" }
+            return Array("""
+            {"name":"\(name)","stream":"orders","groupBy":["merchant"],"window":{"type":"tumbling","field":"ts","size":"1h"},
+             "aggregates":[\(aggs.joined(separator: ","))]}
+            """.utf8)
+        }
+        // 1,023 sums over int64 take 3,069 state columns.
+        await #expect(throws: LambdaStoreError.self) { try await store.createView(ViewDefinition.parse(json: view("big", sums: 1023, counts: 0))) }
+        do {
+            _ = try await store.createView(ViewDefinition.parse(json: view("big", sums: 1023, counts: 0)))
+        } catch {
+            #expect(error.code == .view && error.message.contains("columns"), "\(error)")
+        }
+        // 1 window + 1 key + 300 × 3 + 122 = 1,024 columns: the most a snapshot holds.
+        try await store.createView(ViewDefinition.parse(json: view("edge", sums: 300, counts: 122)))
+        try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 5)]), to: "orders")
+        let summary = try await store.runBatch(view: "edge")
+        #expect(summary.rows == 1)
+        await #expect(throws: LambdaStoreError.self) { try await store.createView(ViewDefinition.parse(json: view("over", sums: 300, counts: 123))) }
+    }
 }
