@@ -55,6 +55,9 @@ public final class SnapshotWriter {
         self.options = options
         self.metadata = SnapshotFooter.sortedMetadata(metadata)
         let temporary = path + ".tmp"
+        // Created new: a leftover (or a planted symbolic link, which unlink does not follow)
+        // is removed first, and the open never follows a link.
+        if fs.exists(temporary) || fs.isSymbolicLink(temporary) { try fs.remove(temporary) }
         let handle = try fs.open(temporary, mode: .truncate)
         sink = .file(fs: fs, path: path, temporary: temporary, handle: handle)
         writeHeader()

@@ -91,12 +91,18 @@ public protocol FileSystem: Sendable {
     func rename(_ from: String, to: String) throws(LambdaStoreError)
     /// Makes the entries of a directory durable (fsync on the directory).
     func syncDirectory(_ path: String) throws(LambdaStoreError)
+    /// Whether `path` is a symbolic link (not followed). Defaults to false for file systems
+    /// without links.
+    func isSymbolicLink(_ path: String) -> Bool
     /// Takes an exclusive advisory lock on `path` (created if absent); throws
     /// ``LambdaStoreError/Code/locked`` at once when another holder has it.
     func lock(_ path: String) throws(LambdaStoreError) -> any FileLock
 }
 
 extension FileSystem {
+    /// File systems without symbolic links have none.
+    public func isSymbolicLink(_ path: String) -> Bool { false }
+
     /// Reads a whole file of at most `limit` bytes.
     public func readFile(_ path: String, limit: Int) throws(LambdaStoreError) -> [UInt8] {
         let h = try open(path, mode: .read)
@@ -109,6 +115,9 @@ extension FileSystem {
     /// one, never a mix.
     public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(LambdaStoreError) {
         let tmp = path + ".tmp"
+        // A leftover temp file (or anything planted under its name, a symbolic link included:
+        // unlink does not follow it) goes first, so the temp file is created new.
+        if exists(tmp) || isSymbolicLink(tmp) { try remove(tmp) }
         let h = try open(tmp, mode: .truncate)
         do throws(LambdaStoreError) {
             try h.write(bytes, at: 0)

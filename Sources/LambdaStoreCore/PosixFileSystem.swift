@@ -69,9 +69,13 @@ public struct PosixFileSystem: FileSystem {
                 if errno == EINTR { continue }
                 if errno != EEXIST { throw Self.ioError(what, path) }
             }
-            let fd = Glibc.open(path, flags, 0)
+            // An existing file is opened as it is, except that a creating open never follows a
+            // symbolic link in the last component (ELOOP): a link planted at a temp or data
+            // file's name must not redirect a write outside the store.
+            let fd = Glibc.open(path, creates ? flags | O_NOFOLLOW : flags, 0)
             if fd >= 0 { return fd }
             if errno == EINTR { continue }
+            if errno == ELOOP { throw LambdaStoreError(.io, "refusing to write through a symbolic link", path: path, errno: ELOOP) }
             if errno == ENOENT {
                 if creates { continue }   // removed between the two opens: create it after all
                 throw LambdaStoreError(.notFound, "no such file", path: path)
@@ -81,6 +85,11 @@ public struct PosixFileSystem: FileSystem {
     }
 
     public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
 
     public func isDirectory(_ path: String) -> Bool {
         var st = stat()

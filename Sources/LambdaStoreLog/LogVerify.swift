@@ -64,7 +64,14 @@ extension EventLog {
         var report = LogVerifyReport()
         let streamsDir = Path.join(root, "streams")
         guard fs.isDirectory(streamsDir) else {
-            if !fs.isDirectory(root) { report.problems.append(.init(file: root, offset: nil, message: "no store directory", isDerived: false)) }
+            if !fs.isDirectory(root) {
+                report.problems.append(.init(file: root, offset: nil, message: "no store directory", isDerived: false))
+            } else {
+                // A store directory that cannot be read is not a clean, empty store.
+                do { _ = try fs.list(root) } catch {
+                    report.problems.append(.init(file: root, offset: nil, message: "cannot read the store directory: \(error.message)", isDerived: false))
+                }
+            }
             return report
         }
         let names: [String]

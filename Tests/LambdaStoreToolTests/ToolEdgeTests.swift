@@ -130,4 +130,21 @@ import Testing
         #expect(views.contains { ($0["view"] as? String) == "revenue_hourly" && $0["error"] != nil }, "\(r.stdout)")
         #expect(views.contains { $0["horizon"] as? Int == 200 }, "\(r.stdout)")
     }
+
+    /// A symbolic link planted at a temp file's name never redirects a write outside the store.
+    @Test func symlinksPlantedAtTempNamesAreNeverFollowed() throws {
+        let s = Scratch()
+        let store = try Self.storeWithOrders(s)
+        #expect(try Tool.run(["batch"] + store).status == 0)
+        let outside = s.write("precious.txt", "do not overwrite\n")
+        let vdir = s.store + "/views/revenue_hourly"
+        let targets = [vdir + "/MANIFEST.tmp", vdir + "/DRIFT.tmp", vdir + "/00000000000000000003.snapshot.tmp",
+                       s.store + "/streams/orders/CHECKPOINT.tmp"]
+        for t in targets { try FileManager.default.createSymbolicLink(atPath: t, withDestinationPath: outside) }
+        #expect(try Tool.run(["ingest", "--stream", "orders", s.write("more.jsonl", Order(ts: 1_767_300_000_000, merchant: "m1", status: "completed", amount: 5).jsonLine + "\n")] + store).status == 0)
+        let b = try Tool.run(["batch"] + store)
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "do not overwrite\n")
+        #expect(try Tool.run(["verify"] + store).status == 0)
+    }
 }
