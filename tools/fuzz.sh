@@ -16,9 +16,12 @@ shift || true
 ALL="segment payload index schema-history schema-json checkpoint manifest snapshot aggregate-state view-definition filter jsonl csv drift incidents"
 TARGETS=${*:-$ALL}
 
+# --sanitize=fuzzer instruments only the root package (the harness); -Xswiftc/-Xcc put the
+# coverage counters and comparison tracing into the engine's modules (dependencies) too.
+FUZZ_FLAGS=(--sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer -Xcc -fsanitize=fuzzer-no-link)
 BUILD_START=$(date +%s)
-(cd Fuzz && swift build --sanitize=fuzzer --sanitize=address 2>&1 | grep -v "^/usr/bin/ld.gold: warning" | tail -1)
-BIN=$(cd Fuzz && swift build --sanitize=fuzzer --sanitize=address --show-bin-path)/LambdaStoreFuzz
+(cd Fuzz && swift build "${FUZZ_FLAGS[@]}" 2>&1 | grep -v "^/usr/bin/ld.gold: warning" | tail -1)
+BIN=$(cd Fuzz && swift build "${FUZZ_FLAGS[@]}" --show-bin-path)/LambdaStoreFuzz
 echo "build: $(( $(date +%s) - BUILD_START )) s"
 
 SCRATCH=$(mktemp -d /tmp/lambdastore-fuzz.XXXXXX)
