@@ -17,6 +17,8 @@ let package = Package(
     products: [
         .library(name: "LambdaStore", targets: ["LambdaStore"]),
         .executable(name: "lambdastore", targets: ["lambdastore"]),
+        // The fuzz targets, for the libFuzzer harness in Fuzz/ (its own package) and the replay test.
+        .library(name: "LambdaStoreFuzzTargets", targets: ["LambdaStoreFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +71,14 @@ let package = Package(
             name: "LambdaStoreTestSupport",
             dependencies: ["LambdaStoreCore"],
             path: "Tests/LambdaStoreTestSupport",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreFuzzTargets",
+            dependencies: ["LambdaStore", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreFuzzTests",
+            dependencies: ["LambdaStoreFuzzTargets", "LambdaStore"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreCoreTests",

@@ -81,11 +81,7 @@ extension Store {
                 } else if name == "DRIFT" || name == "INCIDENTS" {
                     report.filesChecked += 1
                     do throws(LambdaStoreError) {
-                        let payload = try MetadataFile.decode(try fs.readFile(file, limit: Limits.metadataBytesMax + 64), kind: name == "DRIFT" ? "DRIFT" : "INCIDENT", path: file)
-                        guard case .array(let items) = try JSONValue.parse(payload) else {
-                            throw LambdaStoreError.corruption("payload is not a JSON array", path: file, offset: nil)
-                        }
-                        if name == "DRIFT" { for item in items { _ = try DriftReport(json: item, path: file) } }
+                        _ = try MetadataInspector.check(try fs.readFile(file, limit: Limits.metadataBytesMax + 64), fileName: name, path: file)
                     } catch {
                         report.problems.append(.init(file: file, offset: error.offset, message: error.message))
                     }
