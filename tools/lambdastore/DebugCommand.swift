@@ -92,6 +92,10 @@ struct DebugCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let fs = PosixFileSystem()
+                guard fs.isDirectory(common.store) else {   // killed before the store was created
+                    try writeStdout("untouched: no store\n")
+                    return 0
+                }
                 let lock = try fs.lock(Path.join(common.store, "LOCK"))   // no writer may run meanwhile
                 defer { lock.unlock() }
                 let dir = Path.join(common.store, "streams/" + stream)
