@@ -88,7 +88,7 @@ public enum FuzzTargets {
         let lines = [
             #"{"event_ts":1767225600000,"merchant_id":"m01","amount_cents":250,"price":2.5,"status":"completed","gift":true,"channel":"app"}"#,
             #"{"event_ts":-1,"merchant_id":"","amount_cents":-9223372036854775808,"price":null,"status":null,"gift":null,"channel":null}"#,
-            #"{"event_ts":9223372036854775807,"merchant_id":"caf\u00e9","amount_cents":9223372036854775807,"price":-0.0}"#,
+            #"{"event_ts":253402300799999,"merchant_id":"caf\u00e9","amount_cents":9223372036854775807,"price":-0.0}"#,
             #"{"event_ts":0,"merchant_id":"x'y","amount_cents":0,"price":1e308,"status":"refunded","gift":false}"#,
         ]
         for (i, l) in lines.enumerated() {
