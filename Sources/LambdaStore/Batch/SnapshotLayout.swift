@@ -71,7 +71,7 @@ struct SnapshotLayout: Sendable {
         // independently: on all cores (part 0: window, 1: keys, 2 + i: aggregate i).
         let parts = 2 + kinds.count
         let built = Locked<[[Column]]>(Array(repeating: [], count: parts))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let gather: @Sendable (Int) -> Void = { part in
             let cols: [Column]
             switch part {
             case 0: cols = [windowColumn(table, order)]
@@ -79,6 +79,14 @@ struct SnapshotLayout: Sendable {
             default: cols = stateColumns(table, order, aggregate: part - 2)
             }
             built.withLock { $0[part] = cols }
+        }
+        if n == 0 {
+            // Nothing to gather, and zero-capacity `unsafeUninitializedCapacity` arrays all write
+            // the count of Swift's one shared empty-array storage: concurrently, that is a data
+            // race (Thread Sanitizer reports it), so an empty table is encoded on this thread.
+            for part in 0..<parts { gather(part) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: gather)
         }
         return (built.withLock { $0 }.flatMap { $0 }, n)
     }
