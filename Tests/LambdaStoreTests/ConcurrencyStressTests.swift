@@ -100,8 +100,8 @@ final class StressRecorder: Sendable {
         var failures: [Failure] = []
         var tolerated: [Failure] = []
         var counts: [String: Int] = [:]
-        /// What each worker is doing now (for the watchdog).
-        var inFlight: [String: String] = [:]
+        /// What each worker is doing now, and since when (for the watchdog).
+        var inFlight: [String: (what: String, since: ContinuousClock.Instant)] = [:]
     }
 
     /// The largest end offset of all acknowledged appends.
@@ -129,7 +129,10 @@ final class StressRecorder: Sendable {
 
     func count(_ what: String) { state.withLock { $0.counts[what, default: 0] += 1 } }
 
-    func doing(_ worker: String, _ what: String?) { state.withLock { $0.inFlight[worker] = what } }
+    func doing(_ worker: String, _ what: String?) {
+        let now = ContinuousClock.now
+        state.withLock { $0.inFlight[worker] = what.map { ($0, now) } }
+    }
 
     /// Runs `body`, recording a thrown error (tolerated or not) instead of propagating it.
     func attempt<T>(_ worker: String, _ operation: String, detail: String = "", _ body: () async throws -> T) async -> T? {
@@ -213,12 +216,24 @@ enum StressWorkload {
         let dir = makeTempDirectory("ls-stress")
         defer { if config.keepDirectory { print("concurrency stress: store kept at \(dir)") } else { removeTree(dir) } }
         let rec = StressRecorder(startTime: StressWorkload.startTime)
-        let watchdogSeconds = max(60, config.seconds * 4)
-        DispatchQueue.global().asyncAfter(deadline: .now() + config.seconds + watchdogSeconds) {
+        // The watchdog: a store operation in flight for a minute is a hang; so is the whole test
+        // running far past its deadline. Between operations a worker may wait longer on a
+        // loaded machine (its sleeps resume on a starved pool while the process-spawning suites
+        // block threads), which is not the store's doing, so that alone gets a wide margin.
+        let operationSecondsMax = 60.0
+        let totalSeconds = config.seconds + max(300, config.seconds * 8)
+        let started = ContinuousClock.now
+        @Sendable func watch() {
             guard !rec.finished.load(ordering: .acquiring) else { return }
+            let now = ContinuousClock.now
             let inFlight = rec.state.withLock { $0.inFlight }
-            fatalError("concurrency stress: still running \(watchdogSeconds) s after its deadline (a hang?); in flight: \(inFlight); \(config.reproduce)")
+            let stuck = inFlight.filter { now - $0.value.since > .seconds(operationSecondsMax) }
+            if !stuck.isEmpty || now - started > .seconds(totalSeconds) {
+                fatalError("concurrency stress: a hang? \(stuck.isEmpty ? "still running \(Int(totalSeconds)) s after the start" : "operations in flight for over \(Int(operationSecondsMax)) s"); in flight: \(inFlight.mapValues { "\($0.what) for \(now - $0.since)" }); \(config.reproduce)")
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watch)
         }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watch)
         defer { rec.finished.store(true, ordering: .releasing) }
         do {
             try await run(config: config, directory: dir, rec: rec)

@@ -89,6 +89,7 @@ struct SegmentRecords: Decodable {
     var batches: [Batch]
 }
 
+extension ProcessLoopSuites {
 @Suite(.serialized) struct CrashLoopTests {
     static let iterations = ProcessInfo.processInfo.environment["LAMBDASTORE_CRASH_ITERATIONS"].flatMap(Int.init) ?? 8
 
@@ -257,4 +258,5 @@ struct SegmentRecords: Decodable {
         }
         #expect(batch == 1 || nulls > 0)
     }
+}
 }

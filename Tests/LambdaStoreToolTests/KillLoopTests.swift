@@ -107,6 +107,7 @@ struct KillLoopFixture {
     }
 }
 
+extension ProcessLoopSuites {
 @Suite(.serialized) struct KillLoopTests {
     /// Kills per operation (6 operations: 34 → 204 kills).
     static let killsPerOperation = ProcessInfo.processInfo.environment["LAMBDASTORE_KILL_ITERATIONS"].flatMap(Int.init) ?? 34
@@ -227,4 +228,5 @@ struct KillLoopFixture {
         print("kill loop: seed \(seed), \(f.events) events, \(totals.kills) kills, start-up \(startup) ms, prepared in \(Int(prepared)) s, total \(Int(Date().timeIntervalSince(started))) s\n  " +
               lines.joined(separator: "\n  "))
     }
+}
 }

@@ -65,3 +65,8 @@ final class Scratch {
     }
     var store: String { path + "/store" }
 }
+
+/// The long suites that run processes and wait for them synchronously (kill loops), nested here
+/// so they run one after the other: each holds a thread of Swift's small cooperative pool for a
+/// minute or more, and two at once would starve every async test of the run.
+@Suite(.serialized) enum ProcessLoopSuites {}
