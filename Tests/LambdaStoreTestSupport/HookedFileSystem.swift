@@ -58,6 +58,19 @@ public final class HookedFileSystem: FileSystem, Sendable {
     /// Sets (or clears) the hook.
     public func setHook(_ body: Hook?) { hook.withLock { $0 = body } }
 
+    /// Pauses the first operation `matches` accepts at a gate (the thread waits there until the
+    /// test opens it); later operations pass. Replaces any hook.
+    /// - Returns: the gate.
+    public func pauseFirst(where matches: @escaping @Sendable (Operation) -> Bool) -> TestGate {
+        let gate = TestGate()
+        let armed = Locked(true)
+        setHook { op in
+            guard matches(op), armed.withLock({ a in defer { a = false }; return a }) else { return }
+            gate.wait()
+        }
+        return gate
+    }
+
     func fire(_ op: Operation) throws(LambdaStoreError) {
         if let h = hook.withLock({ $0 }) { try h(op) }
     }

@@ -44,10 +44,9 @@ import Testing
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
         // No query yet: the speed layer is not built when the batch starts.
-        let gate = TestGate()
-        let armed = Locked(true)
-        fs.setHook { op in
-            if case .open(let p, _) = op, p.hasSuffix(".snapshot.tmp"), armed.withLock({ a in defer { a = false }; return a }) { gate.wait() }
+        let gate = fs.pauseFirst { op in
+            if case .open(let p, _) = op { return p.hasSuffix(".snapshot.tmp") }
+            return false
         }
         let run = Task.detached { try await store.runBatch(view: "v") }
         #expect(await gate.waitUntilReached())
@@ -68,10 +67,9 @@ import Testing
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
         let g0 = try #require(store.views().first?.generation)
-        let gate = TestGate()
-        let armed = Locked(true)
-        fs.setHook { op in
-            if case .open(let p, _) = op, p.hasSuffix(".snapshot.tmp"), armed.withLock({ a in defer { a = false }; return a }) { gate.wait() }
+        let gate = fs.pauseFirst { op in
+            if case .open(let p, _) = op { return p.hasSuffix(".snapshot.tmp") }
+            return false
         }
         let first = Task.detached { try await store.runBatch(view: "v") }
         #expect(await gate.waitUntilReached())
@@ -102,10 +100,9 @@ import Testing
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
         _ = try await store.runBatch(view: "v")
         try await store.append(try batchOf(Self.orders(20, from: 100)), to: "orders", durability: .none)
-        let gate = TestGate()
-        let armed = Locked(true)
-        fs.setHook { op in
-            if case .write(let p, _) = op, p.hasSuffix(".snapshot.tmp"), armed.withLock({ a in defer { a = false }; return a }) { gate.wait() }
+        let gate = fs.pauseFirst { op in
+            if case .write(let p, _) = op { return p.hasSuffix(".snapshot.tmp") }
+            return false
         }
         let run = Task.detached { try await store.runBatch(view: "v") }
         #expect(await gate.waitUntilReached())
@@ -166,10 +163,9 @@ import Testing
         let (store, fs) = try Self.openHooked(dir)
         defer { store.close() }
         _ = try store.query(QueryRequest(view: "b"))   // b's speed layer is built, a's is not
-        let gate = TestGate()
-        let armed = Locked(true)
-        fs.setHook { op in
-            if case .read(let p, _) = op, p.hasSuffix(".segment"), armed.withLock({ a in defer { a = false }; return a }) { gate.wait() }
+        let gate = fs.pauseFirst { op in
+            if case .read(let p, _) = op { return p.hasSuffix(".segment") }
+            return false
         }
         let slow = Task.detached { try Self.servedCount(store, view: "a") }
         #expect(await gate.waitUntilReached())
