@@ -68,6 +68,26 @@ public struct ColumnBatch: Sendable {
         }
     }
 
+    /// Why a reader compiled to read `columns` (index → type) cannot read this batch, or nil:
+    /// a column it reads is missing, has another type or row count, or inconsistent storage
+    /// (``Column/storageProblem()``). Columns it does not read (fields a later compatible
+    /// schema version added, which go last) are ignored. `label` names a column in messages;
+    /// `reader` says what was compiled ("the filter", "the view").
+    /// - Complexity: O(rows) per string column read, O(1) per other column read.
+    public func readProblem(columns: [(index: Int, type: FieldType)], label: (Int) -> String, reader: String) -> String? {
+        let n = count
+        for (i, t) in columns {
+            guard i >= 0 && i < self.columns.count else {
+                return "\(label(i)) is missing: the batch has \(self.columns.count) columns"
+            }
+            let c = self.columns[i]
+            guard c.type == t else { return "\(label(i)) is \(c.type) in the batch, \(reader) was compiled for \(t)" }
+            guard c.count == n else { return "\(label(i)) has \(c.count) rows, the batch \(n)" }
+            if let p = c.storageProblem() { return "\(label(i)): \(p)" }
+        }
+        return nil
+    }
+
     /// This batch (written under `from`) laid out under `to`, a later version of the same
     /// stream: fields in `to`'s order, added fields filled with their default, else null.
     public func projected(from: Schema, to: Schema) -> ColumnBatch {

@@ -103,17 +103,7 @@ extension ViewLayout {
     /// ignored.
     /// - Complexity: O(rows) per string column read, O(1) per other column read.
     public func problem(with batch: ColumnBatch) -> String? {
-        let n = batch.count
-        for (i, t) in columnsRead {
-            let name = groupBy.first { $0.index == i }.map { " ('\($0.name)')" } ?? ""
-            guard i >= 0 && i < batch.columns.count else {
-                return "column \(i)\(name) is missing: the batch has \(batch.columns.count) columns"
-            }
-            let c = batch.columns[i]
-            guard c.type == t else { return "column \(i)\(name) is \(c.type) in the batch, the view was compiled for \(t)" }
-            guard c.count == n else { return "column \(i)\(name) has \(c.count) rows, the batch \(n)" }
-            if let p = c.storageProblem() { return "column \(i)\(name): \(p)" }
-        }
-        return nil
+        batch.readProblem(columns: columnsRead,
+                          label: { i in "column \(i)\(groupBy.first { $0.index == i }.map { " ('\($0.name)')" } ?? "")" }, reader: "the view")
     }
 }

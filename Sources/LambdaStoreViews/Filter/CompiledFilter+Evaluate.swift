@@ -45,18 +45,8 @@ extension CompiledFilter {
     /// inconsistent storage.
     /// - Complexity: O(rows) per string column read, O(1) per other column read.
     public func problem(with batch: ColumnBatch) -> String? {
-        let n = batch.count
-        for (i, t) in columnsRead.sorted(by: { $0.key < $1.key }) {
-            let name = i < fieldNames.count ? "'\(fieldNames[i])'" : "#\(i)"
-            guard i < batch.columns.count else {
-                return "field \(name) (column \(i)) is missing: the batch has \(batch.columns.count) columns"
-            }
-            let c = batch.columns[i]
-            guard c.type == t else { return "field \(name) (column \(i)) is \(c.type) in the batch, the filter was compiled for \(t)" }
-            guard c.count == n else { return "field \(name) (column \(i)) has \(c.count) rows, the batch \(n)" }
-            if let p = c.storageProblem() { return "field \(name) (column \(i)): \(p)" }
-        }
-        return nil
+        batch.readProblem(columns: columnsRead.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                          label: { i in "field \(i < fieldNames.count ? "'\(fieldNames[i])'" : "#\(i)") (column \(i))" }, reader: "the filter")
     }
 
     /// Runs the kernels over a batch that passed ``problem(with:)``.
