@@ -260,4 +260,31 @@ import Testing
         #expect(summary.rows == 1)
         await #expect(throws: LambdaStoreError.self) { try await store.createView(ViewDefinition.parse(json: view("over", sums: 300, counts: 123))) }
     }
+
+    /// A MANIFEST whose generation cannot advance (2^64 − 1, valid checksum) makes the next run
+    /// fail with corruption naming it, not trap on the overflow.
+    @Test func aManifestGenerationAtTheMaximumIsAnErrorNotATrap() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        do {
+            let store = try Store.open(at: dir)
+            try store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+            try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+            store.close()
+        }
+        let fs = PosixFileSystem()
+        var m = try #require(try Manifest.load(fs: fs, directory: dir + "/views/v"))
+        m.generation = UInt64.max
+        try m.publish(fs: fs, directory: dir + "/views/v")
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        do {
+            _ = try await store.runBatch(view: "v")
+            Issue.record("a run past the last generation must fail")
+        } catch {
+            #expect(error.code == .corruption && error.message.contains("cannot be advanced"), "\(error)")
+        }
+        #expect(try store.query(QueryRequest(view: "v")).rows.count == 1, "the view still serves")
+    }
 }
