@@ -287,4 +287,35 @@ import Testing
         }
         #expect(try store.query(QueryRequest(view: "v")).rows.count == 1, "the view still serves")
     }
+
+    /// A DRIFT file (valid container and checksum, written here from format-spec.md §6.1 alone)
+    /// whose newest report flags the window starting at Int64.max: reconcile handles it — no
+    /// overflow trap — and publishes.
+    @Test func reconcileOfAWindowAtInt64MaxDoesNotTrap() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+        try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        let path = dir + "/views/v/DRIFT"
+        let fs = PosixFileSystem()
+        let old = try fs.readFile(path, limit: 1 << 24)
+        var json = String(decoding: old[24..<(old.count - 4)], as: UTF8.self)
+        #expect(json.contains(#""differingWindows":[]"#), "\(json)")
+        json = json.replacing(#""differingWindows":[]"#, with: #""differingWindows":[9223372036854775807]"#)
+            .replacing(#""differingWindowsTotal":0"#, with: #""differingWindowsTotal":1"#)
+        var bytes = Array("LSMETA01".utf8) + Array("DRIFT".utf8) + [0, 0, 0]
+        withUnsafeBytes(of: UInt32(1).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt32(json.utf8.count).littleEndian) { bytes += $0 }
+        bytes += Array(json.utf8)
+        withUnsafeBytes(of: CRC32C.checksum(bytes).littleEndian) { bytes += $0 }
+        try fs.writeFileAtomically(path, bytes)
+        #expect(try store.driftReports(view: "v").first?.differingWindows == [Int64.max])
+        let incident = try await store.reconcile(view: "v")
+        #expect(incident.windows == [Int64.max])
+        #expect(try store.query(QueryRequest(view: "v")).rows.count == 1)
+    }
 }
