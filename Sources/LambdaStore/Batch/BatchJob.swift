@@ -221,10 +221,18 @@ extension Store {
             // A table merge, no per-cell dictionary; then one cell lookup per touched cell on
             // each side, O(1) once both tables are indexed (lookups of old windows would walk
             // long key chains).
-            var served = ViewTable(layout: layout)
-            for g in frozen { served.merge(g.table) }
-            let previous = mode == .full ? try oldCells(windows: touchedWindows) : carried
-            for (c, s) in previous where touchedWindows.contains(c.windowStart) { served.merge(states: s, into: c) }
+            let previous = (mode == .full ? try oldCells(windows: touchedWindows) : carried).filter { touchedWindows.contains($0.0.windowStart) }
+            var served: ViewTable
+            if frozen.count == 1, previous.isEmpty {
+                // The usual first publish: what was served is exactly the one frozen generation.
+                // Shared, not copied: it is only read below (the speed layer indexed every cell,
+                // so indexing it again writes nothing).
+                served = frozen[0].table
+            } else {
+                served = ViewTable(layout: layout)
+                for g in frozen { served.merge(g.table) }
+                for (c, s) in previous { served.merge(states: s, into: c) }
+            }
             if (touchedTable?.cellCount ?? truth.cellCount) > 4096 {
                 served.indexAllCells()
                 truth.indexAllCells()
