@@ -233,19 +233,28 @@ extension Store {
                 for g in frozen { served.merge(g.table) }
                 for (c, s) in previous { served.merge(states: s, into: c) }
             }
+            // When the touched cells are the truth's own (a first full run), a touched cell is
+            // its truth cell: no index and no lookup on that side.
+            let touchedIsTruth = touchedTable == nil
             if (touchedTable?.cellCount ?? truth.cellCount) > 4096 {
                 served.indexAllCells()
-                truth.indexAllCells()
+                if !touchedIsTruth { truth.indexAllCells() }
             }
             let touched = touchedTable ?? truth   // after the indexing: shares truth's storage
             let servedKey = served.keyIDs(matching: touched), truthKey = truth.keyIDs(matching: touched)
-            for c in touched.sortedCellIndices() {
+            // The comparison's counts and sums do not depend on the order of the cells (the
+            // differing windows are sorted below), so cells go in table order, and two result
+            // buffers are reused instead of two arrays per cell.
+            var servedValues: [Value] = [], truthValues: [Value] = []
+            for c in 0..<touched.cellCount {
                 guard let w = touched.windowStart(ofCell: c),
                       layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
                 let k = touched.keyID(ofCell: c)
                 let sc = served.cellIndex(windowStart: w, keyID: servedKey[k])
-                let tc = truth.cellIndex(windowStart: w, keyID: truthKey[k])
-                acc.compare(window: w, served: sc.map { served.results(ofCell: $0) }, truth: tc.map { truth.results(ofCell: $0) })
+                let tc = touchedIsTruth ? c : truth.cellIndex(windowStart: w, keyID: truthKey[k])
+                if let sc { served.results(ofCell: sc, into: &servedValues) }
+                if let tc { truth.results(ofCell: tc, into: &truthValues) }
+                acc.compare(window: w, served: sc == nil ? nil : servedValues, truth: tc == nil ? nil : truthValues)
             }
             report = DriftReport(view: name, cellsCompared: acc.compared, cellsDiffering: acc.differing, relativeError: acc.relativeError,
                                  lateEvents: lateEvents, fingerprint: compiled.fingerprint, fromHorizon: h0, toHorizon: h1,

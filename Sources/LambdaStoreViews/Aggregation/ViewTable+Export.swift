@@ -161,6 +161,13 @@ extension ViewTable {
     /// The results of every aggregate of cell `c`, in aggregate order.
     public func results(ofCell c: Int) -> [Value] { columns.map { $0.state(c).result } }
 
+    /// The results of every aggregate of cell `c` into `out` (replacing its contents, keeping
+    /// its capacity: no allocation per cell when one buffer serves many cells).
+    public func results(ofCell c: Int, into out: inout [Value]) {
+        out.removeAll(keepingCapacity: true)
+        for column in columns { out.append(column.state(c).result) }
+    }
+
     // MARK: Typed gathers (snapshot writers)
 
     /// The counts of aggregate `i` for cells `order`, when it is a `count` (nil otherwise).
