@@ -30,6 +30,13 @@ import Testing
         return b
     }
 
+    /// The orders stream, view `v` (hourly, no lateness) and `events` appended.
+    static func setUpHourly(_ store: Store, _ events: [ReferenceModel.Event]) async throws {
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+        try await store.append(try batchOf(events), to: "orders")
+    }
+
     static func snapshotBytes(_ store: Store, view: String) throws -> [UInt8] {
         let info = try #require(store.views().first { $0.definition.name == view })
         let file = try #require(info.snapshotFile)
@@ -98,9 +105,7 @@ import Testing
         defer { removeTree(dir) }
         let store = try Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-        try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+        try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
         for (from, to): (Int64?, Int64?) in [(2, 1), (Self.t0, Self.t0), (Int64.max, Int64.min), (Int64.max, nil), (nil, Int64.min)] {
             #expect(try store.query(QueryRequest(view: "v", from: from, to: to)).rows.isEmpty, "from \(String(describing: from)) to \(String(describing: to))")
         }
@@ -114,9 +119,7 @@ import Testing
         defer { removeTree(dir) }
         do {
             let store = try Store.open(at: dir)
-            try store.applySchema(testSchema)
-            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-            try await store.append(try batchOf((0..<20).map { .init(ts: Self.t0 + Int64($0), merchant: "a", status: "completed", amount: 1) }), to: "orders")
+            try await Self.setUpHourly(store, (0..<20).map { .init(ts: Self.t0 + Int64($0), merchant: "a", status: "completed", amount: 1) })
             _ = try await store.runBatch(view: "v")
             store.close()
         }
@@ -171,9 +174,7 @@ import Testing
         defer { removeTree(dir) }
         do {
             let store = try Store.open(at: dir)
-            try store.applySchema(testSchema)
-            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-            try await store.append(try batchOf((0..<50).map { .init(ts: Self.t0 + Int64($0) * 1000, merchant: "m\($0 % 3)", status: "completed", amount: Int64($0)) }), to: "orders")
+            try await Self.setUpHourly(store, (0..<50).map { .init(ts: Self.t0 + Int64($0) * 1000, merchant: "m\($0 % 3)", status: "completed", amount: Int64($0)) })
             _ = try await store.runBatch(view: "v")
             store.close()
         }
@@ -215,9 +216,7 @@ import Testing
         options.viewCellsMax = 100
         let store = try Store.open(at: dir, options: options)
         defer { store.close() }
-        try store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-        try await store.append(try batchOf((0..<50).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) }), to: "orders")
+        try await Self.setUpHourly(store, (0..<50).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) })
         _ = try await store.runBatch(view: "v")
         try await store.append(try batchOf((50..<200).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) }), to: "orders")
         do {
@@ -268,9 +267,7 @@ import Testing
         defer { removeTree(dir) }
         do {
             let store = try Store.open(at: dir)
-            try store.applySchema(testSchema)
-            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-            try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+            try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
             store.close()
         }
         let fs = PosixFileSystem()
@@ -296,9 +293,7 @@ import Testing
         defer { removeTree(dir) }
         let store = try Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-        try await store.append(try batchOf([.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)]), to: "orders")
+        try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
         _ = try await store.runBatch(view: "v")
         let path = dir + "/views/v/DRIFT"
         let fs = PosixFileSystem()
