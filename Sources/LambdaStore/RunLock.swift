@@ -19,9 +19,6 @@ final class RunLock: Sendable {
         return try await body()
     }
 
-    /// Whether some task holds the lock now (a hint for status and tests).
-    var isHeld: Bool { state.withLock { $0.isHeld } }
-
     private func acquire() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let granted: Bool = state.withLock { s in
