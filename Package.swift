@@ -37,7 +37,10 @@ let package = Package(
             name: "LambdaStoreCore", dependencies: ["CCRC32C", "CLZ4", "CZstd"],
             swiftSettings: swiftSettings),
         .target(
-            name: "LambdaStoreLog", dependencies: ["LambdaStoreCore"],
+            name: "LambdaStoreParquet", dependencies: ["LambdaStoreCore", "CZstd"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreLog", dependencies: ["LambdaStoreCore", "LambdaStoreParquet"],
             swiftSettings: swiftSettings),
         .target(
             name: "LambdaStoreViews", dependencies: ["LambdaStoreCore"],
@@ -48,7 +51,7 @@ let package = Package(
         .target(
             name: "LambdaStore",
             dependencies: [
-                "LambdaStoreCore", "LambdaStoreLog", "LambdaStoreViews", "LambdaStoreColumnar",
+                "LambdaStoreCore", "LambdaStoreLog", "LambdaStoreViews", "LambdaStoreColumnar", "LambdaStoreParquet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -56,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "lambdastore",
             dependencies: [
-                "LambdaStore",
+                "LambdaStore", "LambdaStoreParquet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -13,6 +13,12 @@ public struct StreamStatus: Sendable {
     public var segments: Int
     /// Bytes in segment files.
     public var bytes: Int64
+    /// Bytes in archive files (the manifest's list).
+    public var archiveBytes: Int64 = 0
+    /// Archive files.
+    public var archiveFiles: Int = 0
+    /// The first offset of the history still kept (raw or archived).
+    public var earliestReplayableOffset: Int64 = 0
 }
 
 /// One view in ``StoreStatus``.
@@ -43,6 +49,8 @@ public struct StoreStatus: Sendable {
     public var views: [ViewStatus]
     /// Views that could not be loaded (damaged or missing files), with the reason, by name.
     public var unavailable: [(view: String, reason: String)] = []
+    /// Bytes per tier: raw, archive, snapshots; and the speed layers' approximate memory.
+    public var tiers = TierBytes()
 
     /// The JSON form printed by `lambdastore status --json`.
     public var json: JSONValue {
@@ -50,7 +58,10 @@ public struct StoreStatus: Sendable {
             "store": .string(root),
             "streams": .array(streams.map { s in
                 (["name": .string(s.name), "endOffset": .int(s.endOffset), "events": .int(s.endOffset),
-                      "schemaVersion": .int(Int64(s.schemaVersion)), "segments": .int(Int64(s.segments)), "bytes": .int(s.bytes)] as JSONValue)
+                      "schemaVersion": .int(Int64(s.schemaVersion)), "segments": .int(Int64(s.segments)),
+                      "archiveFiles": .int(Int64(s.archiveFiles)),
+                      "bytes": ["raw": .int(s.bytes), "archive": .int(s.archiveBytes)],
+                      "earliestReplayableOffset": .int(s.earliestReplayableOffset)] as JSONValue)
             }),
             "views": .array(views.map { v in
                 (["name": .string(v.info.definition.name), "stream": .string(v.info.definition.stream),
@@ -61,6 +72,8 @@ public struct StoreStatus: Sendable {
                       "lastDrift": v.lastDrift?.json ?? .null] as JSONValue)
             }),
             "unavailable": .array(unavailable.map { (["name": .string($0.view), "reason": .string($0.reason)] as JSONValue) }),
+            "bytes": ["raw": .int(tiers.raw), "archive": .int(tiers.archive), "snapshots": .int(tiers.snapshots),
+                      "speed": .int(Int64(views.reduce(0) { $0 + $1.speedBytes }))],
         ] as JSONValue)
     }
 }
@@ -79,7 +92,10 @@ extension Store {
                 segments += 1
                 if let h = try? fs.open(Path.join(dir, f), mode: .read) { bytes += (try? h.size()) ?? 0; try? h.close() }
             }
-            streams.append(StreamStatus(name: name, endOffset: s.endOffset, schemaVersion: s.latestSchema.version, segments: segments, bytes: bytes))
+            let archive = s.archiveManifest
+            streams.append(StreamStatus(name: name, endOffset: s.endOffset, schemaVersion: s.latestSchema.version, segments: segments, bytes: bytes,
+                                        archiveBytes: archive.files.reduce(0) { $0 + $1.bytes }, archiveFiles: archive.files.count,
+                                        earliestReplayableOffset: archive.earliestReplayableOffset))
         }
         var views: [ViewStatus] = []
         let now = options.clock()
@@ -98,6 +114,6 @@ extension Store {
                                     speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first))
         }
         return StoreStatus(root: root, streams: streams, views: views,
-                           unavailable: unavailableViews.map { ($0.view, $0.reason.description) })
+                           unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tierBytes())
     }
 }

@@ -30,6 +30,10 @@ public struct StoreOptions: Sendable {
     public var logger: Logger = Logger(label: "lambdastore")
     /// The clock, epoch ms (injectable for tests).
     public var clock: @Sendable () -> Int64 = { Store.nowMillis() }
+    /// Run ``Store/compact(dryRun:progress:)`` in the background every this many ms (nil: only
+    /// when called). The run takes each view's turn like a batch run does; appends and queries
+    /// never wait for it. Failures are logged and retried at the next tick.
+    public var lifecycleIntervalMillis: Int64? = nil
 
     /// Default options.
     public init() {}
@@ -75,6 +79,10 @@ public final class Store: Sendable {
     let creations = RunLock()
     /// Snapshot files in use by readers: garbage collection leaves them.
     let pins = FilePins()
+    /// Compactions (manual and scheduled) take turns.
+    let lifecycle = RunLock()
+    /// The background lifecycle task (``StoreOptions/lifecycleIntervalMillis``).
+    let scheduler = Locked<Task<Void, Never>?>(nil)
 
     struct StoreState: Sendable {
         var views: [String: ViewHandle] = [:]
@@ -120,6 +128,15 @@ public final class Store: Sendable {
         }
         try store.loadViews()
         if !options.readOnly { try store.checkViewHorizons() }
+        if !options.readOnly {
+            for name in log.streamNames() {
+                guard let s = try? log.stream(name) else { continue }
+                let p = try store.streamPolicy(name)
+                s.setRollLimits(bytes: p.segmentBytes ?? options.log.segmentBytesMax,
+                                ageMillis: p.segmentAgeMillis ?? options.log.segmentAgeMaxMillis ?? StreamPolicy.segmentAgeDefaultMillis)
+            }
+            store.startLifecycleSchedule()
+        }
         options.logger.debug("opened store", metadata: ["store": .string(path), "readOnly": .stringConvertible(options.readOnly)])
         return store
     }
@@ -143,7 +160,28 @@ public final class Store: Sendable {
     public var recoveryReports: [RecoveryReport] { log.recoveryReports }
 
     /// Releases the writer lock and files.
-    public func close() { log.close() }
+    public func close() {
+        scheduler.withLock { t in t?.cancel(); t = nil }
+        log.close()
+    }
+
+    /// Starts the background compaction loop when ``StoreOptions/lifecycleIntervalMillis`` is set.
+    func startLifecycleSchedule() {
+        guard let period = options.lifecycleIntervalMillis, period > 0 else { return }
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(period) * 1_000_000)
+                guard !Task.isCancelled, let store = self else { return }
+                do throws(LambdaStoreError) {
+                    let r = try await store.compact()
+                    store.options.logger.debug("scheduled compaction", metadata: ["rolled": .stringConvertible(r.rolled), "removed": .stringConvertible(r.filesRemoved.count)])
+                } catch {
+                    store.options.logger.warning("scheduled compaction failed: \(error)")
+                }
+            }
+        }
+        scheduler.withLock { $0 = task }
+    }
 
     // MARK: Streams
 

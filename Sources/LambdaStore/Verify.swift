@@ -78,6 +78,33 @@ extension Store {
                     for p in SnapshotInspector.verify(fs: fs, path: file) {
                         report.problems.append(.init(file: p.path, offset: p.offset, message: p.message))
                     }
+                } else if name.hasSuffix(".base") {
+                    report.filesChecked += 1
+                    for p in SnapshotInspector.verify(fs: fs, path: file) {
+                        report.problems.append(.init(file: p.path, offset: p.offset, message: p.message))
+                    }
+                } else if name.hasPrefix("BASE."), !name.hasSuffix(".tmp") {
+                    report.filesChecked += 1
+                    do throws(LambdaStoreError) {
+                        let b = try BaseCheckpoint(decoding: try fs.readFile(file, limit: Limits.metadataBytesMax), path: file)
+                        if let f = b.file {
+                            let bytes = try fs.readFile(Path.join(dir, f), limit: Int(clamping: b.bytes) + 1)
+                            let crc = bytes.withUnsafeBytes { CRC32C.checksum($0) }
+                            if bytes.count != b.bytes || crc != b.crc32c {
+                                report.problems.append(.init(file: Path.join(dir, f), offset: nil,
+                                    message: "base file is \(bytes.count) bytes with CRC32C 0x\(String(crc, radix: 16)); its checkpoint says \(b.bytes) bytes, 0x\(String(b.crc32c, radix: 16))"))
+                            }
+                        }
+                    } catch {
+                        report.problems.append(.init(file: error.path ?? file, offset: error.offset, message: error.message))
+                    }
+                } else if name == PolicyFile.name {
+                    report.filesChecked += 1
+                    do throws(LambdaStoreError) {
+                        _ = try ViewPolicy(stored: try JSONValue.parse(try MetadataFile.decode(try fs.readFile(file, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: file)), path: file)
+                    } catch {
+                        report.problems.append(.init(file: file, offset: error.offset, message: error.message))
+                    }
                 } else if name == "DRIFT" || name == "INCIDENTS" {
                     report.filesChecked += 1
                     do throws(LambdaStoreError) {
@@ -88,7 +115,76 @@ extension Store {
                 }
             }
         }
+        verifyLifecycle(fs: fs, root: path, log: log, into: &report)
         return report
+    }
+
+    /// Stream policies and the archive of every stream: the manifest, every listed file's size,
+    /// CRC32C and footer, every row group decoded and checked (dense `_offset`, event-time
+    /// range), and the archive's place in the stream's history.
+    static func verifyLifecycle(fs: any FileSystem, root: String, log: LogVerifyReport, into report: inout VerifyReport) {
+        let streamsDir = Path.join(root, "streams")
+        let streams = fs.isDirectory(streamsDir) ? ((try? fs.list(streamsDir)) ?? []) : []
+        for stream in streams.sorted() where fs.isDirectory(Path.join(streamsDir, stream)) {
+            let policy = Path.join(streamsDir, stream, PolicyFile.name)
+            if fs.exists(policy) {
+                report.filesChecked += 1
+                do throws(LambdaStoreError) {
+                    let p = try StreamPolicy(stored: try JSONValue.parse(try MetadataFile.decode(try fs.readFile(policy, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: policy)), path: policy)
+                    if p.dropHistoryAfterMillis != nil && !p.allowHistoryLoss {
+                        report.problems.append(.init(file: policy, offset: nil, message: "a history drop without allowHistoryLoss"))
+                    }
+                } catch {
+                    report.problems.append(.init(file: policy, offset: error.offset, message: error.message))
+                }
+            }
+        }
+        let archiveRoot = Path.join(root, "archive")
+        guard fs.isDirectory(archiveRoot) else { return }
+        let archived: [String]
+        do { archived = try fs.list(archiveRoot) } catch {
+            report.problems.append(.init(file: archiveRoot, offset: nil, message: error.message))
+            return
+        }
+        for stream in archived.sorted() where fs.isDirectory(Path.join(archiveRoot, stream)) {
+            let dir = Path.join(archiveRoot, stream)
+            let manifestPath = Path.join(dir, ArchiveManifest.fileName)
+            guard fs.exists(manifestPath) else {
+                let files = (try? fs.list(dir)) ?? []
+                if files.contains(where: { $0.hasSuffix(".parquet") }) {
+                    report.problems.append(.init(file: manifestPath, offset: nil, message: "archive directory has Parquet files but no MANIFEST"))
+                }
+                continue
+            }
+            report.filesChecked += 1
+            let m: ArchiveManifest
+            let history: SchemaHistory
+            do throws(LambdaStoreError) {
+                guard let loaded = try ArchiveManifest.load(fs: fs, root: root, stream: stream) else { continue }
+                m = loaded
+                let schemaPath = Path.join(streamsDir, stream, LogFormat.schemaFileName)
+                history = try SchemaHistory(decoding: try fs.readFile(schemaPath, limit: Limits.metadataBytesMax))
+            } catch {
+                report.problems.append(.init(file: error.path ?? manifestPath, offset: error.offset, message: error.message))
+                continue
+            }
+            if let end = log.endOffsets[stream], m.endOffset > end {
+                report.problems.append(.init(file: manifestPath, offset: nil, message: "the archive ends at offset \(m.endOffset), past the end of the stream's log (\(end))"))
+            }
+            for f in m.files {
+                report.filesChecked += 1
+                let rel = Path.join(dir, f.name)
+                do throws(LambdaStoreError) {
+                    guard let schema = history.schema(version: f.schemaVersion) else {
+                        throw LambdaStoreError.corruption("names schema version \(f.schemaVersion), the history has \(history.latest.version)", path: rel, offset: nil)
+                    }
+                    let reader = try ArchiveFileReader(fs: fs, root: root, stream: stream, file: f, schema: schema)
+                    for g in f.rowGroups.indices { _ = try reader.readRowGroup(g, keepDictionaries: false) }
+                } catch {
+                    report.problems.append(.init(file: rel, offset: error.offset, message: error.message))
+                }
+            }
+        }
     }
 
     /// A view's MANIFEST against its snapshot and its stream: the snapshot's metadata must

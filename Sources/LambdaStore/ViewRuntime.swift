@@ -181,10 +181,36 @@ extension Store {
     /// - Throws: `.view` naming the offending field or token, `.notFound` for an unknown stream.
     @discardableResult
     public func createView(_ definition: ViewDefinition) async throws(LambdaStoreError) -> ViewCreateResult {
+        try await createView(definition, fromEarliestReplayable: false)
+    }
+
+    /// ``createView(_:)`` for a stream whose history before its earliest replayable offset
+    /// `E` was dropped (``StreamLog/earliestReplayableOffset``): without
+    /// `fromEarliestReplayable`, a new view or view version that would need that history is
+    /// refused with an error naming `E` and when it was dropped; with it, the view is built
+    /// from `E` (its answers cover the events from `E` on).
+    public func createView(_ definition: ViewDefinition, fromEarliestReplayable: Bool) async throws(LambdaStoreError) -> ViewCreateResult {
         try requireWritable()
         let stream = try log.stream(definition.stream)
         try ensureObserver(stream)
         let compiled = try CompiledView(definition, schema: stream.latestSchema)
+        let e = stream.earliestReplayableOffset
+        // A version with a base checkpoint of its own (the same fingerprint) needs nothing dropped.
+        func needsDroppedHistory() throws(LambdaStoreError) -> Bool {
+            guard e > 0 else { return false }
+            return try baseCheckpoint(view: definition.name, fingerprint: compiled.fingerprint).map { $0.offset < e } ?? true
+        }
+        /// The offset the view starts from (0, or `E` when built from the earliest replayable offset).
+        @discardableResult func refuseOrKeepEmptyBase() throws(LambdaStoreError) -> Int64 {
+            guard try needsDroppedHistory() else { return 0 }
+            guard fromEarliestReplayable else {
+                throw LambdaStoreError(.precondition,
+                    "view '\(definition.name)' would need the history of stream '\(stream.name)' before offset \(e), which was dropped\(droppedNote(stream)) by its retention policy; create it with --from-earliest to build it from offset \(e)")
+            }
+            try fs.createDirectory(viewDirectory(definition.name))
+            try keepEmptyBase(view: definition.name, fingerprint: compiled.fingerprint, at: e)
+            return e
+        }
         // View creation is rare and short: one store-wide turn keeps two creations of the same
         // name from both writing a first manifest.
         let existing: ViewHandle? = try await creations.withLock { () async throws(LambdaStoreError) -> ViewHandle? in
@@ -192,10 +218,12 @@ extension Store {
             if let bad = state.withLock({ $0.unavailable[definition.name] }) {
                 throw LambdaStoreError(.precondition, "view '\(definition.name)' exists but is unavailable (\(bad.message)); repair or remove \(viewDirectory(definition.name)) first")
             }
+            // A view built from `E` starts there: its speed layer replays from its horizon.
+            let start = try refuseOrKeepEmptyBase()
             let vdir = viewDirectory(definition.name)
             try fs.createDirectory(vdir)
             try fs.syncDirectory(Path.join(root, "views"))
-            let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: 0,
+            let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: start,
                                     maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
             try manifest.publish(fs: fs, directory: vdir)
             let h = ViewHandle(name: definition.name, runtime: ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil))
@@ -209,6 +237,7 @@ extension Store {
                 return .unchanged(fingerprint: compiled.fingerprint)
             }
             // New version: build it from history, then swap in.
+            if old.compiled.fingerprint != compiled.fingerprint { try refuseOrKeepEmptyBase() }
             _ = try await runBatchLocked(existing, mode: .full, replacing: (definition, compiled), progress: nil)
             return old.compiled.fingerprint == compiled.fingerprint
                 ? .unchanged(fingerprint: compiled.fingerprint)

@@ -113,7 +113,22 @@ extension EventLog {
             expected = verifySegment(path: Path.join(dir, file), rel: rel, base: base, isActive: i == bases.count - 1,
                                      history: history, fs: fs, into: &report)
         }
-        if bases.isEmpty { report.endOffsets[name] = 0 } else if let expected { report.endOffsets[name] = expected }
+        // Where the raw history starts: at 0, or inside the archive (format-spec.md §8.2).
+        // The archive files themselves are checked by the store's verify.
+        let archive = try? ArchiveManifest.load(fs: fs, root: root, stream: name)
+        if let first = bases.first {
+            let rel = relDir + "/" + LogFormat.fileStem(baseOffset: first) + LogFormat.segmentSuffix
+            if let a = archive {
+                if first > a.endOffset {
+                    report.problems.append(.init(file: rel, offset: 0, message: "history gap: the archive ends at offset \(a.endOffset), the first raw segment starts at \(first)", isDerived: false))
+                } else if first < a.earliestReplayableOffset {
+                    report.notes.append("\(rel): below the earliest replayable offset \(a.earliestReplayableOffset) (left by an interrupted history drop; the next open removes it)")
+                }
+            } else if first != 0 {
+                report.problems.append(.init(file: rel, offset: 0, message: "history gap: the first segment starts at offset \(first) and no archive holds the offsets below it", isDerived: false))
+            }
+        }
+        if bases.isEmpty { report.endOffsets[name] = archive?.endOffset ?? 0 } else if let expected { report.endOffsets[name] = Swift.max(expected, archive?.endOffset ?? 0) }
         if let history, history.latest.stream != name {
             report.problems.append(.init(file: relDir + "/" + LogFormat.schemaFileName, offset: 8,
                                          message: "schema history is for stream '\(history.latest.stream)'", isDerived: false))
@@ -123,7 +138,7 @@ extension EventLog {
         report.filesChecked += fs.exists(Path.join(dir, LogCheckpoint.fileName)) ? 1 : 0
         do throws(LambdaStoreError) {
             if let c = try LogCheckpoint.load(fs: fs, directory: dir, relDir: relDir) {
-                let end = bases.isEmpty ? 0 : expected
+                let end = report.endOffsets[name]
                 if let end, c.durableEnd > end {
                     let last = bases.last.map { relDir + "/" + LogFormat.fileStem(baseOffset: $0) + LogFormat.segmentSuffix } ?? relDir
                     report.problems.append(.init(file: last, offset: nil,

@@ -39,7 +39,33 @@ extension StreamLog {
         guard history.latest.stream == name else {
             throw .corruption("schema history is for stream '\(history.latest.stream)'", path: relDir + "/" + LogFormat.schemaFileName, offset: 8)
         }
-        let bases = names.compactMap { LogFormat.baseOffset(fromFileName: $0, suffix: LogFormat.segmentSuffix) }.sorted()
+        var bases = names.compactMap { LogFormat.baseOffset(fromFileName: $0, suffix: LogFormat.segmentSuffix) }.sorted()
+        // The archive (format-spec.md §8): history below the first raw segment lives there.
+        let archive = try ArchiveManifest.load(fs: fs, root: root, stream: name)
+        if let a = archive {
+            // Raw segments wholly below the earliest replayable offset were dropped with their
+            // history (a crash cut the drop short): finish it.
+            let e = a.earliestReplayableOffset
+            while bases.count > 1, bases[1] <= e {
+                let stem = Path.join(dir, LogFormat.fileStem(baseOffset: bases[0]))
+                if !options.readOnly {
+                    for suffix in [LogFormat.indexSuffix, LogFormat.timeIndexSuffix, LogFormat.segmentSuffix] where fs.exists(stem + suffix) {
+                        try fs.remove(stem + suffix)
+                    }
+                }
+                bases.removeFirst()
+            }
+            if let b = bases.first {
+                let boundary = b == a.endOffset || a.files.contains { f in f.rowGroups.contains { $0.firstOffset == b } }
+                guard b >= e, b <= a.endOffset, boundary || b == e else {
+                    throw .corruption("history gap: the archive holds offsets \(e)..<\(a.endOffset) but the first raw segment starts at \(b)",
+                                      path: relDir + "/" + LogFormat.fileStem(baseOffset: b) + LogFormat.segmentSuffix, offset: 0)
+                }
+            }
+        } else if let b = bases.first, b != 0 {
+            throw .corruption("history gap: the first segment starts at offset \(b) and there is no archive holding the offsets below it",
+                              path: relDir + "/" + LogFormat.fileStem(baseOffset: b) + LogFormat.segmentSuffix, offset: 0)
+        }
         var report = RecoveryReport(stream: name)
         var segments: [SegmentState] = []
         var appender: IndexAppender?
@@ -56,7 +82,7 @@ extension StreamLog {
             segments.append(st)
         }
         // Recovery never goes backwards silently: the checkpoint proves how much was durable.
-        let end = segments.last?.endOffset ?? 0
+        let end = Swift.max(segments.last?.endOffset ?? 0, archive?.endOffset ?? 0)
         let checkpoint = try LogCheckpoint.load(fs: fs, directory: dir, relDir: relDir)
         if let c = checkpoint, c.durableEnd > end {
             let at = segments.last.map { ($0.segment.relPath, $0.size) } ?? (relDir, Int64(0))
@@ -67,8 +93,12 @@ extension StreamLog {
             report.file = report.file ?? at.0
             report.reason = message
         }
+        for f in archive?.files ?? [] where f.schemaVersion > history.latest.version {
+            throw .corruption("archive file \(f.name) names schema version \(f.schemaVersion), the history has \(history.latest.version)",
+                              path: "archive/\(name)/\(ArchiveManifest.fileName)", offset: nil)
+        }
         let log = StreamLog(name: name, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: segments, index: appender,
-                            pool: pool, checkpoint: checkpoint?.durableEnd ?? 0)
+                            pool: pool, checkpoint: checkpoint?.durableEnd ?? 0, archive: archive)
         // Everything up to the recovered end was fsynced by the active segment's recovery.
         if !options.readOnly, !segments.isEmpty { try log.recordCheckpoint(durableEnd: end) }
         let changed = report.file != nil || !report.rebuiltIndexes.isEmpty

@@ -5,63 +5,138 @@ import LambdaStoreCore
 public struct ReadScratch: Sendable {
     var raw: [UInt8] = []
     var plain: [UInt8] = []
+    /// The archive row group decoded last (scans read a row group's records in several calls).
+    var rowGroup: (file: String, index: Int, keep: Bool, version: UInt32, batch: ColumnBatch)? = nil
     /// Empty buffers; they grow to the largest batch read through them.
     public init() {}
 }
 
-extension StreamLog {
-    /// Up to `limit` published batches whose records overlap `offsets`, in offset order.
-    func entries(overlapping offsets: Range<Int64>, limit: Int = .max) -> [(Segment, IndexEntry)] {
-        shared.withLock { s in
-            var out: [(Segment, IndexEntry)] = []
-            guard !offsets.isEmpty, !s.segments.isEmpty, offsets.lowerBound < s.endOffset else { return out }
-            var si = s.segmentIndex(containing: offsets.lowerBound)
-            var ei = s.segments[si].entryIndex(containing: offsets.lowerBound)
-            while si < s.segments.count {
-                let st = s.segments[si]
-                while ei < st.entries.count {
-                    let e = st.entries[ei]
-                    if e.baseOffset >= offsets.upperBound || out.count >= limit { return out }
-                    if e.endOffset > offsets.lowerBound { out.append((st.segment, e)) }
-                    ei += 1
-                }
-                si += 1
-                ei = 0
-            }
-            return out
+/// One stored piece of history: a batch of a raw segment, or a row group of an archive file.
+enum HistoryPiece: Sendable {
+    case raw(Segment, IndexEntry)
+    case archived(ArchivedFile, Int)
+
+    var baseOffset: Int64 {
+        switch self {
+        case .raw(_, let e): e.baseOffset
+        case .archived(let f, let g): f.rowGroups[g].firstOffset
         }
     }
 
-    /// The batches holding the records at `offsets`, from the indexes (no payload is read).
+    var endOffset: Int64 {
+        switch self {
+        case .raw(_, let e): e.endOffset
+        case .archived(let f, let g): f.rowGroups[g].endOffset
+        }
+    }
+
+    var info: BatchInfo {
+        switch self {
+        case .raw(let seg, let e): return BatchInfo(e, segment: seg.name)
+        case .archived(let f, let g):
+            let r = f.rowGroups[g]
+            return BatchInfo(baseOffset: r.firstOffset, count: r.rows, minEventTime: r.minEventTime, maxEventTime: r.maxEventTime,
+                             schemaVersion: f.schemaVersion, codec: .zstd, segment: f.name, position: Int64(g),
+                             storedBytes: Int(clamping: r.bytes), uncompressedBytes: 0)
+        }
+    }
+}
+
+extension StreamShared {
+    /// The first offset held by a raw segment (the end when there is none).
+    var rawStart: Int64 { segments.first?.segment.baseOffset ?? endOffset }
+
+    /// Up to `limit` pieces of history overlapping `offsets`, in offset order: archive row groups
+    /// below the first raw segment, raw batches from it on (raw is preferred where both exist).
+    func pieces(overlapping offsets: Range<Int64>, limit: Int = .max, eventTime: ClosedRange<Int64>? = nil) -> [HistoryPiece] {
+        var out: [HistoryPiece] = []
+        guard !offsets.isEmpty, offsets.lowerBound < endOffset else { return out }
+        let raw0 = rawStart
+        // The archive below the raw segments.
+        if offsets.lowerBound < raw0, !archive.files.isEmpty {
+            var lo = 0, hi = archive.files.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if archive.files[mid].endOffset <= offsets.lowerBound { lo = mid + 1 } else { hi = mid }
+            }
+            var fi = lo
+            while fi < archive.files.count {
+                let f = archive.files[fi]
+                if f.firstOffset >= Swift.min(offsets.upperBound, raw0) || out.count >= limit { break }
+                for (g, r) in f.rowGroups.enumerated() where r.endOffset > offsets.lowerBound && r.firstOffset < Swift.min(offsets.upperBound, raw0) {
+                    if out.count >= limit { return out }
+                    if let t = eventTime {
+                        guard let a = r.minEventTime, let b = r.maxEventTime, a <= t.upperBound, b >= t.lowerBound else { continue }
+                    }
+                    out.append(.archived(f, g))
+                }
+                fi += 1
+            }
+        }
+        guard offsets.upperBound > raw0, !segments.isEmpty, out.count < limit else { return out }
+        let from = Swift.max(offsets.lowerBound, raw0)
+        var si = segmentIndex(containing: from)
+        var ei = segments[si].entryIndex(containing: from)
+        while si < segments.count {
+            let st = segments[si]
+            if let t = eventTime, ei == 0 {
+                guard let a = st.eventTimeMin, let b = st.eventTimeMax, a <= t.upperBound, b >= t.lowerBound else {
+                    if st.segment.baseOffset >= offsets.upperBound { return out }
+                    si += 1
+                    continue
+                }
+            }
+            while ei < st.entries.count {
+                let e = st.entries[ei]
+                if e.baseOffset >= offsets.upperBound || out.count >= limit { return out }
+                if e.endOffset > from {
+                    if let t = eventTime {
+                        if let r = e.eventTimeRange, r.overlaps(t) { out.append(.raw(st.segment, e)) }
+                    } else {
+                        out.append(.raw(st.segment, e))
+                    }
+                }
+                ei += 1
+            }
+            si += 1
+            ei = 0
+        }
+        return out
+    }
+}
+
+extension StreamLog {
+    /// Up to `limit` published raw batches whose records overlap `offsets`, in offset order.
+    func entries(overlapping offsets: Range<Int64>, limit: Int = .max) -> [(Segment, IndexEntry)] {
+        shared.withLock { s in
+            s.pieces(overlapping: Swift.max(offsets.lowerBound, s.rawStart)..<Swift.max(offsets.upperBound, s.rawStart), limit: limit).compactMap {
+                if case .raw(let seg, let e) = $0 { (seg, e) } else { nil }
+            }
+        }
+    }
+
+    /// The batches holding the records at `offsets`, from the indexes and the archive manifest
+    /// (no payload is read): raw batches, and below the first raw segment archive row groups
+    /// (``BatchInfo/segment`` then names the `.parquet` file and ``BatchInfo/position`` the row
+    /// group). Both are read by ``readBatch(_:scratch:keepDictionaries:)``.
     ///
-    /// Offsets outside `startOffset..<endOffset` are ignored. The first and last batch may
-    /// extend beyond `offsets`.
+    /// Offsets outside `earliestReplayableOffset..<endOffset` are ignored. The first and last
+    /// batch may extend beyond `offsets`.
     /// - Complexity: O(log segments + log batches + k) for k batches returned.
     /// - Throws: never today (kept for index backends that read from disk).
     public func batchInfos(in offsets: Range<Int64>) throws(LambdaStoreError) -> [BatchInfo] {
-        entries(overlapping: offsets).map { BatchInfo($0.1, segment: $0.0.name) }
+        shared.withLock { $0.pieces(overlapping: offsets) }.map(\.info)
     }
 
     /// The batches among `offsets` whose event-time range overlaps `eventTime` (both ends
-    /// inclusive), from the time index (format-spec.md §2.5): no payload is read. Batches
-    /// whose event times are all null never match. A returned batch holds at least one record
-    /// in the range only as far as its min/max tell: callers filter records themselves.
+    /// inclusive), from the time index and the archive manifest's row-group ranges
+    /// (format-spec.md §2.5, §8.2): no payload is read. Batches whose event times are all null
+    /// never match. A returned batch holds at least one record in the range only as far as its
+    /// min/max tell: callers filter records themselves.
     /// - Complexity: O(batches in the segments overlapping `offsets`); segments whose
     ///   event-time range misses `eventTime` are skipped whole.
     public func batchInfos(overlappingEventTime eventTime: ClosedRange<Int64>, in offsets: Range<Int64>) throws(LambdaStoreError) -> [BatchInfo] {
-        shared.withLock { s in
-            var out: [BatchInfo] = []
-            guard !offsets.isEmpty, !s.segments.isEmpty else { return out }
-            for si in s.segmentIndex(containing: offsets.lowerBound)..<s.segments.count {
-                let st = s.segments[si]
-                if st.segment.baseOffset >= offsets.upperBound { break }
-                guard let lo = st.eventTimeMin, let hi = st.eventTimeMax, lo <= eventTime.upperBound, hi >= eventTime.lowerBound else { continue }
-                for e in st.entries where e.endOffset > offsets.lowerBound && e.baseOffset < offsets.upperBound {
-                    if let r = e.eventTimeRange, r.overlaps(eventTime) { out.append(BatchInfo(e, segment: st.segment.name)) }
-                }
-            }
-            return out
-        }
+        shared.withLock { $0.pieces(overlapping: offsets, eventTime: eventTime) }.map(\.info)
     }
 
     /// Reads, checks and decodes one batch, projected onto ``latestSchema``.
@@ -79,57 +154,123 @@ extension StreamLog {
     /// ``readBatch(_:)`` through caller-owned buffers: the form for reading many batches.
     ///
     /// With `keepDictionaries`, string columns stored in dictionary form (format-spec.md
-    /// §2.3.1) come back dictionary-encoded (``Column/dictionary``) instead of materialized: for
-    /// scans whose every consumer handles that form (filters and view aggregation do).
+    /// §2.3.1, and dictionary-encoded Parquet chunks) come back dictionary-encoded
+    /// (``Column/dictionary``) instead of materialized: for scans whose every consumer handles
+    /// that form (filters and view aggregation do).
+    ///
+    /// A raw batch whose segment retention removed after `info` was taken is read from the
+    /// archive copy of the same records.
     public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch, keepDictionaries: Bool = false) throws(LambdaStoreError) -> ColumnBatch {
-        let found: (Segment, IndexEntry, SchemaHistory)? = shared.withLock { s in
-            guard !s.segments.isEmpty else { return nil }
+        if info.segment.hasSuffix(".parquet") {
+            let f: ArchivedFile? = shared.withLock { s in s.archive.files.first { $0.name == info.segment } }
+            guard let f, info.position >= 0, info.position < Int64(f.rowGroups.count),
+                  f.rowGroups[Int(info.position)].firstOffset == info.baseOffset else {
+                throw LambdaStoreError(.notFound, "no row group \(info.position) at offset \(info.baseOffset) in archive file \(info.segment) of stream '\(name)'")
+            }
+            return try read(.archived(f, Int(info.position)), scratch: &scratch, keepDictionaries: keepDictionaries)
+        }
+        let found: HistoryPiece? = shared.withLock { s in
+            guard !s.segments.isEmpty, info.baseOffset >= s.rawStart else { return nil }
             let st = s.segments[s.segmentIndex(containing: info.baseOffset)]
             guard st.segment.name == info.segment, !st.entries.isEmpty else { return nil }
             let e = st.entries[st.entryIndex(containing: info.baseOffset)]
             guard e.baseOffset == info.baseOffset, e.position == info.position else { return nil }
-            return (st.segment, e, s.history)
+            rawReaders.withLock { $0 += 1 }
+            return .raw(st.segment, e)
         }
-        guard let (seg, entry, history) = found else {
+        if let found {
+            defer { rawReaders.withLock { $0 -= 1 } }
+            return try read(found, scratch: &scratch, keepDictionaries: keepDictionaries)
+        }
+        // Removed by retention meanwhile: the archive holds the same records.
+        let range = info.baseOffset..<(info.baseOffset + Int64(info.count))
+        let archived: HistoryPiece? = shared.withLock { s in
+            guard let f = s.archive.file(containing: info.baseOffset),
+                  let g = f.rowGroups.firstIndex(where: { $0.firstOffset <= range.lowerBound && $0.endOffset >= range.upperBound }) else { return nil }
+            return .archived(f, g)
+        }
+        guard let archived else {
             throw LambdaStoreError(.notFound, "no batch at offset \(info.baseOffset) in \(info.segment) of stream '\(name)'")
         }
-        return try decode(seg, entry, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
+        let b = try read(archived, scratch: &scratch, keepDictionaries: keepDictionaries)
+        let lo = Int(range.lowerBound - archived.baseOffset)
+        return b.slice(lo..<(lo + info.count))
+    }
+
+    /// Reads one piece, projected onto the latest schema. Raw pieces must be counted in
+    /// `rawReaders` by the caller.
+    func read(_ piece: HistoryPiece, scratch: inout ReadScratch, keepDictionaries: Bool) throws(LambdaStoreError) -> ColumnBatch {
+        let history = shared.withLock { $0.history }
+        switch piece {
+        case .raw(let seg, let e):
+            return try decode(seg, e, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
+        case .archived(let f, let g):
+            if let c = scratch.rowGroup, c.file == f.name, c.index == g, c.keep == keepDictionaries, c.version == history.latest.version {
+                return c.batch
+            }
+            let reader = try archiveReader(f, history: history)
+            let b = try reader.readRowGroup(g, keepDictionaries: keepDictionaries).projected(from: reader.schema, to: history.latest)
+            scratch.rowGroup = (f.name, g, keepDictionaries, history.latest.version, b)
+            return b
+        }
+    }
+
+    /// The checked reader of an archive file, from a small cache of whole files.
+    func archiveReader(_ f: ArchivedFile, history: SchemaHistory) throws(LambdaStoreError) -> ArchiveFileReader {
+        if let r = archiveCache.withLock({ c in c.first { $0.name == f.name }?.reader }), r.file == f { return r }
+        guard let schema = history.schema(version: f.schemaVersion) else {
+            throw LambdaStoreError.corruption("archive file names schema version \(f.schemaVersion), the history has \(history.latest.version)",
+                                              path: "archive/\(name)/\(f.name)", offset: nil)
+        }
+        let r = try ArchiveFileReader(fs: fs, root: root, stream: name, file: f, schema: schema)
+        archiveCache.withLock { c in
+            c.removeAll { $0.name == f.name }
+            c.append((f.name, r))
+            if c.count > 3 { c.removeFirst() }
+        }
+        return r
     }
 
     /// Calls `body` with every batch holding records at `offsets`, in offset order, decoded
-    /// and projected onto the latest schema. Batches straddling either end of `offsets` are
+    /// and projected onto the latest schema: raw batches, and archive row groups for the
+    /// history below the first raw segment. Pieces straddling either end of `offsets` are
     /// sliced to it; the ``BatchInfo`` passed then describes the slice (`baseOffset` and
-    /// `count` of the records handed over; the other fields those of the stored batch).
+    /// `count` of the records handed over; the other fields those of the stored piece).
     ///
-    /// Only batches published when each chunk of the scan starts are visited, so a reader
+    /// Only pieces published when each chunk of the scan starts are visited, so a reader
     /// running during appends sees a consistent prefix. Batches are projected onto the latest
-    /// schema as of their chunk (256 batches): a schema evolution during a long scan shows up
+    /// schema as of their chunk (256 pieces): a schema evolution during a long scan shows up
     /// from the next chunk on. Safe to call concurrently from several
-    /// threads (on disjoint or overlapping ranges) and with the writer.
+    /// threads (on disjoint or overlapping ranges), with the writer and with retention.
     ///
     /// With `keepDictionaries`, dictionary-coded string columns are handed over in that form
     /// (see ``readBatch(_:scratch:keepDictionaries:)``).
-    /// - Throws: `.corruption` naming the segment and byte offset; whatever `body` throws.
+    /// - Throws: `.corruption` naming the file and byte offset; whatever `body` throws.
     /// - Complexity: O(bytes read).
     public func forEachBatch(in offsets: Range<Int64>, keepDictionaries: Bool = false, _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         var scratch = ReadScratch()
         var cursor = offsets.lowerBound
         while cursor < offsets.upperBound {
-            let chunk = entries(overlapping: cursor..<offsets.upperBound, limit: 256)
-            // Read after the chunk: the history only grows, so it knows every version named.
-            let history = shared.withLock { $0.history }
+            // Counted as a raw reader for the whole chunk: retention unlinks no segment of it.
+            let chunk = shared.withLock { s in
+                let c = s.pieces(overlapping: cursor..<offsets.upperBound, limit: 256)
+                rawReaders.withLock { $0 += 1 }
+                return c
+            }
+            defer { rawReaders.withLock { $0 -= 1 } }
             if chunk.isEmpty { return }
-            for (seg, e) in chunk {
-                var batch = try decode(seg, e, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
-                var info = BatchInfo(e, segment: seg.name)
-                let lo = Swift.max(offsets.lowerBound, e.baseOffset), hi = Swift.min(offsets.upperBound, e.endOffset)
-                if lo != e.baseOffset || hi != e.endOffset {
-                    batch = batch.slice(Int(lo - e.baseOffset)..<Int(hi - e.baseOffset))
+            for piece in chunk {
+                var batch = try read(piece, scratch: &scratch, keepDictionaries: keepDictionaries)
+                var info = piece.info
+                let lo = Swift.max(cursor, piece.baseOffset), hi = Swift.min(offsets.upperBound, piece.endOffset)
+                guard lo < hi else { continue }
+                if lo != piece.baseOffset || hi != piece.endOffset {
+                    batch = batch.slice(Int(lo - piece.baseOffset)..<Int(hi - piece.baseOffset))
                     info.baseOffset = lo
                     info.count = Int(hi - lo)
                 }
                 try body(info, batch)
-                cursor = e.endOffset
+                cursor = hi
             }
         }
     }
@@ -142,11 +283,8 @@ extension StreamLog {
     public func forEachBatch(overlappingEventTime eventTime: ClosedRange<Int64>, in offsets: Range<Int64>,
                              _ body: (BatchInfo, ColumnBatch) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         var scratch = ReadScratch()
-        let infos = try batchInfos(overlappingEventTime: eventTime, in: offsets)
-        let history = shared.withLock { $0.history }   // read after the infos: knows their versions
-        for info in infos {
-            guard let (seg, e) = entries(overlapping: info.offsets, limit: 1).first else { continue }
-            try body(info, try decode(seg, e, history: history, scratch: &scratch))
+        for info in try batchInfos(overlappingEventTime: eventTime, in: offsets) {
+            try body(info, try readBatch(info, scratch: &scratch))
         }
     }
 

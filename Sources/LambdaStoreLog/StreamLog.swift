@@ -81,6 +81,10 @@ struct SegmentState: Sendable {
 struct StreamShared: Sendable {
     var history: SchemaHistory
     var segments: [SegmentState]
+    /// The Parquet history archive (archive/<stream>/, format-spec.md §8) and the earliest
+    /// replayable offset: reads below the first raw segment come from it. Changed together
+    /// with `segments` (retention removes a segment only once the archive lists its records).
+    var archive: ArchiveManifest
     var endOffset: Int64
     /// Every offset below this is on stable storage.
     var durableEnd: Int64
@@ -161,18 +165,30 @@ public final class StreamLog: Sendable {
     let checkpointLock: Locked<Int64>
     /// Descriptors of sealed segments (shared by the store's streams).
     let pool: SegmentFilePool
+    /// When the active segment rolls: bytes, and age in ms (nil: never by age). From
+    /// ``LogOptions`` until a lifecycle policy sets them (``setRollLimits(bytes:ageMillis:)``).
+    let rollLimits: Locked<(bytes: Int64, ageMillis: Int64?)>
+    /// Archive files decoded recently (whole files; a scan reads one row group after another).
+    let archiveCache = Locked<[(name: String, reader: ArchiveFileReader)]>([])
+    /// Archive manifest changes take turns under this lock.
+    let archiveWrites = Locked<Int>(0)
+    /// Raw-segment reads in flight: retention unlinks a removed segment's file only at zero.
+    let rawReaders = Locked<Int>(0)
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
-         segments: [SegmentState], index: IndexAppender?, pool: SegmentFilePool, checkpoint: Int64 = 0) {
+         segments: [SegmentState], index: IndexAppender?, pool: SegmentFilePool, checkpoint: Int64 = 0,
+         archive: ArchiveManifest? = nil) {
         checkpointLock = Locked(checkpoint)
+        rollLimits = Locked((options.segmentBytesMax, options.segmentAgeMaxMillis))
         self.pool = pool
         self.name = name
         self.dir = dir
         self.relDir = relDir
         self.fs = fs
         self.options = options
-        let end = segments.last?.endOffset ?? 0
-        shared = Locked(StreamShared(history: history, segments: segments, endOffset: end, durableEnd: end, visibleEnd: end))
+        let end = Swift.max(segments.last?.endOffset ?? 0, archive?.endOffset ?? 0)
+        shared = Locked(StreamShared(history: history, segments: segments, archive: archive ?? ArchiveManifest(stream: name),
+                                     endOffset: end, durableEnd: end, visibleEnd: end))
         observers = Locked([])
         var w = StreamWriter()
         w.index = index
@@ -196,8 +212,45 @@ public final class StreamLog: Sendable {
     /// The next offset to assign: the number of records appended since offset 0.
     public var endOffset: Int64 { shared.withLock { $0.endOffset } }
 
-    /// The first offset still stored (0 until retention removes segments).
+    /// The first offset still stored in a raw segment (history below it lives in the archive,
+    /// or was dropped below ``earliestReplayableOffset``).
     public var startOffset: Int64 { shared.withLock { $0.segments.first?.segment.baseOffset ?? $0.endOffset } }
+
+    /// The first offset of the history still kept, raw or archived: 0 until history is dropped
+    /// behind a base checkpoint.
+    public var earliestReplayableOffset: Int64 { shared.withLock { $0.archive.earliestReplayableOffset } }
+
+    /// The archive manifest in effect.
+    public var archiveManifest: ArchiveManifest { shared.withLock { $0.archive } }
+
+    /// The store root (the stream directory is `<root>/streams/<name>`).
+    var root: String { Path.parent(of: Path.parent(of: dir)) }
+
+    /// Sets when the active segment rolls (a lifecycle policy), from the next append on.
+    public func setRollLimits(bytes: Int64, ageMillis: Int64?) {
+        rollLimits.withLock { $0 = (bytes, ageMillis) }
+    }
+
+    /// Seals the active segment now when it holds at least one batch and the roll limits say
+    /// it is due (`compact` rolls an idle stream's segment this way).
+    /// - Returns: whether it rolled.
+    /// - Throws: `.io` from the fsyncs; `.precondition` when read-only, closed or failed.
+    public func rollIfDue() throws(LambdaStoreError) -> Bool {
+        guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
+        return try writer.withLock { w throws(LambdaStoreError) -> Bool in
+            let (end, active, failure, closed) = shared.withLock { s in
+                (s.endOffset, s.segments.last.map { ($0.segment, $0.size, $0.entries.count) }, s.failure, s.isClosed)
+            }
+            guard !closed else { throw LambdaStoreError(.precondition, "stream '\(name)' is closed") }
+            if let failure { throw LambdaStoreError(.precondition, "stream '\(name)' failed earlier and must be reopened: \(failure)") }
+            guard case let (seg, size, count)? = active, count > 0 else { return false }
+            let limits = rollLimits.withLock { $0 }
+            let due = size >= limits.bytes || (limits.ageMillis.map { options.clock() - seg.createdAt >= $0 } ?? false)
+            guard due else { return false }
+            _ = try roll(&w, base: end)
+            return true
+        }
+    }
 
     /// Every offset below this is on stable storage.
     public var durableEndOffset: Int64 { shared.withLock { $0.durableEnd } }
@@ -390,8 +443,9 @@ public final class StreamLog: Sendable {
             // Roll when the batch would overflow a non-empty segment, or the segment is too old.
             var target = active
             if case let (seg, size, count)? = active, count > 0 {
-                let tooBig = size + Int64(header.totalLength) > options.segmentBytesMax
-                let tooOld = options.segmentAgeMaxMillis.map { options.clock() - seg.createdAt >= $0 } ?? false
+                let limits = rollLimits.withLock { $0 }
+                let tooBig = size + Int64(header.totalLength) > limits.bytes
+                let tooOld = limits.ageMillis.map { options.clock() - seg.createdAt >= $0 } ?? false
                 if tooBig || tooOld { target = nil }
             }
             if target == nil {

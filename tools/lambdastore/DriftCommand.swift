@@ -68,18 +68,30 @@ struct ReplayCommand: AsyncParsableCommand {
 }
 
 struct CompactCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Apply retention and collect unreferenced snapshots.")
+    static let configuration = CommandConfiguration(commandName: "compact",
+        abstract: "Apply every lifecycle policy now: roll, archive, raw retention, history drop, snapshot GC.")
     @OptionGroup var common: StoreOptionsGroup
+    @Flag(name: .long, help: "Report what would be done; change nothing.") var dryRun = false
 
     func run() async throws {
         try await reportingErrors {
             let store = try openStore(common.store)
             defer { store.close() }
-            let r = try await store.compact()
+            let bar = stderrIsTerminal && !dryRun ? ProgressBar(label: "compact") : nil
+            let r = try await store.compact(dryRun: dryRun, progress: bar?.handler)
             if common.json {
                 print(r.json.serialized())
             } else {
-                print("removed \(r.filesRemoved.count) unreferenced files (\(r.bytesReclaimed) bytes)")
+                let archived = r.streams.reduce(0) { $0 + $1.archivedSegments }
+                let events = r.streams.reduce(Int64(0)) { $0 + $1.archivedEvents }
+                let segs = r.streams.reduce(0) { $0 + $1.removedSegments }
+                let verb = dryRun ? "would " : ""
+                print("\(verb)roll \(r.rolled) segments, \(verb)archive \(archived) segments (\(events) events), \(verb)remove \(segs) raw segments and \(r.snapshotsRemoved) snapshots (\(r.bytesReclaimed) bytes)")
+                print("bytes raw \(r.before.raw) -> \(r.after.raw), archive \(r.before.archive) -> \(r.after.archive), snapshots \(r.before.snapshots) -> \(r.after.snapshots)")
+                for s in r.streams {
+                    if s.droppedEvents > 0 { print("stream \(s.stream): \(verb)drop \(s.droppedEvents) events of history; earliest replayable offset \(s.earliestReplayableOffset)") }
+                    for n in s.notes { print("stream \(s.stream): \(n)") }
+                }
             }
             return 0
         }

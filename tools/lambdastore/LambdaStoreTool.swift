@@ -15,7 +15,7 @@ struct LambdaStoreTool: AsyncParsableCommand {
         abstract: "An embedded storage engine for the Lambda architecture.",
         subcommands: [
             SchemaCommand.self, IngestCommand.self, ViewCommand.self, QueryCommand.self, BatchCommand.self,
-            DriftCommand.self, ReconcileCommand.self, ReplayCommand.self, CompactCommand.self, StatusCommand.self,
+            DriftCommand.self, ReconcileCommand.self, ReplayCommand.self, PolicyCommand.self, CompactCommand.self, StatusCommand.self,
             VerifyCommand.self, RepairCommand.self, DumpCommand.self, DemoCommand.self, DebugCommand.self,
         ])
 

@@ -17,7 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("store \(s.root)")
             if s.streams.isEmpty { print("no streams yet (lambdastore schema apply FILE)") }
             for st in s.streams {
-                print("stream \(st.name): \(st.endOffset) events (offsets 0..<\(st.endOffset)), schema v\(st.schemaVersion), \(st.segments) segment(s), \(st.bytes) bytes")
+                print("stream \(st.name): \(st.endOffset) events (offsets 0..<\(st.endOffset)), schema v\(st.schemaVersion), \(st.segments) segment(s), \(st.bytes) raw bytes, \(st.archiveFiles) archive file(s) \(st.archiveBytes) bytes, earliest replayable offset \(st.earliestReplayableOffset)")
             }
             for v in s.views {
                 let i = v.info
@@ -30,6 +30,8 @@ struct StatusCommand: AsyncParsableCommand {
                 }
             }
             for u in s.unavailable { print("view \(u.view): UNAVAILABLE: \(u.reason)") }
+            let speed = s.views.reduce(0) { $0 + $1.speedBytes }
+            print("bytes: raw \(s.tiers.raw), archive \(s.tiers.archive), snapshots \(s.tiers.snapshots), speed ~\(speed)")
             return 0
         }
     }

@@ -8,6 +8,8 @@ struct ViewCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a view from a JSON file (an identical view is a no-op; a changed one is rebuilt from history and swapped in).")
         @OptionGroup var common: StoreOptionsGroup
         @Argument(help: "The view JSON file.") var file: String
+        @Flag(name: .long, help: "Build the view from the stream's earliest replayable offset when older history was dropped by retention.")
+        var fromEarliest = false
 
         func run() async throws {
             try await reportingErrors {
@@ -15,7 +17,7 @@ struct ViewCommand: AsyncParsableCommand {
                 let def = try ViewDefinition.parse(json: bytes)
                 let store = try openStore(common.store)
                 defer { store.close() }
-                let result = try await store.createView(def)
+                let result = try await store.createView(def, fromEarliestReplayable: fromEarliest)
                 let (what, fp): (String, String) = switch result {
                 case .created(let f): ("created", f)
                 case .unchanged(let f): ("unchanged", f)

@@ -365,9 +365,15 @@ extension Store {
     /// Recomputes every cell over `[0, horizon)` on `batchParallelism` threads: the log is split
     /// into contiguous parts, each aggregated into its own table, and the tables merged (every
     /// state is a commutative monoid with an order-independent result).
+    ///
+    /// Where history was dropped, the view's base checkpoint stands for `[0, E)`: the result is
+    /// `base ⊕ recompute([E, horizon))`.
     func recomputeAll(stream: StreamLog, view: CompiledView, horizon: Int64, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
-        let infos = horizon > 0 ? try stream.batchInfos(in: 0..<horizon) : []
-        return try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: nil, progress: progress)
+        let (from, base) = try historyStart(stream, view)
+        let infos = horizon > from ? try stream.batchInfos(in: from..<horizon) : []
+        var (table, n) = try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: nil, progress: progress)
+        mergeBase(base, into: &table, keep: nil)
+        return (table, n)
     }
 
     /// Recomputes the cells of the selected windows: reads, through the time index, every batch
@@ -376,19 +382,22 @@ extension Store {
     /// still keeps only the selected windows), so its runs stay byte-identical to a full run.
     func recomputeWindows(stream: StreamLog, view: CompiledView, horizon: Int64, windows: WindowSelection, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
         guard !windows.isEmpty, horizon > 0 else { return (ViewTable(layout: view.layout), 0) }
+        let (from, base) = try historyStart(stream, view)
         let size = view.layout.windowSize
         let onEventTime = view.layout.windowFieldIndex == view.schema.eventTimeIndex
         let infos: [BatchInfo]
         if onEventTime {
             let bounds = windows.timeBounds(windowSize: size)
-            infos = try stream.batchInfos(overlappingEventTime: bounds, in: 0..<horizon).filter { info in
+            infos = horizon > from ? try stream.batchInfos(overlappingEventTime: bounds, in: from..<horizon).filter { info in
                 guard let lo = info.minEventTime, let hi = info.maxEventTime else { return false }
                 return windows.overlaps(lo...hi, windowSize: size, layout: view.layout)
-            }
+            } : []
         } else {
-            infos = try stream.batchInfos(in: 0..<horizon)
+            infos = horizon > from ? try stream.batchInfos(in: from..<horizon) : []
         }
-        return try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: windows, progress: progress)
+        var (table, n) = try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: windows, progress: progress)
+        mergeBase(base, into: &table, keep: windows)
+        return (table, n)
     }
 
     func aggregate(stream: StreamLog, view: CompiledView, batches: [BatchInfo], horizon: Int64, keep: WindowSelection?, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {

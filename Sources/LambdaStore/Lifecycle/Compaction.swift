@@ -1,53 +1,332 @@
 import LambdaStoreColumnar
 import LambdaStoreCore
+import LambdaStoreLog
+import LambdaStoreViews
 
-/// What ``Store/compact()`` did.
-public struct CompactReport: Sendable {
-    /// Files removed (paths relative to the store).
-    public var filesRemoved: [String]
-    /// Bytes reclaimed.
-    public var bytesReclaimed: Int64
+/// Bytes on disk per tier.
+public struct TierBytes: Sendable, Equatable {
+    /// Raw segment files.
+    public var raw: Int64 = 0
+    /// Parquet archive files.
+    public var archive: Int64 = 0
+    /// Snapshot and base files of the views.
+    public var snapshots: Int64 = 0
 
-    /// The JSON form.
+    /// `{"raw", "archive", "snapshots"}`.
     public var json: JSONValue {
-        (["filesRemoved": .array(filesRemoved.map { .string($0) }), "bytesReclaimed": .int(bytesReclaimed)] as JSONValue)
+        .object([JSONMember("raw", .int(raw)), JSONMember("archive", .int(archive)), JSONMember("snapshots", .int(snapshots))])
+    }
+}
+
+/// What one stream's lifecycle step did (or, on a dry run, would do).
+public struct StreamCompaction: Sendable {
+    /// The stream.
+    public var stream: String
+    /// Whether its active segment rolled.
+    public var rolled: Bool = false
+    /// Segments copied into the archive, their events, and the archive bytes written.
+    public var archivedSegments = 0, archivedEvents: Int64 = 0, archivedBytes: Int64 = 0
+    /// Raw segments removed (archived copies stay).
+    public var removedSegments = 0, removedSegmentBytes: Int64 = 0
+    /// Events whose history was dropped behind base checkpoints.
+    public var droppedEvents: Int64 = 0
+    /// The earliest replayable offset afterwards.
+    public var earliestReplayableOffset: Int64 = 0
+    /// Why something the policy asks for was not done (yet).
+    public var notes: [String] = []
+}
+
+/// What ``Store/compact(dryRun:progress:)`` did: the `compact --json` summary of DESIGN.md.
+public struct CompactReport: Sendable {
+    /// Whether this was a dry run (nothing changed).
+    public var dryRun: Bool
+    /// Per stream.
+    public var streams: [StreamCompaction]
+    /// Snapshot (and base) files removed.
+    public var snapshotsRemoved: Int
+    /// Every file removed (paths relative to the store).
+    public var filesRemoved: [String]
+    /// Bytes reclaimed (every removed file).
+    public var bytesReclaimed: Int64
+    /// Bytes per tier before and after.
+    public var before: TierBytes, after: TierBytes
+
+    /// Active segments rolled.
+    public var rolled: Int { streams.filter(\.rolled).count }
+    /// The smallest earliest replayable offset over the streams (0 when none dropped history).
+    public var earliestReplayableOffset: Int64 { streams.map(\.earliestReplayableOffset).min() ?? 0 }
+
+    /// `{"rolled", "archived": {"segments", "events", "bytes"}, "removed": {"segments",
+    /// "snapshots", "bytes"}, "bytes": {"before": {...}, "after": {...}},
+    /// "earliestReplayableOffset"}`, plus `dryRun`, per-stream details and the removed files.
+    public var json: JSONValue {
+        let archived: JSONValue = .object([
+            JSONMember("segments", .int(Int64(streams.reduce(0) { $0 + $1.archivedSegments }))),
+            JSONMember("events", .int(streams.reduce(0) { $0 + $1.archivedEvents })),
+            JSONMember("bytes", .int(streams.reduce(0) { $0 + $1.archivedBytes })),
+        ])
+        let removed: JSONValue = .object([
+            JSONMember("segments", .int(Int64(streams.reduce(0) { $0 + $1.removedSegments }))),
+            JSONMember("snapshots", .int(Int64(snapshotsRemoved))),
+            JSONMember("bytes", .int(bytesReclaimed)),
+        ])
+        return .object([
+            JSONMember("rolled", .int(Int64(rolled))),
+            JSONMember("archived", archived),
+            JSONMember("removed", removed),
+            JSONMember("bytes", .object([JSONMember("before", before.json), JSONMember("after", after.json)])),
+            JSONMember("earliestReplayableOffset", .int(earliestReplayableOffset)),
+            JSONMember("dryRun", .bool(dryRun)),
+            JSONMember("streams", .object(streams.map { s in
+                JSONMember(s.stream, .object([
+                    JSONMember("rolled", .bool(s.rolled)),
+                    JSONMember("archivedSegments", .int(Int64(s.archivedSegments))),
+                    JSONMember("archivedEvents", .int(s.archivedEvents)),
+                    JSONMember("removedSegments", .int(Int64(s.removedSegments))),
+                    JSONMember("droppedEvents", .int(s.droppedEvents)),
+                    JSONMember("earliestReplayableOffset", .int(s.earliestReplayableOffset)),
+                    JSONMember("notes", .array(s.notes.map { .string($0) })),
+                ]))
+            })),
+            JSONMember("filesRemoved", .array(filesRemoved.map { .string($0) })),
+        ])
     }
 }
 
 extension Store {
-    /// Collects garbage: snapshot files that no manifest references any more (older
-    /// generations) and leftover `*.tmp` files from interrupted publishes.
+    /// Bytes per tier now: raw segments, archive files, view snapshot and base files.
+    public func tierBytes() -> TierBytes {
+        var t = TierBytes()
+        for name in log.streamNames() {
+            guard let s = try? log.stream(name) else { continue }
+            t.raw += s.rawBytes
+            t.archive += s.archiveBytes
+        }
+        let names = state.withLock { Set($0.views.keys).union($0.unavailable.keys) }
+        for v in names {
+            let dir = viewDirectory(v)
+            for f in (try? fs.list(dir)) ?? [] where f.hasSuffix(".snapshot") || f.hasSuffix(".base") {
+                if let h = try? fs.open(Path.join(dir, f), mode: .read) { t.snapshots += (try? h.size()) ?? 0; try? h.close() }
+            }
+        }
+        return t
+    }
+
+    /// Applies every lifecycle policy now (DESIGN.md "Lifecycle"), stream by stream: rolls an
+    /// active segment the size or age policy says is due, copies sealed segments older than
+    /// `archiveAfter` into the Parquet archive, deletes archived raw segments beyond
+    /// `keepRaw`/`keepRawBytes`, drops history older than `dropHistoryAfter` behind base
+    /// checkpoints of every view (only with `allowHistoryLoss`, and never above a view's
+    /// horizon), then collects snapshot generations beyond each view's `keepGenerations` and
+    /// unreferenced files.
     ///
-    /// Each view's directory is collected in that view's turn of runs (``runBatch(view:mode:progress:)``,
-    /// ``reconcile(view:)``, version builds), so no run's temp file or just-published snapshot
-    /// is taken; a snapshot a query is still reading (pinned) stays until a later compaction.
-    /// - Complexity: O(files in the view directories).
-    public func compact() async throws(LambdaStoreError) -> CompactReport {
+    /// Every step is manifest-driven: archive files are durable and listed by the archive
+    /// manifest before any raw segment goes; base checkpoints are durable before history is
+    /// dropped; a crash at any point leaves the old or the new state. Runs beside appends,
+    /// queries and batch runs (each view's part in that view's turn; history drops hold the
+    /// turns of every view of the stream); two compactions take turns.
+    /// - Parameter dryRun: report what would be done, change nothing.
+    /// - Throws: `.precondition` when read-only; `.corruption`/`.io` from the files involved.
+    public func compact(dryRun: Bool = false, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> CompactReport {
         try requireWritable()
+        return try await lifecycle.withLock { () async throws(LambdaStoreError) -> CompactReport in
+            let before = tierBytes()
+            var streams: [StreamCompaction] = []
+            var removedFiles: [String] = []
+            var reclaimed: Int64 = 0
+            let now = options.clock()
+            let names = log.streamNames()
+            let plannedEvents = names.reduce(Int64(0)) { acc, n in
+                acc + ((try? log.stream(n))?.sealedSegments().filter { !$0.isArchived }.reduce(Int64(0)) { $0 + $1.endOffset - $1.baseOffset } ?? 0)
+            }
+            let prog = Progress(total: max(1, plannedEvents), handler: progress)
+            for name in names {
+                let s = try log.stream(name)
+                let policy = try streamPolicy(name)
+                var r = StreamCompaction(stream: name)
+                try await compactStream(s, policy: policy, now: now, dryRun: dryRun, report: &r, removed: &removedFiles, bytes: &reclaimed, progress: prog)
+                r.earliestReplayableOffset = s.earliestReplayableOffset
+                streams.append(r)
+            }
+            let (snapshots, files, bytes) = try await collectSnapshots(dryRun: dryRun)
+            removedFiles += files
+            reclaimed += bytes
+            return CompactReport(dryRun: dryRun, streams: streams, snapshotsRemoved: snapshots, filesRemoved: removedFiles,
+                                 bytesReclaimed: reclaimed, before: before, after: dryRun ? before : tierBytes())
+        }
+    }
+
+    func compactStream(_ s: StreamLog, policy: StreamPolicy, now: Int64, dryRun: Bool, report r: inout StreamCompaction,
+                       removed: inout [String], bytes: inout Int64, progress: Progress) async throws(LambdaStoreError) {
+        // 1. Roll.
+        s.setRollLimits(bytes: policy.effectiveSegmentBytes, ageMillis: policy.effectiveSegmentAgeMillis)
+        if dryRun {
+            r.rolled = s.segments().last.map { seg in
+                seg.batchCount > 0 && (seg.bytes >= policy.effectiveSegmentBytes || now - seg.createdAtMillis >= policy.effectiveSegmentAgeMillis)
+            } ?? false
+        } else {
+            r.rolled = try s.rollIfDue()
+        }
+        // Leftovers of a crashed archive run or drop (files the manifest does not list).
+        if !dryRun {
+            let (o, b) = try s.removeArchiveOrphans()
+            removed += o
+            bytes += b
+        }
+        // 2. Archive, oldest first, each segment published on its own (progress is durable).
+        if let after = policy.archiveAfterMillis {
+            for seg in s.sealedSegments() where !seg.isArchived {
+                guard now - seg.newestAppendMillis >= after else { break }   // younger ones follow
+                r.archivedSegments += 1
+                r.archivedEvents += seg.endOffset - seg.baseOffset
+                if dryRun { continue }
+                let files = try s.writeArchiveFiles(segmentBase: seg.baseOffset, now: now)
+                try s.publishArchive(adding: files)
+                r.archivedBytes += files.reduce(0) { $0 + $1.bytes }
+                progress.add(Int(seg.endOffset - seg.baseOffset))
+            }
+        }
+        // 3. Raw retention: only archived segments, oldest first.
+        if policy.keepRawMillis != nil || policy.keepRawBytes != nil {
+            var total = s.rawBytes
+            var doomed: [SealedSegment] = []
+            for seg in s.sealedSegments() {
+                // Dry run: the segments archived above count as archived.
+                let archived = seg.isArchived || (dryRun && policy.archiveAfterMillis.map { now - seg.newestAppendMillis >= $0 } == true)
+                guard archived else { break }
+                let old = policy.keepRawMillis.map { now - seg.newestAppendMillis >= $0 } ?? false
+                let over = policy.keepRawBytes.map { total > $0 } ?? false
+                guard old || over else { break }
+                doomed.append(seg)
+                total -= seg.bytes
+            }
+            if dryRun {
+                r.removedSegments += doomed.count
+                r.removedSegmentBytes += doomed.reduce(0) { $0 + $1.bytes }
+            } else if !doomed.isEmpty {
+                let (files, b) = try await s.removeArchivedSegments(Set(doomed.map(\.baseOffset)))
+                r.removedSegments += files.count
+                r.removedSegmentBytes += b
+                removed += files
+                bytes += b
+                if files.count < doomed.count { r.notes.append("\(doomed.count - files.count) raw segments were still being read; a later compact removes them") }
+            }
+        }
+        // 4. History drop behind base checkpoints.
+        if let drop = policy.dropHistoryAfterMillis, policy.allowHistoryLoss {
+            try await dropHistory(s, olderThan: drop, now: now, dryRun: dryRun, report: &r, removed: &removed, bytes: &bytes)
+        }
+    }
+
+    /// Drops the archived history whose newest append is older than `age`, up to the lowest
+    /// horizon of the stream's views, after keeping every view's base checkpoint there.
+    func dropHistory(_ s: StreamLog, olderThan age: Int64, now: Int64, dryRun: Bool, report r: inout StreamCompaction,
+                     removed: inout [String], bytes: inout Int64) async throws(LambdaStoreError) {
+        let m = s.archiveManifest
+        // Candidate: the end of the oldest run of archive files old enough, at a segment
+        // boundary (every file of a segment goes together).
+        var e = m.earliestReplayableOffset
+        var bySegment: [(segment: Int64, end: Int64, newest: Int64)] = []
+        for f in m.files {
+            if let last = bySegment.last, last.segment == f.segment {
+                bySegment[bySegment.count - 1].end = f.endOffset
+                bySegment[bySegment.count - 1].newest = max(last.newest, f.newestAppendMillis)
+            } else {
+                bySegment.append((f.segment, f.endOffset, f.newestAppendMillis))
+            }
+        }
+        for g in bySegment {
+            guard now - g.newest >= age else { break }
+            e = g.end
+        }
+        // A segment only partly archived cannot be cut (its raw file straddles the offset).
+        if let raw = s.segments().first(where: { $0.baseOffset < e && $0.endOffset > e }) {
+            e = raw.baseOffset
+        }
+        guard e > m.earliestReplayableOffset else { return }
+        let (handles, bad) = state.withLock { st in
+            (st.views.values.filter { $0.current.definition.stream == s.name }.sorted { $0.name < $1.name },
+             st.unavailable.keys.sorted())
+        }
+        if !bad.isEmpty {
+            r.notes.append("history not dropped: view(s) \(bad.joined(separator: ", ")) are unavailable, their base checkpoints cannot be kept")
+            return
+        }
+        // Never above a view's horizon: its speed layer replays from there.
+        let lowest = handles.map { $0.current.manifest.horizon }.min() ?? e
+        if lowest < e {
+            // Clamp to a segment boundary at or below the lowest horizon.
+            let boundary = bySegment.map(\.segment).filter { $0 <= lowest }.max() ?? m.earliestReplayableOffset
+            r.notes.append("history kept from offset \(boundary) instead of \(e): a view's horizon is at \(lowest) (run `batch` first)")
+            e = max(boundary, m.earliestReplayableOffset)
+            guard e > m.earliestReplayableOffset else { return }
+        }
+        r.droppedEvents = e - m.earliestReplayableOffset
+        if dryRun { return }
+        let target = e
+        let result = try await withRunTurns(handles[...]) { () async throws(LambdaStoreError) -> (removed: [String], bytes: Int64, events: Int64) in
+            for h in handles {
+                guard h.current.manifest.horizon >= target else {
+                    throw LambdaStoreError(.precondition, "view '\(h.name)' moved below offset \(target) meanwhile")
+                }
+                _ = try keepBase(h, stream: s, at: target)
+            }
+            return try await s.dropHistory(below: target, now: now)
+        }
+        removed += result.removed
+        bytes += result.bytes
+        let rawGone = result.removed.filter { $0.hasPrefix("streams/") }
+        r.removedSegments += rawGone.count
+    }
+
+    /// Runs `body` holding the run turn of every view in `handles` (taken in name order).
+    func withRunTurns<R: Sendable>(_ handles: ArraySlice<ViewHandle>, _ body: () async throws(LambdaStoreError) -> R) async throws(LambdaStoreError) -> R {
+        guard let first = handles.first else { return try await body() }
+        return try await first.runs.withLock { () async throws(LambdaStoreError) -> R in
+            try await withRunTurns(handles.dropFirst(), body)
+        }
+    }
+
+    /// Snapshot GC: per view, in its turn, generations beyond its `keepGenerations`, stale base
+    /// files, and temp files, unless a reader pins them.
+    func collectSnapshots(dryRun: Bool) async throws(LambdaStoreError) -> (count: Int, files: [String], bytes: Int64) {
         var removed: [String] = []
         var bytes: Int64 = 0
+        var count = 0
         let handles = state.withLock { st in st.views.sorted { $0.key < $1.key }.map(\.value) }
         for h in handles {
+            let keep = (try? viewPolicy(h.name))?.effectiveKeepGenerations ?? 1
             try await h.runs.withLock { () async throws(LambdaStoreError) in
-                let live = Set(h.current.manifest.files.map(\.name))
+                let cur = h.current
+                let live = Set(cur.manifest.files.map(\.name))
                 let dir = viewDirectory(h.name)
+                let names = try fs.list(dir)
+                // The newest `keep` generations stay (the live one always).
+                let generations = names.compactMap { n -> UInt64? in
+                    guard n.hasSuffix(".snapshot") else { return nil }
+                    return UInt64(n.dropLast(".snapshot".count))
+                }.sorted(by: >)
+                let kept = Set(generations.prefix(keep).map { Store.snapshotFileName(generation: $0) }).union(live)
+                let stale = Set(try staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint))
                 var changed = false
-                for name in try fs.list(dir) {
-                    let isOldSnapshot = name.hasSuffix(".snapshot") && !live.contains(name)
+                for name in names {
+                    let isOldSnapshot = name.hasSuffix(".snapshot") && !kept.contains(name)
                     let isTemp = name.hasSuffix(".tmp")
                     let path = Path.join(dir, name)
-                    guard isOldSnapshot || isTemp, !pins.isPinned(path) else { continue }
+                    guard isOldSnapshot || isTemp || stale.contains(name), !pins.isPinned(path) else { continue }
                     if let hd = try? fs.open(path, mode: .read) {
                         bytes += (try? hd.size()) ?? 0
                         try? hd.close()
                     }
-                    try fs.remove(path)
+                    if name.hasSuffix(".snapshot") || name.hasSuffix(".base") { count += 1 }
                     removed.append("views/\(h.name)/\(name)")
+                    if dryRun { continue }
+                    try fs.remove(path)
                     changed = true
                 }
                 if changed { try fs.syncDirectory(dir) }
             }
         }
-        return CompactReport(filesRemoved: removed, bytesReclaimed: bytes)
+        return (count, removed, bytes)
     }
 }
