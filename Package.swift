@@ -3,7 +3,7 @@
 // Layering (dependencies point one way):
 //   CCRC32C, CLZ4, CZstd → LambdaStoreCore (bytes, checksums, codecs, schemas, file layer)
 //   → LambdaStoreLog (segments) · LambdaStoreViews (definitions, filter, monoids)
-//   · LambdaStoreColumnar (snapshot files, manifest) → LambdaStore (speed, batch, serving,
+//   · LambdaStoreColumnar (snapshot files, manifest) · LambdaStoreParquet (archive files) → LambdaStore (speed, batch, serving,
 //   drift, lifecycle, facade) → lambdastore (the command).
 import PackageDescription
 
@@ -44,6 +44,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "LambdaStoreColumnar", dependencies: ["LambdaStoreCore"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "LambdaStoreParquet", dependencies: ["LambdaStoreCore", "CZstd"],
             swiftSettings: swiftSettings),
         .target(
             name: "LambdaStore",
@@ -95,6 +98,10 @@ let package = Package(
         .testTarget(
             name: "LambdaStoreColumnarTests",
             dependencies: ["LambdaStoreColumnar", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreParquetTests",
+            dependencies: ["LambdaStoreParquet", "LambdaStoreTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreTests",
