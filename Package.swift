@@ -2,9 +2,9 @@
 // LambdaStore: an embedded storage engine for the Lambda architecture.
 // Layering (dependencies point one way):
 //   CCRC32C, CLZ4, CZstd → LambdaStoreCore (bytes, checksums, codecs, schemas, file layer)
-//   → LambdaStoreLog (segments) · LambdaStoreViews (definitions, filter, monoids)
-//   · LambdaStoreColumnar (snapshot files, manifest) → LambdaStore (speed, batch, serving,
-//   drift, lifecycle, facade) → lambdastore (the command).
+//   → LambdaStoreParquet (the archive's Parquet files) → LambdaStoreLog (segments, archive)
+//   · LambdaStoreViews (definitions, filter, monoids) · LambdaStoreColumnar (snapshot files,
+//   manifest) → LambdaStore (speed, batch, serving, drift, lifecycle, facade) → lambdastore.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -98,6 +98,10 @@ let package = Package(
         .testTarget(
             name: "LambdaStoreColumnarTests",
             dependencies: ["LambdaStoreColumnar", "LambdaStoreTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LambdaStoreParquetTests",
+            dependencies: ["LambdaStoreParquet", "LambdaStoreTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreTests",

@@ -343,6 +343,7 @@ struct ChunkDecoder {
 
     /// Decodes `k` dictionary codes (bit width byte, then the hybrid) into ``scratchCodes``.
     private mutating func decodeCodes(_ c: inout PageCursor, _ k: Int) throws(LambdaStoreError) {
+        guard k > 0 else { return }   // a page of nulls needs no bit width
         let width = Int(try c.byte("dictionary index bit width"))
         if scratchCodes.count < k { scratchCodes = [UInt32](repeating: 0, count: k) }
         let d = dictCount
@@ -444,6 +445,17 @@ struct ChunkDecoder {
             if codesMode && dictCount > 0 {
                 let entries = Column(type: .string, count: dictCount, nullCount: 0, validity: [], offsets: dictOffsets, utf8: dictBytes)
                 if let p = entries.problem(nullable: false) { throw corrupt("dictionary: \(p)") }
+                if !keepDictionary {
+                    // The plain form must fit UInt32 offsets (materialize() traps otherwise).
+                    var total = 0
+                    for r in 0..<rows where !(nullCount > 0 && validity[r >> 3] & (1 << UInt8(r & 7)) == 0) {
+                        let e = Int(codes[r])
+                        total += Int(dictOffsets[e + 1] - dictOffsets[e])
+                    }
+                    guard total <= Int(UInt32.max) else {
+                        throw LambdaStoreError(.limitExceeded, "more than 4 GiB of strings in one column chunk")
+                    }
+                }
                 column = Column(count: rows, nullCount: nullCount, validity: v, dictionary: ColumnDictionary(entries: entries, codes: codes))
                 if !keepDictionary { column.materialize() }
                 return column

@@ -220,10 +220,16 @@ enum RLEHybrid {
             let header = try c.varint(what)
             if header & 1 == 1 {
                 let groups = header >> 1
-                guard groups <= UInt64(c.remaining) else { throw corrupt("\(what): bit-packed run of \(groups) groups past the end of the page") }
+                let left = count - done
+                // At most the groups that the values left need: the rest is padding.
+                let useful = Int(Swift.min(groups, UInt64((left + 7) / 8)))
+                if width > 0 {
+                    guard groups <= UInt64(c.remaining / width) else {
+                        throw corrupt("\(what): bit-packed run of \(groups) groups needs \(groups) × \(width) bytes, \(c.remaining) left")
+                    }
+                }
                 let bytes = Int(groups) * width
-                guard bytes <= c.remaining else { throw corrupt("\(what): bit-packed run of \(groups) groups needs \(bytes) bytes, \(c.remaining) left") }
-                let n = Swift.min(Int(groups) * 8, count - done)
+                let n = Swift.min(useful * 8, left)
                 var localTop: UInt32 = 0
                 let dst = out + done
                 unpackBits(c.base + c.position, count: n, width: width) { i, v in

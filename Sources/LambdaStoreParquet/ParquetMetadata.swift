@@ -475,6 +475,17 @@ struct PQPageHeader: Sendable, Equatable {
                 w.field(2, i32: encoding)
                 if let isSorted { w.field(3, bool: isSorted) }
             }
+        case ParquetPageType.dataPageV2:
+            w.field(8) { w in
+                w.field(1, i32: numValues)
+                w.field(2, i32: numNulls)
+                w.field(3, i32: numRows)
+                w.field(4, i32: encoding)
+                w.field(5, i32: definitionLevelsByteLength)
+                w.field(6, i32: repetitionLevelsByteLength)
+                w.field(7, bool: isCompressed)
+                if let statistics { w.field(8) { w in statistics.encode(into: &w) } }
+            }
         default:
             w.field(5) { w in
                 w.field(1, i32: numValues)
