@@ -111,7 +111,7 @@ extension Store {
             if let p = info.publishedAt { Metrics.freshness(view: name, millis: now - p) }
             views.append(ViewStatus(info: info, eventsSinceHorizon: end - info.horizon, batchAgeMillis: info.publishedAt.map { now - $0 },
                                     pendingLateEvents: speed?.lateEvents ?? 0, speedCells: speed?.cellCount ?? 0,
-                                    speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first))
+                                    speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first { $0.fingerprint == info.fingerprint }))
         }
         return StoreStatus(root: root, streams: streams, views: views,
                            unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tierBytes())

@@ -61,6 +61,11 @@ public final class EventLog: Sendable {
         var lock: (any FileLock)?
         if options.readOnly {
             guard fs.isDirectory(root) else { throw LambdaStoreError(.notFound, "no store directory", path: root) }
+            // A directory that cannot be read is not an empty store (EACCES would otherwise
+            // make `streams/` look absent).
+            do { _ = try fs.list(root) } catch {
+                throw LambdaStoreError(.io, "cannot read the store directory: \(error.message)", path: root, errno: error.errno)
+            }
         } else {
             try fs.createDirectory(root)
             lock = try fs.lock(Path.join(root, "LOCK"))

@@ -314,3 +314,87 @@ import Testing
         #expect(try store.query(QueryRequest(view: "v")).rows.count == 1)
     }
 }
+
+/// A file layer on which one directory cannot be read (as `chmod 000` does for anyone but
+/// root, which these tests may run as): listing it fails with EACCES, and nothing below it can
+/// be looked up.
+final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
+    let base: any FileSystem
+    let denied: String
+    init(_ base: any FileSystem, denied: String) {
+        self.base = base
+        self.denied = denied
+    }
+    func below(_ path: String) -> Bool { path.hasPrefix(denied + "/") }
+    func refuse(_ path: String) -> LambdaStoreError { LambdaStoreError(.io, "permission denied", path: path, errno: 13) }
+    func open(_ path: String, mode: OpenMode) throws(LambdaStoreError) -> any FileHandle {
+        if below(path) { throw refuse(path) }
+        return try base.open(path, mode: mode)
+    }
+    func exists(_ path: String) -> Bool { below(path) ? false : base.exists(path) }
+    func isDirectory(_ path: String) -> Bool { below(path) ? false : base.isDirectory(path) }
+    func list(_ directory: String) throws(LambdaStoreError) -> [String] {
+        if directory == denied || below(directory) { throw refuse(directory) }
+        return try base.list(directory)
+    }
+    func createDirectory(_ path: String) throws(LambdaStoreError) { if below(path) { throw refuse(path) }; try base.createDirectory(path) }
+    func remove(_ path: String) throws(LambdaStoreError) { if below(path) { throw refuse(path) }; try base.remove(path) }
+    func rename(_ from: String, to: String) throws(LambdaStoreError) { if below(from) || below(to) { throw refuse(from) }; try base.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(LambdaStoreError) { if path == denied || below(path) { throw refuse(path) }; try base.syncDirectory(path) }
+    func lock(_ path: String) throws(LambdaStoreError) -> any FileLock { if below(path) { throw refuse(path) }; return try base.lock(path) }
+}
+
+@Suite struct UnreadableStoreTests {
+    /// Issue 11: an unreadable store directory gave `verify: ok, 0 files` and exit 0. Root
+    /// ignores `chmod 000`, so the denial is simulated by the file layer: verify must report the
+    /// directory, never call it a clean empty store; opening fails naming it.
+    @Test func anUnreadableStoreDirectoryIsAProblemNotACleanEmptyStore() async throws {
+        let fs = SimulatedFileSystem()
+        var o = StoreOptions()
+        o.fileSystem = fs
+        let store = try Store.open(at: "/store", options: o)
+        try store.applySchema(testSchema)
+        store.close()
+        #expect(Store.verify(at: "/store", fileSystem: fs).isClean)
+
+        let denied = UnreadableDirectoryFileSystem(fs, denied: "/store")
+        let report = Store.verify(at: "/store", fileSystem: denied)
+        #expect(!report.isClean)
+        #expect(report.problems.contains { $0.file == "/store" && $0.message.contains("cannot read the store directory") }, "\(report.problems)")
+        var ro = StoreOptions()
+        ro.fileSystem = denied
+        ro.readOnly = true
+        #expect(throws: LambdaStoreError.self) { _ = try Store.open(at: "/store", options: ro) }
+    }
+}
+
+@Suite struct VersionSwapStatusTests {
+    /// `status` after a view version swap shows the new version's drift (none yet), never the
+    /// old version's report as if it were the new one's.
+    @Test func statusShowsOnlyTheLiveVersionsDrift() async throws {
+        let fs = SimulatedFileSystem()
+        var o = StoreOptions()
+        o.fileSystem = fs
+        o.clock = { 1_767_225_600_000 }
+        let store = try Store.open(at: "/store", options: o)
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        var rng = SplitMix64(seed: 3)
+        var clock: Int64 = 1_704_067_200_000
+        try await store.append(try batchOf(randomEvents(&rng, count: 300, clock: &clock)), to: "orders", durability: .none)
+        _ = try await store.runBatch(view: "v")
+        try await store.append(try batchOf(randomEvents(&rng, count: 300, clock: &clock)), to: "orders", durability: .none)
+        _ = try await store.runBatch(view: "v")
+        let old = try #require(try store.status().views.first)
+        #expect(old.lastDrift?.fingerprint == old.info.fingerprint)
+        // A changed definition: a new version is built from history and swapped in.
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "10m")))
+        let new = try #require(try store.status().views.first)
+        #expect(new.info.fingerprint != old.info.fingerprint)
+        #expect(new.lastDrift == nil || new.lastDrift?.fingerprint == new.info.fingerprint, "status shows drift of fingerprint \(new.lastDrift?.fingerprint ?? "-")")
+        try await store.append(try batchOf(randomEvents(&rng, count: 300, clock: &clock)), to: "orders", durability: .none)
+        _ = try await store.runBatch(view: "v")
+        #expect(try store.status().views.first?.lastDrift?.fingerprint == new.info.fingerprint)
+    }
+}
