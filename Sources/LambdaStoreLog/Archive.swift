@@ -232,12 +232,20 @@ public struct ArchiveFileReader: Sendable {
 
     /// Decodes row group `index` (stored schema, not projected), checking its `_offset` column
     /// (dense, from the manifest's first offset) and its event-time range against the manifest.
-    public func readRowGroup(_ index: Int, keepDictionaries: Bool) throws(LambdaStoreError) -> ColumnBatch {
+    ///
+    /// With `fields`, only those fields (by name) and the event time are decoded; the others
+    /// are placeholders (see `ParquetFileReader.readRowGroup(_:schema:keepDictionaries:only:)`).
+    public func readRowGroup(_ index: Int, keepDictionaries: Bool, fields: Set<String>? = nil) throws(LambdaStoreError) -> ColumnBatch {
         guard index >= 0, index < file.rowGroups.count else {
             throw LambdaStoreError(.notFound, "no row group \(index)", path: relPath)
         }
         let g = file.rowGroups[index]
-        let (batch, offsets) = try parquet.readRowGroup(index, schema: schema, keepDictionaries: keepDictionaries)
+        let only: Set<Int>? = fields.map { names in
+            var s = Set(schema.fields.indices.filter { names.contains(schema.fields[$0].name) })
+            s.insert(schema.eventTimeIndex)
+            return s
+        }
+        let (batch, offsets) = try parquet.readRowGroup(index, schema: schema, keepDictionaries: keepDictionaries, only: only)
         guard batch.count == g.rows, offsets.count == g.rows else {
             throw LambdaStoreError.corruption("row group \(index) holds \(batch.count) records, the manifest says \(g.rows)", path: relPath, offset: nil)
         }

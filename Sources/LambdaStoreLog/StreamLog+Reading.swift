@@ -6,7 +6,7 @@ public struct ReadScratch: Sendable {
     var raw: [UInt8] = []
     var plain: [UInt8] = []
     /// The archive row group decoded last (scans read a row group's records in several calls).
-    var rowGroup: (file: String, index: Int, keep: Bool, version: UInt32, batch: ColumnBatch)? = nil
+    var rowGroup: (file: String, index: Int, keep: Bool, version: UInt32, fields: Set<String>?, batch: ColumnBatch)? = nil
     /// Empty buffers; they grow to the largest batch read through them.
     public init() {}
 }
@@ -160,14 +160,19 @@ extension StreamLog {
     ///
     /// A raw batch whose segment retention removed after `info` was taken is read from the
     /// archive copy of the same records.
-    public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch, keepDictionaries: Bool = false) throws(LambdaStoreError) -> ColumnBatch {
+    ///
+    /// With `fields`, a scan that reads only those fields (by name; the event time is always
+    /// read) lets archive row groups skip the other columns: they come back as placeholders of
+    /// the right type and length holding zeros and empty strings. Raw batches always hold
+    /// every field.
+    public func readBatch(_ info: BatchInfo, scratch: inout ReadScratch, keepDictionaries: Bool = false, fields: Set<String>? = nil) throws(LambdaStoreError) -> ColumnBatch {
         if info.segment.hasSuffix(".parquet") {
             let f: ArchivedFile? = shared.withLock { s in s.archive.files.first { $0.name == info.segment } }
             guard let f, info.position >= 0, info.position < Int64(f.rowGroups.count),
                   f.rowGroups[Int(info.position)].firstOffset == info.baseOffset else {
                 throw LambdaStoreError(.notFound, "no row group \(info.position) at offset \(info.baseOffset) in archive file \(info.segment) of stream '\(name)'")
             }
-            return try read(.archived(f, Int(info.position)), scratch: &scratch, keepDictionaries: keepDictionaries)
+            return try read(.archived(f, Int(info.position)), scratch: &scratch, keepDictionaries: keepDictionaries, fields: fields)
         }
         let found: HistoryPiece? = shared.withLock { s in
             guard !s.segments.isEmpty, info.baseOffset >= s.rawStart else { return nil }
@@ -192,25 +197,25 @@ extension StreamLog {
         guard let archived else {
             throw LambdaStoreError(.notFound, "no batch at offset \(info.baseOffset) in \(info.segment) of stream '\(name)'")
         }
-        let b = try read(archived, scratch: &scratch, keepDictionaries: keepDictionaries)
+        let b = try read(archived, scratch: &scratch, keepDictionaries: keepDictionaries, fields: fields)
         let lo = Int(range.lowerBound - archived.baseOffset)
         return b.slice(lo..<(lo + info.count))
     }
 
     /// Reads one piece, projected onto the latest schema. Raw pieces must be counted in
     /// `rawReaders` by the caller.
-    func read(_ piece: HistoryPiece, scratch: inout ReadScratch, keepDictionaries: Bool) throws(LambdaStoreError) -> ColumnBatch {
+    func read(_ piece: HistoryPiece, scratch: inout ReadScratch, keepDictionaries: Bool, fields: Set<String>? = nil) throws(LambdaStoreError) -> ColumnBatch {
         let history = shared.withLock { $0.history }
         switch piece {
         case .raw(let seg, let e):
             return try decode(seg, e, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
         case .archived(let f, let g):
-            if let c = scratch.rowGroup, c.file == f.name, c.index == g, c.keep == keepDictionaries, c.version == history.latest.version {
+            if let c = scratch.rowGroup, c.file == f.name, c.index == g, c.keep == keepDictionaries, c.version == history.latest.version, c.fields == fields {
                 return c.batch
             }
             let reader = try archiveReader(f, history: history)
-            let b = try reader.readRowGroup(g, keepDictionaries: keepDictionaries).projected(from: reader.schema, to: history.latest)
-            scratch.rowGroup = (f.name, g, keepDictionaries, history.latest.version, b)
+            let b = try reader.readRowGroup(g, keepDictionaries: keepDictionaries, fields: fields).projected(from: reader.schema, to: history.latest)
+            scratch.rowGroup = (f.name, g, keepDictionaries, history.latest.version, fields, b)
             return b
         }
     }

@@ -236,6 +236,15 @@ public struct ParquetFileReader: Sendable {
     ///   ``LambdaStoreError/Code/unsupported`` for an encoding outside the subset.
     /// - Complexity: O(rows × columns + bytes of the row group).
     public func readRowGroup(_ index: Int, schema: Schema, keepDictionaries: Bool = false) throws(LambdaStoreError) -> (batch: ColumnBatch, offsets: [Int64]) {
+        try readRowGroup(index, schema: schema, keepDictionaries: keepDictionaries, only: nil)
+    }
+
+    /// ``readRowGroup(_:schema:keepDictionaries:)`` decoding only the fields at `only`
+    /// (schema field indexes; nil: all) and `_offset`: a column a scan does not read is never
+    /// decompressed or decoded (Parquet's column chunks make that free). Every other column is a
+    /// placeholder of the right type and row count holding zeros / empty strings and no nulls —
+    /// for consumers that read only the fields they asked for.
+    public func readRowGroup(_ index: Int, schema: Schema, keepDictionaries: Bool = false, only: Set<Int>?) throws(LambdaStoreError) -> (batch: ColumnBatch, offsets: [Int64]) {
         guard index >= 0, index < rowGroups.count else {
             throw LambdaStoreError(.invalidArgument, "row group \(index) of a file with \(rowGroups.count)", path: path)
         }
@@ -253,6 +262,10 @@ public struct ParquetFileReader: Sendable {
             out.reserveCapacity(columns.count - 1)
             var offsets: [Int64] = []
             for (j, c) in columns.enumerated() {
+                if let only, j < columns.count - 1, !only.contains(j) {
+                    out.append(Self.placeholder(type: c.type, rows: info.rows))
+                    continue
+                }
                 var d = ChunkDecoder(file: raw, path: path, name: c.name, physical: physical[j], type: c.type, nullable: c.nullable, rows: info.rows, codec: codecs[j], start: ranges[j].lowerBound, end: ranges[j].upperBound, keepDictionary: keepDictionaries)
                 let column = try d.decode()
                 if j == columns.count - 1 { offsets = column.ints } else { out.append(column) }
@@ -266,6 +279,15 @@ public struct ParquetFileReader: Sendable {
                 throw LambdaStoreError.corruption("row group \(index): '\(parquetOffsetColumnName)' spans \(a)...\(b), its statistics say \(info.firstOffset)...\(info.lastOffset)", path: path, offset: at)
             }
             return (ColumnBatch(schemaVersion: schema.version, columns: out), offsets)
+        }
+    }
+
+    /// A column of `rows` zeros / empty strings, no nulls: what an unread field holds.
+    static func placeholder(type: FieldType, rows: Int) -> Column {
+        switch type {
+        case .float64: Column(type: type, count: rows, nullCount: 0, validity: [], doubles: [Double](repeating: 0, count: rows))
+        case .string: Column(type: type, count: rows, nullCount: 0, validity: [], offsets: [UInt32](repeating: 0, count: rows + 1), utf8: [])
+        default: Column(type: type, count: rows, nullCount: 0, validity: [], ints: [Int64](repeating: 0, count: rows))
         }
     }
 }

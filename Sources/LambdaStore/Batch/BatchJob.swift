@@ -407,6 +407,9 @@ extension Store {
         // at their borders (and late events), and merging the later parts into the first one
         // touches only their cells.
         let parts = Self.split(batches, into: max(1, min(options.batchParallelism, batches.count)))
+        // Archive row groups decode only what the view reads (raw batches hold every field).
+        let fieldsRead = Set(view.layout.columnsRead.map { view.schema.fields[$0.index].name }
+                             + (view.filter?.columnsRead.keys.map { view.schema.fields[$0].name } ?? []) + [view.schema.eventTime])
         let results = Locked<[Result<ViewTable, LambdaStoreError>?]>(Array(repeating: nil, count: parts.count))
         let start = DispatchTime.now().uptimeNanoseconds
         let partMillis = Locked<[Double]>(Array(repeating: 0, count: parts.count))
@@ -428,7 +431,7 @@ extension Store {
                 for info in parts[p] {
                     // String columns stay dictionary-coded where the log stored them so: the
                     // filter compares each distinct value once, the keyer interns it once.
-                    var batch = try stream.readBatch(info, scratch: &scratch, keepDictionaries: true)
+                    var batch = try stream.readBatch(info, scratch: &scratch, keepDictionaries: true, fields: fieldsRead)
                     if info.baseOffset + Int64(info.count) > horizon {
                         batch = batch.slice(0..<Int(horizon - info.baseOffset))
                     }
