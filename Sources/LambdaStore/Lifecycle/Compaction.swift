@@ -167,6 +167,9 @@ extension Store {
         } else {
             r.rolled = try s.rollIfDue()
         }
+        // Ages are measured from now, after the roll: the segment it sealed counts with the
+        // roll's time as its newest append (so `archiveAfter 0s` archives it at once).
+        let now = Swift.max(now, options.clock())
         // Leftovers of a crashed archive run or drop (files the manifest does not list).
         if !dryRun {
             let (o, b) = try s.removeArchiveOrphans()
