@@ -16,6 +16,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "LambdaStore", targets: ["LambdaStore"]),
+        // The Parquet writer and reader of the history archive, usable on its own.
+        .library(name: "LambdaStoreParquet", targets: ["LambdaStoreParquet"]),
         .executable(name: "lambdastore", targets: ["lambdastore"]),
         // The fuzz targets, for the libFuzzer harness in Fuzz/ (its own package) and the replay test.
         .library(name: "LambdaStoreFuzzTargets", targets: ["LambdaStoreFuzzTargets"]),

@@ -29,6 +29,7 @@ let package = Package(
             name: "LambdaStoreBench",
             dependencies: [
                 .product(name: "LambdaStore", package: "LambdaStore"),
+                .product(name: "LambdaStoreParquet", package: "LambdaStore"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/LambdaStoreBench",

@@ -1,5 +1,6 @@
 import Foundation
 import LambdaStore
+import LambdaStoreParquet
 
 /// Issue 12's measurements: the Parquet history archive of the 10 M events (bytes per event
 /// against raw segments and pyarrow's zstd Parquet of the same events), `compact` archiving
@@ -48,6 +49,16 @@ extension Bench {
                    notes: "\(report1.streams.first?.archivedSegments ?? 0) segments, \(report1.after.archive) archive bytes")
 
         let archiveBytes = stream.archiveBytes
+        // Bytes per event of each column (compressed chunks, page headers included).
+        var perColumn: [String: Int64] = [:]
+        for f in stream.archiveManifest.files {
+            let bytes = try PosixFileSystem().readFile(dir + "/archive/orders/" + f.name, limit: Int(f.bytes) + 1)
+            for g in try ParquetFileReader(bytes: bytes, path: f.name).describe().rowGroups {
+                for c in g.columns { perColumn[c.column, default: 0] += c.compressedBytes }
+            }
+        }
+        let breakdown = perColumn.sorted { $0.key < $1.key }.map { "\($0.key) \(fixed(Double($0.value) / Double(n), 2))" }.joined(separator: ", ")
+        log("   archive bytes/event per column: " + breakdown)
         let perEvent = Double(archiveBytes) / Double(n)
         // pyarrow's file of the same events (the peers' events.parquet, zstd, 1 M-row groups).
         let peersParquet = (o.eventsPath as NSString).deletingLastPathComponent + "/events.parquet"
@@ -56,7 +67,7 @@ extension Bench {
         report.add(Measurement(id: "archive.bytes_per_event", title: "Archive bytes per event (Parquet, zstd, incl. _offset)", value: perEvent, unit: "B/event",
                                target: Target(text: "≤ 10 B/event and < pyarrow's \(fixed(pyPerEvent, 2)) B/event", met: perEvent <= 10 && (pyarrowBytes == 0 || archiveBytes < pyarrowBytes)),
                                cmd: cmd + "  # archive/orders/*.parquet after compact",
-                               notes: "raw \(fixed(Double(rawBytes) / Double(n), 2)) B/event; pyarrow \(peersParquet): \(pyarrowBytes) B",
+                               notes: "raw \(fixed(Double(rawBytes) / Double(n), 2)) B/event; pyarrow \(peersParquet): \(pyarrowBytes) B; per column: \(breakdown)",
                                extra: [("archive_bytes", .int(Int64(archiveBytes))), ("raw_bytes", .int(Int64(rawBytes))), ("pyarrow_bytes", .int(Int64(pyarrowBytes)))]))
 
         // Raw copies gone: history is read from the archive alone.
