@@ -842,6 +842,50 @@ import Glibc
         #expect(try store.policiesJSON()["streams"]?["orders"]?["segmentBytes"]?.int64Value == 8192, "the value in effect")
     }
 
+    /// Everything under `dir`, path → bytes.
+    static func tree(_ dir: String) throws -> [String: [UInt8]] {
+        let fs = PosixFileSystem()
+        var out: [String: [UInt8]] = [:]
+        func walk(_ d: String) throws {
+            for n in try fs.list(d) {
+                let p = d + "/" + n
+                if fs.isDirectory(p) { try walk(p) } else { out[p] = try fs.readFile(p, limit: 1 << 30) }
+            }
+        }
+        try walk(dir)
+        return out
+    }
+
+    /// `compact(dryRun: true)` changes no file and reports what the real run then does: the
+    /// roll, the segment it seals included, archiving and raw retention.
+    @Test(arguments: [false, true])
+    func aDryRunChangesNothingAndPredictsTheRun(keepRawBytes: Bool) async throws {
+        let dir = makeTempDirectory("alt")
+        defer { removeTree(dir) }
+        let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        defer { store.close() }
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        var rng = SplitMix64(seed: 9)
+        var clock = Self.t0
+        for _ in 0..<15 { _ = try await store.append(try batchOf(randomEvents(&rng, count: 70, clock: &clock)), to: "orders", durability: .none) }
+        _ = try await store.runBatch(view: "v")
+        _ = try await store.runBatch(view: "v")
+        let raw = try store.streamLog("orders").rawBytes
+        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: keepRawBytes ? nil : 0,
+                                               keepRawBytes: keepRawBytes ? raw / 3 : nil), for: "orders")
+        let before = try Self.tree(dir)
+        let dry = try await store.compact(dryRun: true)
+        #expect(try Self.tree(dir) == before, "a dry run changed files")
+        let real = try await store.compact()
+        let (d, r) = (dry.streams[0], real.streams[0])
+        #expect(dry.dryRun && !real.dryRun && real.rolled == 1)
+        #expect(d.rolled == r.rolled && d.archivedSegments == r.archivedSegments && d.archivedEvents == r.archivedEvents, "dry \(dry.json.serialized())\nreal \(real.json.serialized())")
+        #expect(d.removedSegments == r.removedSegments && dry.snapshotsRemoved == real.snapshotsRemoved, "dry \(dry.json.serialized())\nreal \(real.json.serialized())")
+        #expect(r.archivedEvents == Int64(15 * 70), "the rolled segment is archived in the same run")
+        #expect(dry.before == dry.after && real.after.archive > 0 && real.after.raw < real.before.raw)
+    }
+
     // MARK: - 5. Snapshot GC
 
     static func generations(_ store: Store, _ view: String) throws -> [String] {
