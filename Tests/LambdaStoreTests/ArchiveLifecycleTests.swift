@@ -1038,29 +1038,66 @@ import Glibc
         #expect(Store.verify(at: dir).isClean)
     }
 
-    /// Targeted and incremental runs pick archive row groups by the manifest's event-time
-    /// ranges without opening the files. A forged manifest (valid CRC) whose range for a row
-    /// group misses that row group's events makes the run skip it: it must then fail with
-    /// corruption, or still publish the truth — never publish a snapshot without those events.
+    enum RangeSource: String, CaseIterable, Sendable { case archiveManifest, rawTimeIndex }
+
+    /// Targeted and incremental runs pick the pieces of history to read by their event-time
+    /// ranges, without reading them: archive row groups by the archive manifest, raw batches by
+    /// the segment's time index. A forged range (under a valid CRC) that misses a piece's events
+    /// makes the run skip it: the run must then fail with corruption, or still publish the truth
+    /// — never publish a snapshot without those events.
     ///
-    /// Fails today (the run publishes a snapshot missing the hidden row group's events; full
-    /// runs, replay and verify do catch the lie). See the report of the lifetests branch.
-    @Test func aManifestRangeThatHidesARowGroupMustNotChangeATargetedRun() async throws {
+    /// Fails today for both sources (the run publishes a snapshot missing the hidden piece's
+    /// events; full runs, replay and verify do catch a lying archive manifest). See the report
+    /// of the lifetests branch.
+    @Test(arguments: RangeSource.allCases)
+    func aForgedTimeRangeMustNotHideHistoryFromATargetedRun(_ source: RangeSource) async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        let (published, _, m) = try await Self.archivedStore(dir)
-        let k = m.files.count / 2
-        let lo = try #require(m.files[k].rowGroups[0].minEventTime), hi = try #require(m.files[k].rowGroups[0].maxEventTime)
-        try Self.forgeRange(dir, m, file: k, lo - 40 * 86_400_000, lo - 40 * 86_400_000)
+        let published: [UInt8]
+        let hidden: String, lo: Int64, hi: Int64
+        let far: Int64 = -40 * 86_400_000
+        switch source {
+        case .archiveManifest:
+            let (p, _, m) = try await Self.archivedStore(dir)
+            let k = m.files.count / 2
+            hidden = m.files[k].name
+            lo = try #require(m.files[k].rowGroups[0].minEventTime)
+            hi = try #require(m.files[k].rowGroups[0].maxEventTime)
+            try Self.forgeRange(dir, m, file: k, lo + far, lo + far)
+            published = p
+        case .rawTimeIndex:
+            // The same store, history left raw.
+            let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+            try store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+            var rng = SplitMix64(seed: 6)
+            var clock = Self.t0
+            for _ in 0..<20 { _ = try await store.append(try batchOf(randomEvents(&rng, count: 80, clock: &clock)), to: "orders", durability: .none) }
+            _ = try await store.runBatch(view: "v")
+            let log = try store.streamLog("orders")
+            let segs = log.segments()
+            let seg = segs[segs.count / 2]
+            let info = try #require(try log.batchInfos(in: seg.baseOffset..<seg.endOffset).first)
+            (hidden, lo, hi) = (seg.name, try #require(info.minEventTime), try #require(info.maxEventTime))
+            published = try Self.liveSnapshot(store)
+            store.close()
+            // Entry 0 of its time index (format-spec.md §2.5): min, max, position, flags, CRC.
+            let path = dir + "/streams/orders/" + String(seg.name.dropLast(".segment".count)) + ".timeindex"
+            var t = try Self.read(path)
+            for (at, v) in [(24, lo + far), (32, lo + far)] { withUnsafeBytes(of: v.littleEndian) { for i in 0..<8 { t[at + i] = $0[i] } } }
+            let crc = CRC32C.checksum(t, 24..<52)
+            withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { t[52 + i] = $0[i] } }
+            try Self.writeFile(path, t)
+        }
         let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
         let window: Int64 = 3_600_000
         let from = lo - ((lo % window) + window) % window
         do {
             _ = try await store.runBatch(view: "v", mode: .targeted(from: from, to: hi + 1))
-            #expect(try Self.liveSnapshot(store) == published, "a targeted run over \(from)..<\(hi + 1) published a snapshot without the events of \(m.files[k].name)")
+            #expect(try Self.liveSnapshot(store) == published, "\(source): a targeted run over \(from)..<\(hi + 1) published a snapshot without the events of \(hidden)")
         } catch let error as LambdaStoreError {
-            #expect(error.code == .corruption && error.description.contains(m.files[k].name), "\(error)")
+            #expect(error.code == .corruption && error.description.contains(hidden), "\(source): \(error)")
         }
     }
 
