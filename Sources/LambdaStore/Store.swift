@@ -131,9 +131,8 @@ public final class Store: Sendable {
         if !options.readOnly {
             for name in log.streamNames() {
                 guard let s = try? log.stream(name) else { continue }
-                let p = try store.streamPolicy(name)
-                s.setRollLimits(bytes: p.segmentBytes ?? options.log.segmentBytesMax,
-                                ageMillis: p.segmentAgeMillis ?? options.log.segmentAgeMaxMillis ?? StreamPolicy.segmentAgeDefaultMillis)
+                let limits = store.rollLimits(try store.streamPolicy(name))
+                s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
             }
             store.startLifecycleSchedule()
         }

@@ -156,20 +156,49 @@ extension Store {
         }
     }
 
+    /// A sealed segment as the archive and retention steps of one compaction see it.
+    struct SegmentCandidate {
+        var baseOffset: Int64
+        var endOffset: Int64
+        var bytes: Int64
+        var newestAppendMillis: Int64
+        var isArchived: Bool
+
+        init(_ s: SealedSegment) {
+            self.init(baseOffset: s.baseOffset, endOffset: s.endOffset, bytes: s.bytes, newestAppendMillis: s.newestAppendMillis, isArchived: s.isArchived)
+        }
+
+        init(baseOffset: Int64, endOffset: Int64, bytes: Int64, newestAppendMillis: Int64, isArchived: Bool) {
+            self.baseOffset = baseOffset
+            self.endOffset = endOffset
+            self.bytes = bytes
+            self.newestAppendMillis = newestAppendMillis
+            self.isArchived = isArchived
+        }
+    }
+
     func compactStream(_ s: StreamLog, policy: StreamPolicy, now: Int64, dryRun: Bool, report r: inout StreamCompaction,
                        removed: inout [String], bytes: inout Int64, progress: Progress) async throws(LambdaStoreError) {
         // 1. Roll.
-        s.setRollLimits(bytes: policy.effectiveSegmentBytes, ageMillis: policy.effectiveSegmentAgeMillis)
+        let limits = rollLimits(policy)
+        s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
+        var now = now
+        // In a dry run, the active segment the roll would seal counts as sealed below, its
+        // newest append being now.
+        var wouldSeal: SegmentCandidate? = nil
         if dryRun {
-            r.rolled = s.segments().last.map { seg in
-                seg.batchCount > 0 && (seg.bytes >= policy.effectiveSegmentBytes || now - seg.createdAtMillis >= policy.effectiveSegmentAgeMillis)
-            } ?? false
+            if let seg = s.segments().last, seg.batchCount > 0, seg.bytes >= limits.bytes || now - seg.createdAtMillis >= limits.ageMillis {
+                r.rolled = true
+                wouldSeal = SegmentCandidate(baseOffset: seg.baseOffset, endOffset: seg.endOffset, bytes: seg.bytes, newestAppendMillis: now, isArchived: false)
+            }
         } else {
             r.rolled = try s.rollIfDue()
+            // The segment just sealed was appended to until the roll, after `now` was read:
+            // read the clock again, so that `--archive-after 0s` and `--keep-raw 0s` (at once)
+            // take it in this same run, as they take every other sealed segment.
+            if r.rolled { now = Swift.max(now, options.clock()) }
         }
-        // Ages are measured from now, after the roll: the segment it sealed counts with the
-        // roll's time as its newest append (so `archiveAfter 0s` archives it at once).
-        let now = Swift.max(now, options.clock())
+        func sealed() -> [SegmentCandidate] { s.sealedSegments().map(SegmentCandidate.init) + (wouldSeal.map { [$0] } ?? []) }
         // Leftovers of a crashed archive run or drop (files the manifest does not list).
         if !dryRun {
             let (o, b) = try s.removeArchiveOrphans()
@@ -178,7 +207,7 @@ extension Store {
         }
         // 2. Archive, oldest first, each segment published on its own (progress is durable).
         if let after = policy.archiveAfterMillis {
-            for seg in s.sealedSegments() where !seg.isArchived {
+            for seg in sealed() where !seg.isArchived {
                 guard now - seg.newestAppendMillis >= after else { break }   // younger ones follow
                 r.archivedSegments += 1
                 r.archivedEvents += seg.endOffset - seg.baseOffset
@@ -192,8 +221,8 @@ extension Store {
         // 3. Raw retention: only archived segments, oldest first.
         if policy.keepRawMillis != nil || policy.keepRawBytes != nil {
             var total = s.rawBytes
-            var doomed: [SealedSegment] = []
-            for seg in s.sealedSegments() {
+            var doomed: [SegmentCandidate] = []
+            for seg in sealed() {
                 // Dry run: the segments archived above count as archived.
                 let archived = seg.isArchived || (dryRun && policy.archiveAfterMillis.map { now - seg.newestAppendMillis >= $0 } == true)
                 guard archived else { break }

@@ -84,12 +84,16 @@ public struct StreamPolicy: Sendable, Equatable {
 
     /// The JSON form, every key present (`null` for unset, durations as `"7d"`), with the
     /// values in effect under `effective`.
-    public var json: JSONValue {
+    public var json: JSONValue { json(segmentBytes: effectiveSegmentBytes, segmentAgeMillis: effectiveSegmentAgeMillis) }
+
+    /// The JSON form with the roll limits in effect given (a store's own defaults fill in
+    /// unset roll options: ``Store/rollLimits(_:)``).
+    func json(segmentBytes: Int64, segmentAgeMillis: Int64) -> JSONValue {
         func d(_ v: Int64?) -> JSONValue { v.map { .string(policyDuration($0)) } ?? .null }
         func n(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
         return .object([
-            JSONMember("segmentBytes", .int(effectiveSegmentBytes)),
-            JSONMember("segmentAge", .string(policyDuration(effectiveSegmentAgeMillis))),
+            JSONMember("segmentBytes", .int(segmentBytes)),
+            JSONMember("segmentAge", .string(policyDuration(segmentAgeMillis))),
             JSONMember("archiveAfter", d(archiveAfterMillis)),
             JSONMember("keepRaw", d(keepRawMillis)),
             JSONMember("keepRawBytes", n(keepRawBytes)),
@@ -200,6 +204,14 @@ extension Store {
     func streamPolicyPath(_ stream: String) -> String { Path.join(root, "streams", stream, PolicyFile.name) }
     func viewPolicyPath(_ view: String) -> String { Path.join(viewDirectory(view), PolicyFile.name) }
 
+    /// The roll limits in effect under `policy`: its roll options, else the store's own
+    /// (``StoreOptions/log``: `segmentBytesMax`, `segmentAgeMaxMillis`), else the defaults
+    /// (7 days). The same at open, at ``setStreamPolicy(_:for:)`` and at every compaction.
+    func rollLimits(_ policy: StreamPolicy) -> (bytes: Int64, ageMillis: Int64) {
+        (policy.segmentBytes ?? options.log.segmentBytesMax,
+         policy.segmentAgeMillis ?? options.log.segmentAgeMaxMillis ?? StreamPolicy.segmentAgeDefaultMillis)
+    }
+
     /// The stored policy of `stream` (all options unset when none was stored).
     /// - Throws: `.notFound` for an unknown stream; `.corruption` for a damaged policy file.
     public func streamPolicy(_ stream: String) throws(LambdaStoreError) -> StreamPolicy {
@@ -244,7 +256,8 @@ extension Store {
         }
         let bytes = MetadataFile.encode(kind: PolicyFile.kind, payload: Array(policy.storedJSON.serialized().utf8))
         try fs.writeFileAtomically(streamPolicyPath(stream), bytes)
-        s.setRollLimits(bytes: policy.effectiveSegmentBytes, ageMillis: policy.effectiveSegmentAgeMillis)
+        let limits = rollLimits(policy)
+        s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
     }
 
     /// Validates and stores `policy` for `view`.
@@ -265,7 +278,9 @@ extension Store {
         var streams: [JSONMember] = [], views: [JSONMember] = []
         let all = stream == nil && view == nil
         for s in log.streamNames().sorted() where all || s == stream {
-            streams.append(JSONMember(s, try streamPolicy(s).json))
+            let p = try streamPolicy(s)
+            let limits = rollLimits(p)
+            streams.append(JSONMember(s, p.json(segmentBytes: limits.bytes, segmentAgeMillis: limits.ageMillis)))
         }
         if let stream, streams.isEmpty { throw LambdaStoreError(.notFound, "no stream '\(stream)'") }
         let names = state.withLock { Set($0.views.keys).union($0.unavailable.keys) }.sorted()
