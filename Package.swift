@@ -79,7 +79,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "LambdaStoreFuzzTargets",
-            dependencies: ["LambdaStore", "LambdaStoreTestSupport"],
+            dependencies: ["LambdaStore", "LambdaStoreParquet", "LambdaStoreTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreFuzzTests",

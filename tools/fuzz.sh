@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL="segment payload index schema-history schema-json checkpoint manifest snapshot aggregate-state view-definition filter jsonl csv drift incidents"
+ALL="segment payload index schema-history schema-json checkpoint manifest snapshot aggregate-state view-definition filter jsonl csv drift incidents parquet archive-manifest"
 TARGETS=${*:-$ALL}
 
 # --sanitize=fuzzer instruments only the root package (the harness); -Xswiftc/-Xcc put the

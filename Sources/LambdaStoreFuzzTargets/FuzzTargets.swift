@@ -1,4 +1,5 @@
 import LambdaStore
+import LambdaStoreParquet
 import LambdaStoreTestSupport
 
 /// The fuzz targets: one function per decoder or parser that reads bytes from disk or input,
@@ -20,6 +21,7 @@ public enum FuzzTargets {
     public static let names: [String] = [
         "segment", "payload", "index", "schema-history", "schema-json", "checkpoint", "manifest",
         "snapshot", "aggregate-state", "view-definition", "filter", "jsonl", "csv", "drift", "incidents",
+        "parquet", "archive-manifest",
     ]
 
     /// Runs target `name` on `data`; false when no target has that name.
@@ -41,6 +43,8 @@ public enum FuzzTargets {
         case "csv": records(data, format: .csv)
         case "drift": withRepaired(data, FuzzChecksums.metadata) { metadata($0, fileName: "DRIFT") }
         case "incidents": withRepaired(data, FuzzChecksums.metadata) { metadata($0, fileName: "INCIDENTS") }
+        case "parquet": parquet(data)
+        case "archive-manifest": withRepaired(data, FuzzChecksums.metadata, archiveManifest)
         default: return false
         }
         return true
@@ -269,5 +273,30 @@ public enum FuzzTargets {
     /// DRIFT / INCIDENTS (format-spec.md §6.1, §6.4, §6.5) via ``MetadataInspector``.
     static func metadata(_ data: [UInt8], fileName: String) {
         _ = try? MetadataInspector.check(data, fileName: fileName, path: fileName)
+    }
+
+    /// An archive file (format-spec.md §8.1, §8.3): the footer, every row group decoded with
+    /// the schema its columns declare (plain and dictionary-kept strings, and with only the
+    /// first field read), and `describe()`. Parquet pages carry no checksum of ours (the archive
+    /// manifest's CRC32C covers the whole file), so the reader itself must hold.
+    static func parquet(_ data: [UInt8]) {
+        guard let r = try? ParquetFileReader(bytes: data, path: "fuzz.parquet") else { return }
+        _ = r.describe()
+        let fields = r.columns.dropLast().map { Field(name: $0.name, type: $0.type, nullable: $0.nullable) }
+        guard !fields.isEmpty else { return }
+        let schema = Schema(stream: "fuzz", eventTime: fields[0].name, fields: Array(fields))
+        for g in r.rowGroups.indices {
+            _ = try? r.readRowGroup(g, schema: schema, keepDictionaries: false)
+            _ = try? r.readRowGroup(g, schema: schema, keepDictionaries: true, only: [0])
+        }
+    }
+
+    /// An archive manifest (format-spec.md §8.2); an accepted one re-encodes to one accepted again.
+    static func archiveManifest(_ data: [UInt8]) {
+        guard let m = try? ArchiveManifest(decoding: data, path: "MANIFEST") else { return }
+        guard let again = try? ArchiveManifest(decoding: m.encoded(), path: "MANIFEST") else {
+            preconditionFailure("an accepted archive manifest does not re-encode")
+        }
+        precondition(again == m, "archive manifest round trip changed it")
     }
 }
