@@ -150,8 +150,12 @@ extension Store {
             let dir = Path.join(archiveRoot, stream)
             let manifestPath = Path.join(dir, ArchiveManifest.fileName)
             guard fs.exists(manifestPath) else {
+                // Files of a first archiving run cut short before its manifest was published are
+                // leftovers (the next `compact` removes them) while the raw history still starts
+                // at offset 0; only without that are they a lost manifest.
                 let files = (try? fs.list(dir)) ?? []
-                if files.contains(where: { $0.hasSuffix(".parquet") }) {
+                let rawFromZero = fs.exists(Path.join(streamsDir, stream, LogFormat.fileStem(baseOffset: 0) + LogFormat.segmentSuffix))
+                if files.contains(where: { $0.hasSuffix(".parquet") }), !rawFromZero {
                     report.problems.append(.init(file: manifestPath, offset: nil, message: "archive directory has Parquet files but no MANIFEST"))
                 }
                 continue

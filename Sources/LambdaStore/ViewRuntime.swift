@@ -194,15 +194,17 @@ extension Store {
         let stream = try log.stream(definition.stream)
         try ensureObserver(stream)
         let compiled = try CompiledView(definition, schema: stream.latestSchema)
-        let e = stream.earliestReplayableOffset
         // A version with a base checkpoint of its own (the same fingerprint) needs nothing dropped.
-        func needsDroppedHistory() throws(LambdaStoreError) -> Bool {
+        func needsDroppedHistory(_ e: Int64) throws(LambdaStoreError) -> Bool {
             guard e > 0 else { return false }
             return try baseCheckpoint(view: definition.name, fingerprint: compiled.fingerprint).map { $0.offset < e } ?? true
         }
         /// The offset the view starts from (0, or `E` when built from the earliest replayable offset).
         @discardableResult func refuseOrKeepEmptyBase() throws(LambdaStoreError) -> Int64 {
-            guard try needsDroppedHistory() else { return 0 }
+            // `E` as of now: this runs in the creation turn (a new view) or the view's run turn (a
+            // new version), and a history drop holds both, so `E` cannot move before the view exists.
+            let e = stream.earliestReplayableOffset
+            guard try needsDroppedHistory(e) else { return 0 }
             guard fromEarliestReplayable else {
                 throw LambdaStoreError(.precondition,
                     "view '\(definition.name)' would need the history of stream '\(stream.name)' before offset \(e), which was dropped\(droppedNote(stream)) by its retention policy; create it with --from-earliest to build it from offset \(e)")

@@ -165,6 +165,18 @@ extension EventLog {
         do throws(LambdaStoreError) {
             scanner = try SegmentScanner(handle: h, path: rel, checkPayloads: true)
         } catch {
+            // The active segment's file header cut short (or never written: zeros) is a crash
+            // during a roll, as open treats it (format-spec.md §2.6): it holds no record, and
+            // the next open rewrites it.
+            if isActive, let size = try? h.size(), size <= 1 << 20, let bytes = try? h.read(count: Int(size), at: 0) {
+                var magic = LogFormat.segmentMagic.littleEndian
+                let prefix = bytes.prefix(4)
+                let magicPrefix = withUnsafeBytes(of: &magic) { m in prefix.elementsEqual(m.prefix(prefix.count)) }
+                if bytes.allSatisfy({ $0 == 0 }) || (bytes.count < LogFormat.segmentHeaderSize && magicPrefix) {
+                    report.incompleteTails.append(.init(file: rel, validBytes: 0, tail: .incompleteHeader(bytes: size)))
+                    return base
+                }
+            }
             problem(error.offset, error.message)
             return nil
         }
@@ -216,18 +228,34 @@ extension EventLog {
             }
         }
         verifyIndexes(segmentPath: path, rel: rel, base: base, entries: entries, fileSize: scanner.fileSize,
-                      complete: !damaged, fs: fs, into: &report)
+                      complete: !damaged, isActive: isActive, fs: fs, into: &report)
         return damaged ? nil : scanner.nextOffset
     }
 
     /// Checks an index pair against the batches the scan found.
     static func verifyIndexes(segmentPath: String, rel: String, base: Int64, entries: [IndexEntry], fileSize: Int64, complete: Bool,
-                              fs: any FileSystem, into report: inout LogVerifyReport) {
+                              isActive: Bool = false, fs: any FileSystem, into report: inout LogVerifyReport) {
         let loaded = IndexFiles.load(fs: fs, segmentPath: segmentPath, relSegment: rel, segmentBase: base, segmentSize: fileSize)
         report.filesChecked += 2 - loaded.missing.count
         for m in loaded.missing { report.notes.append("\(m): missing (rebuilt on open)") }
-        for d in loaded.damage { report.problems.append(.init(file: d.file, offset: d.offset, message: d.message, isDerived: true)) }
         let stem = String(rel.dropLast(LogFormat.segmentSuffix.count))
+        // The active segment's index pair is not fsynced before the segment is sealed: after a
+        // crash its headers may be cut short like any unsynced tail. Open rewrites them.
+        var cutShort: Set<String> = []
+        if isActive {
+            let pathStem = String(segmentPath.dropLast(LogFormat.segmentSuffix.count))
+            for suffix in [LogFormat.indexSuffix, LogFormat.timeIndexSuffix] {
+                guard let h = try? fs.open(pathStem + suffix, mode: .read) else { continue }
+                if let size = try? h.size(), size < Int64(LogFormat.indexHeaderSize) {
+                    cutShort.insert(stem + suffix)
+                    report.notes.append("\(stem)\(suffix): header cut short (\(size) bytes; the active segment's index is synced when it is sealed; rebuilt on open)")
+                }
+                try? h.close()
+            }
+        }
+        for d in loaded.damage where !cutShort.contains(d.file) {
+            report.problems.append(.init(file: d.file, offset: d.offset, message: d.message, isDerived: true))
+        }
         let (_, problem) = IndexFiles.consistentPrefix(loaded.entries, segmentBase: base, validEnd: .max)
         if let problem {
             report.problems.append(.init(file: stem + LogFormat.indexSuffix, offset: nil, message: problem, isDerived: true))

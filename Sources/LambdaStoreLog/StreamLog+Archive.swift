@@ -58,8 +58,7 @@ extension StreamLog {
         guard archivedEnd == base else {
             throw LambdaStoreError(.precondition, "stream '\(name)': the archive ends at offset \(archivedEnd), segment \(st.segment.name) starts at \(base)")
         }
-        try fs.createDirectory(Path.join(root, "archive"))
-        try fs.createDirectory(archiveDir)
+        try createArchiveDirectory()
         rawReaders.withLock { $0 += 1 }
         defer { rawReaders.withLock { $0 -= 1 } }
         var out: [ArchivedFile] = []
@@ -142,6 +141,17 @@ extension StreamLog {
         }
         try fs.syncDirectory(archiveDir)
         return out
+    }
+
+    /// Creates `archive/<stream>/` and makes both directory entries durable (fsync of the store
+    /// root and of `archive/`): the archive's files are only as durable as the directories
+    /// holding them, and raw segments are deleted once the manifest lists their records.
+    func createArchiveDirectory() throws(LambdaStoreError) {
+        let parent = Path.join(root, "archive")
+        try fs.createDirectory(parent)
+        try fs.createDirectory(archiveDir)
+        try fs.syncDirectory(root)
+        try fs.syncDirectory(parent)
     }
 
     /// Publishes an archive manifest listing `files` after the current ones (write-temp, fsync,

@@ -117,14 +117,37 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
     public func clearReadFlips() { state.withLock { $0.readFlips = [:] } }
 
     /// A crash image: a new file system holding what survives a crash now.
+    ///
+    /// With `directoryEntriesNeedSync`, a directory whose own entry was never made durable
+    /// (`syncDirectory` of its parent after the `mkdir`) is lost with everything beneath it,
+    /// as on a file system that does not order metadata: files whose own entries were synced
+    /// do not survive a crash when the directory holding them does not. (Off by default: many
+    /// older tests never sync the store's parent directory.) Applies to ``CrashPersistence/durableOnly``
+    /// and ``CrashPersistence/unsyncedData``; ``CrashPersistence/everything`` keeps every entry.
     /// - Complexity: O(files); file contents are shared copy-on-write.
-    public func crashImage(_ persistence: CrashPersistence = .durableOnly) -> SimulatedFileSystem {
+    public func crashImage(_ persistence: CrashPersistence = .durableOnly, directoryEntriesNeedSync: Bool = false) -> SimulatedFileSystem {
         state.withLock { s in
             var out = State()
-            let names: [String: Int]
+            var names: [String: Int]
             switch persistence {
             case .durableOnly, .unsyncedData: names = s.durable; out.liveDirs = s.durableDirs
             case .everything: names = s.live; out.liveDirs = s.liveDirs
+            }
+            var strict = directoryEntriesNeedSync
+            if case .everything = persistence { strict = false }
+            if strict {
+                // Every ancestor (below the root) must itself have survived.
+                func reachable(_ p: String, _ dirs: Set<String>) -> Bool {
+                    var d = Path.parent(of: p)
+                    while !Self.isRoot(d) {
+                        guard dirs.contains(d) else { return false }
+                        d = Path.parent(of: d)
+                    }
+                    return true
+                }
+                let dirs = out.liveDirs
+                out.liveDirs = dirs.filter { reachable($0, dirs) }
+                names = names.filter { reachable($0.key, out.liveDirs) }
             }
             out.durableDirs = out.liveDirs
             var tear: (LastWrite, Int)?

@@ -11,7 +11,10 @@ import Glibc
 // The library-level concurrency stress test (issue 10): appenders, queriers, batch runs
 // (full and incremental), reconciliation, view version swaps and compaction run at once
 // against one store on the real file system; every answer is then judged against the naive
-// reference of StressReference.swift.
+// reference of StressReference.swift. A second run does the same with a lifecycle policy
+// (4 KiB segments, archive-after 0s, keep-raw 0s): the compaction worker then archives and
+// deletes raw segments under the readers, and the log read back, every answer, the reopened
+// store and verify must not notice where history lives.
 //
 //   LAMBDASTORE_STRESS_SECONDS   seconds of concurrent work (default 10)
 //   LAMBDASTORE_STRESS_SEED      the seed of the data and of every worker's choices (default:
@@ -206,13 +209,30 @@ enum StressWorkload {
     }
 }
 
-@Suite struct ConcurrencyStressTests {
+@Suite(.serialized) struct ConcurrencyStressTests {
     /// Violations after which the answers recorded during the run are no longer checked.
     static let violationsMax = 300
 
+    /// The stream policy of the lifecycle variant: 4 KiB segments (they keep rolling), every
+    /// sealed segment archived and its raw copy deleted at the next `compact` — so the
+    /// compaction worker archives and removes segments while the others append, query and run
+    /// batches over them.
+    static let lifecyclePolicy = StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0)
+
     @Test func concurrentOperationsServeWhatTheReferencePromises() async {
+        await stress(lifecycle: nil)
+    }
+
+    /// The same workload with ``lifecyclePolicy``: history moves from raw segments to the
+    /// archive under the readers, and every answer, the log read back, the reopened store and
+    /// `verify` must not notice.
+    @Test func concurrentOperationsWithArchivingAndRetentionServeWhatTheReferencePromises() async {
+        await stress(lifecycle: Self.lifecyclePolicy)
+    }
+
+    func stress(lifecycle: StreamPolicy?) async {
         let config = StressConfig.fromEnvironment()
-        print("concurrency stress: \(config.reproduce)")
+        print("concurrency stress\(lifecycle == nil ? "" : " (archive, retention)"): \(config.reproduce)")
         let dir = makeTempDirectory("ls-stress")
         defer { if config.keepDirectory { print("concurrency stress: store kept at \(dir)") } else { removeTree(dir) } }
         let rec = StressRecorder(startTime: StressWorkload.startTime)
@@ -236,14 +256,14 @@ enum StressWorkload {
         DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watch)
         defer { rec.finished.store(true, ordering: .releasing) }
         do {
-            try await run(config: config, directory: dir, rec: rec)
+            try await run(config: config, directory: dir, rec: rec, lifecycle: lifecycle)
         } catch {
             Issue.record("the stress run threw \(error) — \(config.reproduce)")
         }
     }
 
     /// Sets up the store, runs the workers, then judges everything recorded.
-    func run(config: StressConfig, directory dir: String, rec: StressRecorder) async throws {
+    func run(config: StressConfig, directory dir: String, rec: StressRecorder, lifecycle: StreamPolicy?) async throws {
         let tumblingA = try StressWorkload.tumbling(lateness: 20_000)
         let tumblingB = try StressWorkload.tumbling(lateness: 45_000)
         let hopping = try StressWorkload.hopping()
@@ -255,6 +275,7 @@ enum StressWorkload {
         try store.applySchema(StressStream.schema)
         try await store.createView(tumblingA.definition)
         try await store.createView(hopping.definition)
+        if let lifecycle { try store.setStreamPolicy(lifecycle, for: StressStream.name) }
 
         let deadline = ContinuousClock.now + .milliseconds(Int(config.seconds * 1000))
         let started = ContinuousClock.now
@@ -279,6 +300,15 @@ enum StressWorkload {
         }
         let reference = StressReference(events: events, batchEnds: sorted.map(\.range.upperBound))
         try expectLogHoldsAcknowledgedRecords(store, appends: sorted, config: config)
+        if lifecycle != nil {
+            // The history really moved: most of it lives in the archive only.
+            let log = try store.streamLog(StressStream.name)
+            let archived = log.archiveManifest.files
+            print("concurrency stress: \(archived.count) archive files up to offset \(log.archiveManifest.endOffset), raw segments from offset \(log.startOffset) (\(log.segments().count) segments)")
+            if config.workers.contains("compact") {
+                #expect(archived.count >= 2 && log.startOffset > 0, "the compaction worker archived and removed segments — \(config.reproduce)")
+            }
+        }
 
         // 2. Every recorded answer.
         var checker = StressChecker(reference: reference, versions: versions)
@@ -320,6 +350,7 @@ enum StressWorkload {
             let reopened = try Store.open(at: dir, options: options)
             defer { reopened.close() }
             try atRest(reopened, "after reopen")
+            try expectLogHoldsAcknowledgedRecords(reopened, appends: sorted, config: config)
             for v in reopened.views() {
                 let summary = try await reopened.runBatch(view: v.definition.name)
                 #expect(summary.horizon == end, "final batch of \(v.definition.name): horizon \(summary.horizon), log end \(end) — \(config.reproduce)")

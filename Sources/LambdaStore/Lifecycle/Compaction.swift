@@ -276,39 +276,44 @@ extension Store {
             e = raw.baseOffset
         }
         guard e > m.earliestReplayableOffset else { return }
-        let (handles, bad) = state.withLock { st in
-            (st.views.values.filter { $0.current.definition.stream == s.name }.sorted { $0.name < $1.name },
-             st.unavailable.keys.sorted())
-        }
-        if !bad.isEmpty {
-            r.notes.append("history not dropped: view(s) \(bad.joined(separator: ", ")) are unavailable, their base checkpoints cannot be kept")
-            return
-        }
-        // Never above a view's horizon: its speed layer replays from there.
-        let lowest = handles.map { $0.current.manifest.horizon }.min() ?? e
-        if lowest < e {
-            // Clamp to a segment boundary at or below the lowest horizon.
-            let boundary = bySegment.map(\.segment).filter { $0 <= lowest }.max() ?? m.earliestReplayableOffset
-            r.notes.append("history kept from offset \(boundary) instead of \(e): a view's horizon is at \(lowest) (run `batch` first)")
-            e = max(boundary, m.earliestReplayableOffset)
-            guard e > m.earliestReplayableOffset else { return }
-        }
-        r.droppedEvents = e - m.earliestReplayableOffset
-        if dryRun { return }
-        let target = e
-        let result = try await withRunTurns(handles[...]) { () async throws(LambdaStoreError) -> (removed: [String], bytes: Int64, events: Int64) in
-            for h in handles {
-                guard h.current.manifest.horizon >= target else {
-                    throw LambdaStoreError(.precondition, "view '\(h.name)' moved below offset \(target) meanwhile")
-                }
-                _ = try keepBase(h, stream: s, at: target)
+        // In the creation turn: no view of the stream appears between choosing the views (and
+        // the offset below their horizons) and the commit; a creation after it sees the new
+        // earliest replayable offset.
+        try await creations.withLock { () async throws(LambdaStoreError) in
+            let (handles, bad) = state.withLock { st in
+                (st.views.values.filter { $0.current.definition.stream == s.name }.sorted { $0.name < $1.name },
+                 st.unavailable.keys.sorted())
             }
-            return try await s.dropHistory(below: target, now: now)
+            if !bad.isEmpty {
+                r.notes.append("history not dropped: view(s) \(bad.joined(separator: ", ")) are unavailable, their base checkpoints cannot be kept")
+                return
+            }
+            // Never above a view's horizon: its speed layer replays from there.
+            let lowest = handles.map { $0.current.manifest.horizon }.min() ?? e
+            if lowest < e {
+                // Clamp to a segment boundary at or below the lowest horizon.
+                let boundary = bySegment.map(\.segment).filter { $0 <= lowest }.max() ?? m.earliestReplayableOffset
+                r.notes.append("history kept from offset \(boundary) instead of \(e): a view's horizon is at \(lowest) (run `batch` first)")
+                e = max(boundary, m.earliestReplayableOffset)
+                guard e > m.earliestReplayableOffset else { return }
+            }
+            r.droppedEvents = e - m.earliestReplayableOffset
+            if dryRun { return }
+            let target = e
+            let result = try await withRunTurns(handles[...]) { () async throws(LambdaStoreError) -> (removed: [String], bytes: Int64, events: Int64) in
+                for h in handles {
+                    guard h.current.manifest.horizon >= target else {
+                        throw LambdaStoreError(.precondition, "view '\(h.name)' moved below offset \(target) meanwhile")
+                    }
+                    _ = try keepBase(h, stream: s, at: target)
+                }
+                return try await s.dropHistory(below: target, now: now)
+            }
+            removed += result.removed
+            bytes += result.bytes
+            let rawGone = result.removed.filter { $0.hasPrefix("streams/") }
+            r.removedSegments += rawGone.count
         }
-        removed += result.removed
-        bytes += result.bytes
-        let rawGone = result.removed.filter { $0.hasPrefix("streams/") }
-        r.removedSegments += rawGone.count
     }
 
     /// Runs `body` holding the run turn of every view in `handles` (taken in name order).
