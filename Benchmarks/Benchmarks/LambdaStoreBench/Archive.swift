@@ -90,7 +90,7 @@ extension Bench {
             import sys, time, duckdb
             c = duckdb.connect(); c.execute("SET threads TO 2")
             src = "read_parquet('" + sys.argv[1] + "/archive/orders/*.parquet')"
-            q = "SELECT (event_ts // 3600000) * 3600000 AS w, merchant_id, CAST(SUM(amount_cents) AS BIGINT), COUNT(*) FROM " + src + " WHERE status = 'completed' GROUP BY ALL"
+            q = "SELECT (epoch_ms(event_ts) // 3600000) * 3600000 AS w, merchant_id, CAST(SUM(amount_cents) AS BIGINT), COUNT(*) FROM " + src + " WHERE status = 'completed' GROUP BY ALL"
             c.execute(q).fetchall()
             ts = []
             for _ in range(3):
