@@ -220,6 +220,9 @@ public final class StreamLog: Sendable {
     /// behind a base checkpoint.
     public var earliestReplayableOffset: Int64 { shared.withLock { $0.archive.earliestReplayableOffset } }
 
+    /// Now, by the log's clock (``LogOptions/clock``), the clock of segment creation times.
+    public var clockMillis: Int64 { options.clock() }
+
     /// The archive manifest in effect.
     public var archiveManifest: ArchiveManifest { shared.withLock { $0.archive } }
 

@@ -182,7 +182,9 @@ extension Store {
         // 1. Roll.
         let limits = rollLimits(policy)
         s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
-        var now = now
+        // Ages compare with segment creation times, which come from the log's clock: measure
+        // them with that clock (`StoreOptions.clock` and `LogOptions.clock` may differ).
+        var now = Swift.max(now, s.clockMillis)
         // In a dry run, the active segment the roll would seal counts as sealed below, its
         // newest append being now.
         var wouldSeal: SegmentCandidate? = nil
@@ -196,7 +198,7 @@ extension Store {
             // The segment just sealed was appended to until the roll, after `now` was read:
             // read the clock again, so that `--archive-after 0s` and `--keep-raw 0s` (at once)
             // take it in this same run, as they take every other sealed segment.
-            if r.rolled { now = Swift.max(now, options.clock()) }
+            if r.rolled { now = Swift.max(now, s.clockMillis) }
         }
         func sealed() -> [SegmentCandidate] { s.sealedSegments().map(SegmentCandidate.init) + (wouldSeal.map { [$0] } ?? []) }
         // Leftovers of a crashed archive run or drop (files the manifest does not list).
