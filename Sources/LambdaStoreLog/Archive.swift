@@ -192,6 +192,55 @@ public struct ArchiveManifest: Sendable, Equatable {
     }
 }
 
+extension ArchivedFile {
+    /// Checks this manifest entry against the file's own footer (read from its tail, not the
+    /// whole file): size, row-group count and rows, the `_offset` range, and the event-time
+    /// column's min/max statistics. Runs plan their reads by the manifest's ranges without
+    /// reading the row groups they skip, so a manifest whose ranges (under a valid CRC) disagree
+    /// with the file must not be trusted.
+    /// - Throws: `.corruption` naming the file; `.notFound`/`.io`.
+    public func checkFooter(fs: any FileSystem, root: String, stream: String, schema: Schema) throws(LambdaStoreError) {
+        let rel = "archive/\(stream)/\(name)"
+        let h = try fs.open(Path.join(root, rel), mode: .read)
+        defer { try? h.close() }
+        let size = try h.size()
+        guard size == bytes else {
+            throw LambdaStoreError.corruption("archive file is \(size) bytes, the manifest says \(bytes)", path: rel, offset: nil)
+        }
+        guard size >= 12 else { throw LambdaStoreError.corruption("archive file of \(size) bytes", path: rel, offset: nil) }
+        var want = Int(Swift.min(size, 64 << 10))
+        var parsed: ParquetFileReader? = nil
+        while parsed == nil {
+            let tail = try h.read(count: want, at: size - Int64(want))
+            do throws(LambdaStoreError) {
+                parsed = try ParquetFileReader(tail: tail, fileSize: Int(size), path: rel)
+            } catch where error.code == .invalidArgument && want < Int(size) {
+                // The footer is longer than the tail read: its length is in the last 8 bytes.
+                let n = tail.count
+                let footer = Int(UInt32(tail[n - 8]) | UInt32(tail[n - 7]) << 8 | UInt32(tail[n - 6]) << 16 | UInt32(tail[n - 5]) << 24)
+                let next = Swift.min(Int(size), footer + 8)
+                guard next > want else { throw error }
+                want = next
+            }
+        }
+        guard let p = parsed else { return }
+        guard p.rowGroups.count == rowGroups.count else {
+            throw LambdaStoreError.corruption("archive file has \(p.rowGroups.count) row groups, the manifest lists \(rowGroups.count)", path: rel, offset: nil)
+        }
+        let et = schema.eventTimeIndex
+        for (i, g) in p.rowGroups.enumerated() {
+            let m = rowGroups[i]
+            let times = et < g.intRanges.count ? g.intRanges[et] : nil
+            guard g.rows == m.rows, g.firstOffset == m.firstOffset, g.lastOffset == m.endOffset - 1,
+                  times?.min == m.minEventTime, times?.max == m.maxEventTime else {
+                throw LambdaStoreError.corruption(
+                    "row group \(i): the footer says \(g.rows) rows at offsets \(g.firstOffset)...\(g.lastOffset), event times \(times.map { "\($0.min)...\($0.max)" } ?? "none"); the manifest says \(m.rows) rows from \(m.firstOffset), event times \(m.minEventTime.map { "\($0)" } ?? "none")...\(m.maxEventTime.map { "\($0)" } ?? "none")",
+                    path: rel, offset: nil)
+            }
+        }
+    }
+}
+
 /// An archive file read whole and checked against its manifest entry: CRC32C of every byte,
 /// then the Parquet footer; row groups are decoded on demand.
 public struct ArchiveFileReader: Sendable {

@@ -93,12 +93,24 @@ extension StreamLog {
             report.file = report.file ?? at.0
             report.reason = message
         }
-        for f in archive?.files ?? [] where f.schemaVersion > history.latest.version {
-            throw .corruption("archive file \(f.name) names schema version \(f.schemaVersion), the history has \(history.latest.version)",
-                              path: "archive/\(name)/\(ArchiveManifest.fileName)", offset: nil)
+        var archiveProblems: [String: LambdaStoreError] = [:]
+        for f in archive?.files ?? [] {
+            guard let schema = history.schema(version: f.schemaVersion) else {
+                throw .corruption("archive file \(f.name) names schema version \(f.schemaVersion), the history has \(history.latest.version)",
+                                  path: "archive/\(name)/\(ArchiveManifest.fileName)", offset: nil)
+            }
+            // The manifest's ranges plan runs without reading what they skip: they must be
+            // the file's own (one tail read per file). A file that fails is not trusted: runs
+            // never skip it by its ranges, and every read of it fails with this error (the
+            // store still opens: appends, queries and other history work).
+            do throws(LambdaStoreError) {
+                try f.checkFooter(fs: fs, root: root, stream: name, schema: schema)
+            } catch {
+                archiveProblems[f.name] = error
+            }
         }
         let log = StreamLog(name: name, dir: dir, relDir: relDir, fs: fs, options: options, history: history, segments: segments, index: appender,
-                            pool: pool, checkpoint: checkpoint?.durableEnd ?? 0, archive: archive)
+                            pool: pool, checkpoint: checkpoint?.durableEnd ?? 0, archive: archive, archiveProblems: archiveProblems)
         // Everything up to the recovered end was fsynced by the active segment's recovery.
         if !options.readOnly, !segments.isEmpty { try log.recordCheckpoint(durableEnd: end) }
         let changed = report.file != nil || !report.rebuiltIndexes.isEmpty
@@ -153,7 +165,7 @@ struct SegmentOpener {
             let loaded = IndexFiles.load(fs: fs, segmentPath: path, relSegment: rel, segmentBase: base, segmentSize: size)
             let (n, problem) = IndexFiles.consistentPrefix(loaded.entries, segmentBase: base, validEnd: size)
             let end = loaded.entries.last?.endPosition ?? Int64(LogFormat.segmentHeaderSize)
-            if loaded.isIntact, problem == nil, n == loaded.entries.count, end == size {
+            if loaded.isIntact, problem == nil, n == loaded.entries.count, end == size, try headersAgree(loaded.entries, h) {
                 try checkVersions(loaded.entries)
                 return SegmentState(segment: seg, entries: loaded.entries, size: size)
             }
@@ -170,6 +182,27 @@ struct SegmentOpener {
             report.rebuiltIndexes += indexNames
         }
         return SegmentState(segment: seg, entries: entries, size: validEnd)
+    }
+
+    /// Whether every index entry equals its batch header (offsets, counts, lengths, schema
+    /// version, codec, event-time range): the index files are derived data under their own
+    /// CRCs, and runs plan their reads by them without reading the batches they skip, so a
+    /// forged entry (a time range that misses its batch) must not be trusted. One 56-byte read
+    /// per batch; a disagreement rebuilds the index pair from a full scan.
+    func headersAgree(_ entries: [IndexEntry], _ h: any FileHandle) throws(LambdaStoreError) -> Bool {
+        var buf = [UInt8](repeating: 0, count: LogFormat.batchHeaderSize)
+        for e in entries {
+            let n = try typed { try buf.withUnsafeMutableBytes { try h.read(into: $0, at: e.position) } }
+            guard n == LogFormat.batchHeaderSize else { return false }
+            let header: BatchHeader
+            do throws(LambdaStoreError) {
+                header = try typed { try buf.withUnsafeBytes { b throws(LambdaStoreError) in try BatchHeader(decoding: b, at: e.position) } }
+            } catch {
+                return false
+            }
+            guard e.matches(header, at: e.position) else { return false }
+        }
+        return true
     }
 
     /// The active segment: full scan, tail cut, index pair reconciled.

@@ -61,11 +61,21 @@ extension StreamShared {
             }
             var fi = lo
             while fi < archive.files.count {
-                let f = archive.files[fi]
+                var f = archive.files[fi]
+                if archiveProblems[f.name] != nil {
+                    // Untrusted ranges: claim every instant, so no planner skips the file (its
+                    // read then reports the problem).
+                    for i in f.rowGroups.indices {
+                        f.rowGroups[i].minEventTime = .min
+                        f.rowGroups[i].maxEventTime = .max
+                    }
+                }
                 if f.firstOffset >= Swift.min(offsets.upperBound, raw0) || out.count >= limit { break }
                 for (g, r) in f.rowGroups.enumerated() where r.endOffset > offsets.lowerBound && r.firstOffset < Swift.min(offsets.upperBound, raw0) {
                     if out.count >= limit { return out }
-                    if let t = eventTime {
+                    // A file whose footer disagreed with the manifest is never skipped by its
+                    // (untrusted) ranges: the read reports the problem instead.
+                    if let t = eventTime, archiveProblems[f.name] == nil {
                         guard let a = r.minEventTime, let b = r.maxEventTime, a <= t.upperBound, b >= t.lowerBound else { continue }
                     }
                     out.append(.archived(f, g))
@@ -210,6 +220,7 @@ extension StreamLog {
         case .raw(let seg, let e):
             return try decode(seg, e, history: history, scratch: &scratch, keepDictionaries: keepDictionaries)
         case .archived(let f, let g):
+            if let problem = shared.withLock({ $0.archiveProblems[f.name] }) { throw problem }
             if let c = scratch.rowGroup, c.file == f.name, c.index == g, c.keep == keepDictionaries, c.version == history.latest.version, c.fields == fields {
                 return c.batch
             }

@@ -85,6 +85,9 @@ struct StreamShared: Sendable {
     /// replayable offset: reads below the first raw segment come from it. Changed together
     /// with `segments` (retention removes a segment only once the archive lists its records).
     var archive: ArchiveManifest
+    /// Archive files whose footer disagreed with the manifest at open (or could not be read),
+    /// by name: never skipped by their ranges, every read fails with the error.
+    var archiveProblems: [String: LambdaStoreError] = [:]
     var endOffset: Int64
     /// Every offset below this is on stable storage.
     var durableEnd: Int64
@@ -177,7 +180,7 @@ public final class StreamLog: Sendable {
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
          segments: [SegmentState], index: IndexAppender?, pool: SegmentFilePool, checkpoint: Int64 = 0,
-         archive: ArchiveManifest? = nil) {
+         archive: ArchiveManifest? = nil, archiveProblems: [String: LambdaStoreError] = [:]) {
         checkpointLock = Locked(checkpoint)
         rollLimits = Locked((options.segmentBytesMax, options.segmentAgeMaxMillis))
         self.pool = pool
@@ -188,7 +191,7 @@ public final class StreamLog: Sendable {
         self.options = options
         let end = Swift.max(segments.last?.endOffset ?? 0, archive?.endOffset ?? 0)
         shared = Locked(StreamShared(history: history, segments: segments, archive: archive ?? ArchiveManifest(stream: name),
-                                     endOffset: end, durableEnd: end, visibleEnd: end))
+                                     archiveProblems: archiveProblems, endOffset: end, durableEnd: end, visibleEnd: end))
         observers = Locked([])
         var w = StreamWriter()
         w.index = index

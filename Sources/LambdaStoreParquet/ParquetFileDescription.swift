@@ -106,11 +106,12 @@ extension ParquetFileReader {
                 firstOffset: rowGroups[gi].firstOffset, lastOffset: rowGroups[gi].lastOffset, columns: chunks))
         }
         return ParquetFileDescription(
-            createdBy: meta.createdBy, formatVersion: meta.version, rows: rowCount, bytes: bytes.count, footerBytes: footerBytes,
+            createdBy: meta.createdBy, formatVersion: meta.version, rows: rowCount, bytes: tailOffset + bytes.count, footerBytes: footerBytes,
             columns: cols, keyValueMetadata: keyValueMetadata, rowGroups: groups)
     }
 
     private func describePages(_ range: Range<Int>) -> ([ParquetFileDescription.Page], String?) {
+        guard tailOffset == 0 else { return ([], nil) }   // a footer-only reader: no pages
         var pages: [ParquetFileDescription.Page] = []
         var pos = range.lowerBound
         return bytes.withUnsafeBytes { raw in

@@ -43,7 +43,10 @@ public struct ParquetRowGroupInfo: Sendable {
 ///
 /// Thread safety: immutable after `init`; share it across tasks.
 public struct ParquetFileReader: Sendable {
+    /// The file's bytes from `tailOffset` on (the whole file when 0).
     let bytes: [UInt8]
+    /// Where `bytes` starts in the file: 0, or the start of the tail of a footer-only reader.
+    let tailOffset: Int
     let path: String
     let meta: PQFileMetaData
     private let physical: [ParquetPhysicalType]
@@ -67,24 +70,44 @@ public struct ParquetFileReader: Sendable {
     ///   subset; ``LambdaStoreError/Code/limitExceeded`` past ``ParquetLimits``.
     /// - Complexity: O(footer bytes).
     public init(bytes: [UInt8], path: String) throws(LambdaStoreError) {
+        try self.init(storage: bytes, tailOffset: 0, path: path)
+    }
+
+    /// A footer-only reader: `tail` is the last `tail.count` bytes of a file of `fileSize`
+    /// bytes and must hold the footer, its length and the closing magic (read 64 KiB, or the
+    /// footer length + 8 the last 8 bytes give). Everything but the row groups' data is
+    /// available and checked as by ``init(bytes:path:)`` (the opening magic excepted);
+    /// ``readRowGroup(_:schema:keepDictionaries:)`` then throws `.precondition`.
+    /// - Throws: as ``init(bytes:path:)``; `.invalidArgument` when `tail` does not hold the footer.
+    public init(tail: [UInt8], fileSize: Int, path: String) throws(LambdaStoreError) {
+        guard fileSize >= tail.count else { throw LambdaStoreError(.invalidArgument, "a tail of \(tail.count) bytes of a \(fileSize)-byte file", path: path) }
+        try self.init(storage: tail, tailOffset: fileSize - tail.count, path: path)
+    }
+
+    private init(storage bytes: [UInt8], tailOffset: Int, path: String) throws(LambdaStoreError) {
         self.bytes = bytes
+        self.tailOffset = tailOffset
         self.path = path
-        let n = bytes.count
+        let n = tailOffset + bytes.count
         func corrupt(_ m: String, _ at: Int) -> LambdaStoreError { .corruption(m, path: path, offset: Int64(at)) }
-        guard n >= 12 else { throw corrupt("a Parquet file has at least 12 bytes, this one \(n)", 0) }
-        if Array(bytes[(n - 4)...]) == parquetEncryptedMagic {
+        guard n >= 12, bytes.count >= 8 else { throw corrupt("a Parquet file has at least 12 bytes, this one \(n)", 0) }
+        let t = tailOffset
+        if Array(bytes[(n - 4 - t)...]) == parquetEncryptedMagic {
             throw LambdaStoreError(.unsupported, "encrypted Parquet footer", path: path, offset: Int64(n - 4))
         }
-        guard Array(bytes[0..<4]) == parquetMagic else { throw corrupt("no PAR1 magic at the start", 0) }
-        guard Array(bytes[(n - 4)...]) == parquetMagic else { throw corrupt("no PAR1 magic at the end", n - 4) }
-        let footerLength = Int(UInt32(bytes[n - 8]) | UInt32(bytes[n - 7]) << 8 | UInt32(bytes[n - 6]) << 16 | UInt32(bytes[n - 5]) << 24)
+        if t == 0 { guard Array(bytes[0..<4]) == parquetMagic else { throw corrupt("no PAR1 magic at the start", 0) } }
+        guard Array(bytes[(n - 4 - t)...]) == parquetMagic else { throw corrupt("no PAR1 magic at the end", n - 4) }
+        let footerLength = Int(UInt32(bytes[n - 8 - t]) | UInt32(bytes[n - 7 - t]) << 8 | UInt32(bytes[n - 6 - t]) << 16 | UInt32(bytes[n - 5 - t]) << 24)
         guard footerLength <= n - 12 else { throw corrupt("footer length \(footerLength) exceeds the file's \(n - 12) bytes between the magics", n - 8) }
         guard footerLength <= ParquetLimits.footerBytesMax else {
             throw LambdaStoreError(.limitExceeded, "footer of \(footerLength) bytes (max \(ParquetLimits.footerBytesMax))", path: path, offset: Int64(n - 8))
         }
         let footerStart = n - 8 - footerLength
+        guard footerStart >= t else {
+            throw LambdaStoreError(.invalidArgument, "the footer (\(footerLength) bytes) starts before the \(bytes.count)-byte tail given", path: path, offset: Int64(footerStart))
+        }
         let meta = try bytes.withBytes { (raw: UnsafeRawBufferPointer) throws(LambdaStoreError) -> PQFileMetaData in
-            var r = ThriftReader(UnsafeRawBufferPointer(rebasing: raw[footerStart..<(n - 8)]), base: Int64(footerStart), path: path)
+            var r = ThriftReader(UnsafeRawBufferPointer(rebasing: raw[(footerStart - t)..<(n - 8 - t)]), base: Int64(footerStart), path: path)
             return try PQFileMetaData(reading: &r)
         }
         self.meta = meta
@@ -245,6 +268,7 @@ public struct ParquetFileReader: Sendable {
     /// placeholder of the right type and row count holding zeros / empty strings and no nulls —
     /// for consumers that read only the fields they asked for.
     public func readRowGroup(_ index: Int, schema: Schema, keepDictionaries: Bool = false, only: Set<Int>?) throws(LambdaStoreError) -> (batch: ColumnBatch, offsets: [Int64]) {
+        guard tailOffset == 0 else { throw LambdaStoreError(.precondition, "a footer-only reader cannot read row groups", path: path) }
         guard index >= 0, index < rowGroups.count else {
             throw LambdaStoreError(.invalidArgument, "row group \(index) of a file with \(rowGroups.count)", path: path)
         }
