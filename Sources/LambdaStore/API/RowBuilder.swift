@@ -74,10 +74,11 @@ public struct BatchBuilder: Sendable {
 
     /// Adds one record: `body` sets its fields on `row`; fields it leaves unset take their
     /// default, else null when nullable.
-    /// - Throws: the first error of `body` (a ``RowBuilder`` `set` names the field), or
-    ///   ``LambdaStoreError/Code/schema`` `missing field 'x'` for an unset field that is
-    ///   neither nullable nor defaulted. The record is then not added.
-    public mutating func append(_ body: (inout RowBuilder) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
+    /// - Throws: the first error of `body` (a ``RowBuilder`` `set` throws a
+    ///   ``LambdaStoreError`` naming the field), or ``LambdaStoreError/Code/schema``
+    ///   `missing field 'x'` for an unset field that is neither nullable nor defaulted. The
+    ///   record is then not added.
+    public mutating func append(_ body: (inout RowBuilder) throws -> Void) throws {
         var r = RowBuilder(plan: plan, empty: ())
         swap(&r, &row)
         defer { swap(&r, &row) }
@@ -185,7 +186,7 @@ public struct RowBuilder: Sendable {
     public mutating func set(_ field: String, _ value: Date) throws(LambdaStoreError) {
         let f = try self.field(field)
         guard plan.types[f] == .timestamp else { throw plan.typeMismatch(f, "Date") }
-        guard let ms = TypedValues.epochMillis(value) else { throw TypedValues.outOfRange(field, "date \(value)") }
+        guard let ms = TypedValues.epochMillis(value) else { throw TypedValues.outOfRange(field, "the date \(value.timeIntervalSince1970) s after 1970-01-01") }
         ints[f] = ms
         kinds[f] = 1
     }

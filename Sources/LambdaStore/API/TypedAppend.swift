@@ -197,7 +197,7 @@ final class RecordEncoder: Encoder {
     @inline(__always)
     func write(date v: Date, _ f: Int) throws(LambdaStoreError) {
         guard plan.types[f] == .timestamp else { throw plan.typeMismatch(f, "Date") }
-        guard let ms = TypedValues.epochMillis(v) else { throw TypedValues.outOfRange(plan.name(f), "date \(v)") }
+        guard let ms = TypedValues.epochMillis(v) else { throw TypedValues.outOfRange(plan.name(f), "the date \(v.timeIntervalSince1970) s after 1970-01-01") }
         columns[f].append(int: ms)
     }
 
