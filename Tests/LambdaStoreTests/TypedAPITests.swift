@@ -116,6 +116,21 @@ import LambdaStoreTestSupport
         #expect(empty == 1..<1)
     }
 
+    /// Records of different types (different coding keys) in one append.
+    @Test func mixedRecordTypesInOneAppend() async throws {
+        let (store, dir) = try Self.openStore()
+        defer { store.close(); removeTree(dir) }
+        let records = [AnyRecord(MillisOrder(event_ts: 1, merchant_id: "a", status: .completed, amount_cents: 1)),
+                       AnyRecord(Order(event_ts: Date(timeIntervalSince1970: 0.002), merchant_id: "b", amount_cents: 2, flag: true)),
+                       AnyRecord(MillisOrder(event_ts: 3, merchant_id: "c", status: .cancelled, amount_cents: 3))]
+        try await store.append(records, to: "orders")
+        #expect(try Self.records(store) == [
+            [.timestamp(1), .string("a"), .string("completed"), .int64(1), .null, .null, .null],
+            [.timestamp(2), .string("b"), .string("completed"), .int64(2), .null, .bool(true), .null],
+            [.timestamp(3), .string("c"), .string("cancelled"), .int64(3), .null, .null, .null],
+        ])
+    }
+
     @Test func dateRoundsTowardNegativeInfinity() async throws {
         let (store, dir) = try Self.openStore()
         defer { store.close(); removeTree(dir) }

@@ -101,6 +101,9 @@ public struct RowBuilder: Sendable {
     var ints: [Int64]
     var doubles: [Double]
     var strings: [String]
+    /// The field set at each position of the previous row, and the position in this one.
+    var predicted: [Int] = []
+    var position = 0
 
     init(plan: SchemaPlan) {
         self.plan = plan
@@ -122,11 +125,22 @@ public struct RowBuilder: Sendable {
 
     mutating func begin() {
         for i in kinds.indices { kinds[i] = 0 }
+        position = 0
     }
 
+    /// The field named `name`. Rows usually set their fields in the same order, so the
+    /// field set at this position of the previous row is tried first (one string comparison)
+    /// before the name → index map.
     @inline(__always)
-    func field(_ name: String) throws(LambdaStoreError) -> Int {
+    mutating func field(_ name: String) throws(LambdaStoreError) -> Int {
+        let p = position
+        position += 1
+        if p < predicted.count {
+            let f = predicted[p]
+            if plan.names[f] == name { return f }
+        }
         guard let i = plan.index[name] else { throw plan.unknownField(name) }
+        if p < predicted.count { predicted[p] = i } else if p == predicted.count && p < 4 * plan.fieldCount { predicted.append(i) }
         return i
     }
 

@@ -14,6 +14,8 @@ final class SchemaPlan: Sendable {
     let types: [FieldType]
     let nullable: [Bool]
     let defaults: [Value?]
+    /// The field names, in layout order.
+    let names: [String]
 
     init(_ schema: Schema) {
         self.schema = schema
@@ -24,10 +26,11 @@ final class SchemaPlan: Sendable {
         types = schema.fields.map(\.type)
         nullable = schema.fields.map(\.nullable)
         defaults = schema.fields.map(\.defaultValue)
+        names = schema.fields.map(\.name)
     }
 
     var fieldCount: Int { types.count }
-    func name(_ i: Int) -> String { schema.fields[i].name }
+    func name(_ i: Int) -> String { names[i] }
 
     /// The error for a key that is not a field of the schema.
     func unknownField(_ key: String) -> LambdaStoreError {

@@ -74,6 +74,10 @@ final class RecordEncoder: Encoder {
     var position = 0
     /// The first error met inside a call that cannot throw (`container(keyedBy:)` and friends).
     var pending: LambdaStoreError?
+    /// The keyed container handed out last and its key type (see ``container(keyedBy:)``);
+    /// it refers to this encoder, so ``encode(_:plan:)`` drops it at the end.
+    var cachedContainer: AnyObject?
+    var cachedKeyType: Any.Type?
 
     init(plan: SchemaPlan, capacity: Int) {
         self.plan = plan
@@ -84,6 +88,7 @@ final class RecordEncoder: Encoder {
     /// Encodes every value of `values` into a batch of `plan`'s schema.
     static func encode(_ values: some Sequence<some Encodable>, plan: SchemaPlan) throws(LambdaStoreError) -> ColumnBatch {
         let e = RecordEncoder(plan: plan, capacity: values.underestimatedCount)
+        defer { e.cachedContainer = nil }
         var record = 0
         for v in values {
             do throws(LambdaStoreError) {
@@ -209,7 +214,8 @@ final class RecordEncoder: Encoder {
     /// A value of another `Encodable` type: a `Date`, else whatever single value it encodes.
     func write<T: Encodable>(encodable v: T, _ f: Int) throws {
         if T.self == Date.self {
-            try write(date: v as! Date, f)
+            // T is Date: read it without a dynamic cast.
+            try write(date: withUnsafeBytes(of: v) { $0.load(as: Date.self) }, f)
             return
         }
         let before = columns[f].count
@@ -229,7 +235,19 @@ final class RecordEncoder: Encoder {
     // MARK: Encoder
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(RecordContainer<Key>(encoder: self))
+        // `KeyedEncodingContainer` boxes its container in a class instance; building one per
+        // record (an allocation and a generic metadata lookup) is a good part of the cost of a
+        // small record. Every record of an append uses the same `Key`, so the first box is
+        // kept (as its single reference, when that is the layout) and handed out again.
+        if cachedKeyType == Key.self, let box = cachedContainer {
+            return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self)
+        }
+        let c = KeyedEncodingContainer(RecordContainer<Key>(encoder: self))
+        if MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size {
+            cachedContainer = unsafeBitCast(c, to: AnyObject.self)
+            cachedKeyType = Key.self
+        }
+        return c
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
