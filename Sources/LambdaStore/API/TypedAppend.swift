@@ -61,16 +61,22 @@ final class RecordEncoder: Encoder {
 
     let plan: SchemaPlan
     @exclusivity(unchecked) var columns: [Column]
-    /// `stamps[f] == generation` when field `f` has a value in the current record.
-    @exclusivity(unchecked) var stamps: [UInt32]
+    /// Per field: its type, and `stamp[f] == generation` when it has a value in the current
+    /// record. Raw storage: read per encoded value, without array retains in the unspecialized
+    /// generic code the `Encodable` calls run in.
+    let types: UnsafeMutablePointer<FieldType>
+    let stamps: UnsafeMutablePointer<UInt32>
     var generation: UInt32 = 0
     /// Fields written in the current record.
     var written = 0
     /// The key names in the order the previous records encoded them, and their fields: a
     /// record encoding its keys in the same order (every synthesized `encode(to:)`) finds each
-    /// field by one string comparison instead of a hash lookup.
-    @exclusivity(unchecked) var predictedNames: [String] = []
-    @exclusivity(unchecked) var predictedFields: [Int] = []
+    /// field by one string comparison instead of a hash lookup. `predictedCount` entries are
+    /// initialized, at most `predictedMax`.
+    let predictedNames: UnsafeMutablePointer<String>
+    let predictedFields: UnsafeMutablePointer<Int>
+    var predictedCount = 0
+    let predictedMax: Int
     var position = 0
     /// The first error met inside a call that cannot throw (`container(keyedBy:)` and friends).
     var pending: LambdaStoreError?
@@ -81,8 +87,24 @@ final class RecordEncoder: Encoder {
 
     init(plan: SchemaPlan, capacity: Int) {
         self.plan = plan
+        let n = plan.fieldCount
         columns = plan.schema.fields.map { Column(type: $0.type, capacity: capacity) }
-        stamps = [UInt32](repeating: 0, count: plan.fieldCount)
+        types = .allocate(capacity: max(1, n))
+        types.initialize(from: plan.types, count: n)
+        stamps = .allocate(capacity: max(1, n))
+        stamps.initialize(repeating: 0, count: max(1, n))
+        predictedMax = 4 * max(1, n)
+        predictedNames = .allocate(capacity: predictedMax)
+        predictedFields = .allocate(capacity: predictedMax)
+    }
+
+    deinit {
+        types.deinitialize(count: plan.fieldCount)
+        types.deallocate()
+        stamps.deallocate()
+        predictedNames.deinitialize(count: predictedCount)
+        predictedNames.deallocate()
+        predictedFields.deallocate()
     }
 
     /// Encodes every value of `values` into a batch of `plan`'s schema.
@@ -90,13 +112,28 @@ final class RecordEncoder: Encoder {
         let e = RecordEncoder(plan: plan, capacity: values.underestimatedCount)
         defer { e.cachedContainer = nil }
         var record = 0
-        for v in values {
-            do throws(LambdaStoreError) {
-                try e.encodeRecord(v)
-            } catch {
-                throw LambdaStoreError(error.code, "record \(record): " + error.message)
+        // Arrays and other contiguous collections are read in place (no copy of each value).
+        var failure: LambdaStoreError? = nil
+        let done: Void? = values.withContiguousStorageIfAvailable { buf in
+            for i in buf.indices {
+                do throws(LambdaStoreError) {
+                    try e.encodeRecord(buf[i])
+                } catch {
+                    failure = LambdaStoreError(error.code, "record \(i): " + error.message)
+                    return
+                }
             }
-            record += 1
+        }
+        if let failure { throw failure }
+        if done == nil {
+            for v in values {
+                do throws(LambdaStoreError) {
+                    try e.encodeRecord(v)
+                } catch {
+                    throw LambdaStoreError(error.code, "record \(record): " + error.message)
+                }
+                record += 1
+            }
         }
         return ColumnBatch(schemaVersion: plan.schema.version, columns: e.columns)
     }
@@ -104,7 +141,7 @@ final class RecordEncoder: Encoder {
     func encodeRecord(_ value: some Encodable) throws(LambdaStoreError) {
         generation &+= 1
         if generation == 0 {   // wrapped: clear the stamps
-            for i in stamps.indices { stamps[i] = 0 }
+            stamps.update(repeating: 0, count: plan.fieldCount)
             generation = 1
         }
         written = 0
@@ -138,17 +175,18 @@ final class RecordEncoder: Encoder {
         let p = position
         position += 1
         let f: Int
-        if p < predictedNames.count && predictedNames[p] == name {
+        if p < predictedCount && predictedNames[p] == name {
             f = predictedFields[p]
         } else {
             guard let i = plan.index[name] else { throw plan.unknownField(name) }
             f = i
-            if p < predictedNames.count {
+            if p < predictedCount {
                 predictedNames[p] = name
                 predictedFields[p] = i
-            } else if p == predictedNames.count && p < 4 * plan.fieldCount {
-                predictedNames.append(name)
-                predictedFields.append(i)
+            } else if p == predictedCount && p < predictedMax {
+                (predictedNames + p).initialize(to: name)
+                predictedFields[p] = i
+                predictedCount += 1
             }
         }
         guard stamps[f] != generation else {
@@ -163,7 +201,7 @@ final class RecordEncoder: Encoder {
 
     @inline(__always)
     func write(int v: Int64, _ f: Int) throws(LambdaStoreError) {
-        switch plan.types[f] {
+        switch types[f] {
         case .int64: columns[f].append(int: v)
         case .timestamp:
             guard Timestamp.supportedRange.contains(v) else { throw TypedValues.outOfRange(plan.name(f), "epoch ms \(v)") }
@@ -183,25 +221,25 @@ final class RecordEncoder: Encoder {
 
     @inline(__always)
     func write(double v: Double, _ f: Int) throws(LambdaStoreError) {
-        guard plan.types[f] == .float64 else { throw plan.typeMismatch(f, "floating-point number") }
+        guard types[f] == .float64 else { throw plan.typeMismatch(f, "floating-point number") }
         columns[f].append(double: v)
     }
 
     @inline(__always)
     func write(bool v: Bool, _ f: Int) throws(LambdaStoreError) {
-        guard plan.types[f] == .bool else { throw plan.typeMismatch(f, "Bool") }
+        guard types[f] == .bool else { throw plan.typeMismatch(f, "Bool") }
         columns[f].append(int: v ? 1 : 0)
     }
 
     @inline(__always)
     func write(string v: String, _ f: Int) throws(LambdaStoreError) {
-        guard plan.types[f] == .string else { throw plan.typeMismatch(f, "String") }
+        guard types[f] == .string else { throw plan.typeMismatch(f, "String") }
         columns[f].append(string: v)
     }
 
     @inline(__always)
     func write(date v: Date, _ f: Int) throws(LambdaStoreError) {
-        guard plan.types[f] == .timestamp else { throw plan.typeMismatch(f, "Date") }
+        guard types[f] == .timestamp else { throw plan.typeMismatch(f, "Date") }
         guard let ms = TypedValues.epochMillis(v) else { throw TypedValues.outOfRange(plan.name(f), "the date \(v.timeIntervalSince1970) s after 1970-01-01") }
         columns[f].append(int: ms)
     }
