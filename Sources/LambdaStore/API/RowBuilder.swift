@@ -24,10 +24,10 @@ extension Store {
     }
 
     /// Appends the records of `builder` to its stream (see
-    /// ``append(_:to:durability:)-(ColumnBatch,_,_)``). The builder is left as it was: call
+    /// `append(_:to:durability:)` of a ``ColumnBatch``). The builder is left as it was: call
     /// ``BatchBuilder/removeAll(keepingCapacity:)`` to reuse it.
     /// - Returns: the offsets assigned (empty for an empty builder).
-    /// - Throws: as ``append(_:to:durability:)-(ColumnBatch,_,_)`` (`.schema` when the stream's
+    /// - Throws: as `append(_:to:durability:)` of a ``ColumnBatch`` (`.schema` when the stream's
     ///   schema changed since the builder was made).
     @discardableResult
     public func append(_ builder: BatchBuilder, durability: Durability = .sync) async throws(LambdaStoreError) -> Range<Int64> {
@@ -169,7 +169,7 @@ public struct RowBuilder: Sendable {
         }
     }
 
-    /// Sets an integer field; see ``set(_:_:)-(String,Int64)``.
+    /// Sets an integer field; see `set(_:_:)` of an `Int64`.
     public mutating func set(_ field: String, _ value: Int) throws(LambdaStoreError) {
         try set(field, Int64(value))
     }

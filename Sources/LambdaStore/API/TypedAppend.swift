@@ -20,7 +20,7 @@ extension Store {
     /// ```
     ///
     /// Each value is encoded straight into the columns of one ``ColumnBatch`` (a keyed container
-    /// only), then appended as ``append(_:to:durability:)-(ColumnBatch,_,_)`` does:
+    /// only), then appended as `append(_:to:durability:)` of a ``ColumnBatch`` does:
     /// - `Date` → `timestamp` (epoch milliseconds, rounded toward −∞; a date outside
     ///   `Timestamp.supportedRange` is refused); an integer into a `timestamp` field is read
     ///   as epoch milliseconds.
@@ -38,7 +38,7 @@ extension Store {
     ///   is neither nullable nor defaulted, a null in a non-nullable field, a value of another
     ///   type, an out-of-range integer or date, a nested or unkeyed container;
     ///   ``LambdaStoreError/Code/invalidArgument`` for an error the value's own `encode(to:)`
-    ///   threw; and whatever ``append(_:to:durability:)-(ColumnBatch,_,_)`` throws.
+    ///   threw; and whatever `append(_:to:durability:)` of a ``ColumnBatch`` throws.
     /// - Complexity: O(records × fields); no per-record allocation besides the one keyed
     ///   container box `KeyedEncodingContainer` needs.
     @discardableResult
@@ -53,7 +53,7 @@ extension Store {
     }
 }
 
-/// The `Encoder` behind ``Store/append(_:to:durability:)-(Sequence<Encodable>,_,_)``: one per
+/// The `Encoder` behind `Store.append(_:to:durability:)` of `Encodable` values: one per
 /// append, reused for every record; writes each keyed value into its field's column.
 final class RecordEncoder: Encoder {
     var codingPath: [any CodingKey] { [] }
