@@ -621,6 +621,7 @@ final class Bench {
         if o.wants("contention") { try await runContention() }
         if o.wants("queryload") { try await runQueryLoad() }
         if o.wants("firstpublish") { try await runFirstPublish() }
+        if o.wants("typedappend") { try await runTypedAppend() }
         if o.wants("archive") { try await runArchive() }   // last: it closes the main store
         for t in templates { Files.removeTree(o.work + "/" + t) }
         mainStore?.close()

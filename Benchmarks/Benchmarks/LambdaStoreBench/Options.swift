@@ -26,7 +26,7 @@ struct Options {
     var childMemory = false
 
     static let groups = ["append", "read", "speed", "memory", "lookup", "query", "visible", "batch", "aggregate", "replay", "snapshot",
-                         "contention", "queryload", "firstpublish", "archive"]
+                         "contention", "queryload", "firstpublish", "typedappend", "archive"]
 
     static let usage = """
         LambdaStoreBench: the peers' 10 M-event workload through LambdaStore (see BENCHMARKS.md).
