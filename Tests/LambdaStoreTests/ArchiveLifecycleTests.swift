@@ -1163,3 +1163,46 @@ import Glibc
     }
 }
 
+
+@Suite struct LifecycleScheduleTests {
+    /// `StoreOptions.lifecycleIntervalMillis` runs `compact` in the background: sealed segments
+    /// reach the archive without any call, appends and queries keep working meanwhile, and
+    /// `close()` stops the loop.
+    @Test func theLibraryAppliesPoliciesOnASchedule() async throws {
+        let dir = makeTempDirectory("sched")
+        defer { removeTree(dir) }
+        var o = ArchiveLifecycleTests.options(segmentBytes: 8192)
+        o.lifecycleIntervalMillis = 20
+        let store = try Store.open(at: dir, options: o)
+        try store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        try store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+        var rng = SplitMix64(seed: 12)
+        var clock: Int64 = 1_704_067_200_000
+        var appended: Int64 = 0
+        for _ in 0..<20 {
+            let r = try await store.append(try batchOf(randomEvents(&rng, count: 100, clock: &clock)), to: "orders", durability: .none)
+            appended = r.upperBound
+            _ = try store.query(QueryRequest(view: "v"))
+        }
+        let log = try store.streamLog("orders")
+        var waited = 0
+        while log.archiveManifest.files.isEmpty || log.startOffset == 0, waited < 10_000 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            waited += 10
+        }
+        #expect(!log.archiveManifest.files.isEmpty, "nothing archived in the background after \(waited) ms")
+        #expect(log.startOffset > 0, "no raw segment removed in the background")
+        // History reads the same from wherever it lives.
+        var seen: Int64 = 0
+        try log.forEachBatch(in: 0..<appended) { info, batch in
+            #expect(info.baseOffset == seen)
+            seen += Int64(batch.count)
+        }
+        #expect(seen == appended)
+        store.close()
+        let files = log.archiveManifest.files.count
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(log.archiveManifest.files.count == files, "the loop went on after close()")
+    }
+}
