@@ -69,7 +69,11 @@ struct ChunkDecoder {
     private mutating func run() throws(LambdaStoreError) -> Column {
         if nullable { validity = [UInt8](repeating: 0xFF, count: (rows + 7) / 8) }
         switch type {
-        case .int64, .timestamp, .bool: ints = [Int64](repeating: 0, count: rows)
+        case .int64, .timestamp, .bool:
+            // A REQUIRED column has every row written by its pages (or the chunk fails): no
+            // zeroing pass over the fresh memory. Null slots of an OPTIONAL one keep 0.
+            ints = nullable ? [Int64](repeating: 0, count: rows)
+                : [Int64](unsafeUninitializedCapacity: rows) { _, initialized in initialized = rows }
         case .float64: doubles = [Double](repeating: 0, count: rows)
         case .string: offsets.reserveCapacity(rows + 1); offsets.append(0)
         }
@@ -259,6 +263,26 @@ struct ChunkDecoder {
         let unsupported = LambdaStoreError(.unsupported, "\(ParquetEncoding.name(encoding)) encoding of \(physical.name) values")
         switch type {
         case .int64, .timestamp:
+            // A page without nulls decodes straight into the column (no page-sized copy).
+            if k == n {
+                let at = rowsDone
+                try ints.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<Int64>) throws(LambdaStoreError) in
+                    guard let base = o.baseAddress, k > 0 else { return }
+                    let dst = base + at
+                    switch encoding {
+                    case ParquetEncoding.plain:
+                        guard k <= c.remaining / 8 else { throw corrupt("\(k) INT64 values need \(8 * k) bytes, \(c.remaining) left") }
+                        UnsafeMutableRawPointer(dst).copyMemory(from: c.base + c.position, byteCount: 8 * k)
+                        c.position += 8 * k
+                    case ParquetEncoding.deltaBinaryPacked:
+                        try DeltaBinaryPacked.decode(&c, count: k, into: dst, "DELTA_BINARY_PACKED values")
+                    case _ where isDictionary:
+                        dictInts.withUnsafeBufferPointer { v in scratchCodes.withUnsafeBufferPointer { s in for i in 0..<k { dst[i] = v[Int(s[i])] } } }
+                    default: throw unsupported
+                    }
+                }
+                return
+            }
             var dense = [Int64](repeating: 0, count: k)
             try dense.withUnsafeMutableBufferPointer { (d: inout UnsafeMutableBufferPointer<Int64>) throws(LambdaStoreError) in
                 guard let dst = d.baseAddress else { return }
@@ -317,7 +341,11 @@ struct ChunkDecoder {
             if isDictionary {
                 if codesMode || (!sawDataPage && rowsDone == 0) {
                     codesMode = true
-                    if codes.isEmpty { codes = [UInt32](repeating: 0, count: rows) }
+                    // Every row gets its code (null rows keep 0 only in an OPTIONAL column).
+                    if codes.isEmpty {
+                        codes = nullable ? [UInt32](repeating: 0, count: rows)
+                            : [UInt32](unsafeUninitializedCapacity: rows) { _, initialized in initialized = rows }
+                    }
                     codes.withUnsafeMutableBufferPointer { o in
                         scratchCodes.withUnsafeBufferPointer { s in
                             if k == n {

@@ -19,7 +19,12 @@ struct PageBuffer {
 
     /// A zeroed buffer of `count` logical bytes, filled by `fill`.
     init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
-        var s = [UInt8](repeating: 0, count: count + Self.padding)
+        // `fill` writes every one of the `count` bytes (a decompression that produces fewer
+        // fails); only the padding needs zeroing, and the bytes are never touched twice.
+        var s = [UInt8](unsafeUninitializedCapacity: count + Self.padding) { b, initialized in
+            (b.baseAddress.unsafelyUnwrapped + count).initialize(repeating: 0, count: Self.padding)
+            initialized = count + Self.padding
+        }
         try typed {
             try s.withUnsafeMutableBytes { raw in
                 try fill(UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
