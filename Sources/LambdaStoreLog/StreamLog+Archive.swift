@@ -119,20 +119,8 @@ extension StreamLog {
             let entry = ArchivedFile(name: fileName, schemaVersion: version, segment: base, bytes: Int64(bytes.count),
                                      crc32c: bytes.withUnsafeBytes { CRC32C.checksum($0) }, newestAppendMillis: newest,
                                      archivedAtMillis: now, rowGroups: groups)
-            let path = Path.join(archiveDir, fileName)
-            let tmp = path + ".tmp"
-            if fs.exists(tmp) || fs.isSymbolicLink(tmp) { try fs.remove(tmp) }
-            let h = try fs.open(tmp, mode: .truncate)
-            do throws(LambdaStoreError) {
-                try h.write(bytes, at: 0)
-                try h.sync()
-                try h.close()
-            } catch {
-                try? h.close()
-                try? fs.remove(tmp)
-                throw error
-            }
-            try fs.rename(tmp, to: path)
+            // Temp file, fsync, rename, fsync the directory.
+            try fs.writeFileAtomically(Path.join(archiveDir, fileName), bytes)
             // Read back through the same checks as every later read.
             let reader = try ArchiveFileReader(fs: fs, root: root, stream: name, file: entry, schema: schema)
             for g in groups.indices { _ = try reader.readRowGroup(g, keepDictionaries: true) }

@@ -264,39 +264,20 @@ struct ChunkDecoder {
         switch type {
         case .int64, .timestamp:
             // A page without nulls decodes straight into the column (no page-sized copy).
+            let (dict, codes) = (dictInts, scratchCodes)
             if k == n {
                 let at = rowsDone
                 try ints.withUnsafeMutableBufferPointer { (o: inout UnsafeMutableBufferPointer<Int64>) throws(LambdaStoreError) in
                     guard let base = o.baseAddress, k > 0 else { return }
-                    let dst = base + at
-                    switch encoding {
-                    case ParquetEncoding.plain:
-                        guard k <= c.remaining / 8 else { throw corrupt("\(k) INT64 values need \(8 * k) bytes, \(c.remaining) left") }
-                        UnsafeMutableRawPointer(dst).copyMemory(from: c.base + c.position, byteCount: 8 * k)
-                        c.position += 8 * k
-                    case ParquetEncoding.deltaBinaryPacked:
-                        try DeltaBinaryPacked.decode(&c, count: k, into: dst, "DELTA_BINARY_PACKED values")
-                    case _ where isDictionary:
-                        dictInts.withUnsafeBufferPointer { v in scratchCodes.withUnsafeBufferPointer { s in for i in 0..<k { dst[i] = v[Int(s[i])] } } }
-                    default: throw unsupported
-                    }
+                    try Self.decodeInts(&c, encoding: encoding, isDictionary: isDictionary, count: k, into: base + at,
+                                        dictionary: dict, codes: codes, unsupported: unsupported)
                 }
                 return
             }
             var dense = [Int64](repeating: 0, count: k)
             try dense.withUnsafeMutableBufferPointer { (d: inout UnsafeMutableBufferPointer<Int64>) throws(LambdaStoreError) in
                 guard let dst = d.baseAddress else { return }
-                switch encoding {
-                case ParquetEncoding.plain:
-                    guard k <= c.remaining / 8 else { throw corrupt("\(k) INT64 values need \(8 * k) bytes, \(c.remaining) left") }
-                    UnsafeMutableRawPointer(dst).copyMemory(from: c.base + c.position, byteCount: 8 * k)
-                    c.position += 8 * k
-                case ParquetEncoding.deltaBinaryPacked:
-                    try DeltaBinaryPacked.decode(&c, count: k, into: dst, "DELTA_BINARY_PACKED values")
-                case _ where isDictionary:
-                    dictInts.withUnsafeBufferPointer { v in scratchCodes.withUnsafeBufferPointer { s in for i in 0..<k { d[i] = v[Int(s[i])] } } }
-                default: throw unsupported
-                }
+                try Self.decodeInts(&c, encoding: encoding, isDictionary: isDictionary, count: k, into: dst, dictionary: dict, codes: codes, unsupported: unsupported)
             }
             Self.place(dense, n, at: rowsDone, levels: levels, into: &ints)
         case .float64:
@@ -366,6 +347,24 @@ struct ChunkDecoder {
                 if codesMode { try leaveCodesMode() }
                 try appendPlainStrings(&c, n, k)
             }
+        }
+    }
+
+    /// Decodes `k` non-null INT64 values of one page (PLAIN, DELTA_BINARY_PACKED, or codes into
+    /// the dictionary already in ``scratchCodes``) into `dst`.
+    private static func decodeInts(_ c: inout PageCursor, encoding: Int32, isDictionary: Bool, count k: Int, into dst: UnsafeMutablePointer<Int64>,
+                                   dictionary dictInts: [Int64], codes scratchCodes: [UInt32], unsupported: LambdaStoreError) throws(LambdaStoreError) {
+        switch encoding {
+        case ParquetEncoding.plain:
+            guard k <= c.remaining / 8 else { throw corrupt("\(k) INT64 values need \(8 * k) bytes, \(c.remaining) left") }
+            UnsafeMutableRawPointer(dst).copyMemory(from: c.base + c.position, byteCount: 8 * k)
+            c.position += 8 * k
+        case ParquetEncoding.deltaBinaryPacked:
+            try DeltaBinaryPacked.decode(&c, count: k, into: dst, "DELTA_BINARY_PACKED values")
+        case _ where isDictionary:
+            dictInts.withUnsafeBufferPointer { v in scratchCodes.withUnsafeBufferPointer { s in for i in 0..<k { dst[i] = v[Int(s[i])] } } }
+        default:
+            throw unsupported
         }
     }
 
