@@ -107,7 +107,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreTests",
-            dependencies: ["LambdaStore", "LambdaStoreTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LambdaStore", "LambdaStoreTestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreToolTests",

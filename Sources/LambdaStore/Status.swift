@@ -113,7 +113,9 @@ extension Store {
                                     pendingLateEvents: speed?.lateEvents ?? 0, speedCells: speed?.cellCount ?? 0,
                                     speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first { $0.fingerprint == info.fingerprint }))
         }
+        let tiers = tierBytes()
+        Metrics.tierBytes(tiers)
         return StoreStatus(root: root, streams: streams, views: views,
-                           unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tierBytes())
+                           unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tiers)
     }
 }

@@ -3,6 +3,7 @@ import LambdaStoreCore
 import LambdaStoreLog
 import LambdaStoreViews
 import Logging
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -228,7 +229,11 @@ public final class Store: Sendable {
         try requireWritable()
         let s = try log.stream(stream)
         try ensureObserver(s)
-        return try await s.append(batch, durability: durability)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let r = try await s.append(batch, durability: durability)
+        // End-to-end freshness of the speed path: from the call to the events being served.
+        Metrics.appended(stream: stream, events: r.count, visibleAfterNanos: DispatchTime.now().uptimeNanoseconds - start)
+        return r
     }
 
     func requireWritable() throws(LambdaStoreError) {

@@ -298,7 +298,7 @@ extension Store {
             ($0.0 + "Ms", .stringConvertible(Int(($0.1 * 1000).rounded())))
         }))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
-        Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report)
+        Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report, publishedAtMillis: started)
         var meta: Logger.Metadata = ["view": .string(name), "horizon": .stringConvertible(h1), "events": .stringConvertible(scanned),
                                      "seconds": .stringConvertible(seconds), "fingerprint": .string(compiled.fingerprint)]
         if let report {

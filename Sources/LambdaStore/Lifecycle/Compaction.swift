@@ -151,8 +151,10 @@ extension Store {
             let (snapshots, files, bytes) = try await collectSnapshots(dryRun: dryRun)
             removedFiles += files
             reclaimed += bytes
+            let after = dryRun ? before : tierBytes()
+            Metrics.tierBytes(after)
             return CompactReport(dryRun: dryRun, streams: streams, snapshotsRemoved: snapshots, filesRemoved: removedFiles,
-                                 bytesReclaimed: reclaimed, before: before, after: dryRun ? before : tierBytes())
+                                 bytesReclaimed: reclaimed, before: before, after: after)
         }
     }
 
