@@ -208,7 +208,7 @@ extension ArchivedFile {
             throw LambdaStoreError.corruption("archive file is \(size) bytes, the manifest says \(bytes)", path: rel, offset: nil)
         }
         guard size >= 12 else { throw LambdaStoreError.corruption("archive file of \(size) bytes", path: rel, offset: nil) }
-        var want = Int(Swift.min(size, 64 << 10))
+        var want = Int(Swift.min(size, 8 << 10))   // our footers are a few KiB; a longer one is read again whole
         var parsed: ParquetFileReader? = nil
         while parsed == nil {
             let tail = try h.read(count: want, at: size - Int64(want))

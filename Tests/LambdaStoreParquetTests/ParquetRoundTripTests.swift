@@ -216,3 +216,36 @@ import Testing
         #expect(r.rowGroups.isEmpty && r.rowCount == 0)
     }
 }
+
+@Suite struct ParquetFooterOnlyTests {
+    /// A footer-only reader (what the archive's open-time check uses) sees the same row groups
+    /// and statistics as a whole-file reader; a tail that misses part of a long footer is
+    /// refused as `.invalidArgument` (the caller then reads footer length + 8 bytes), never
+    /// misread; row groups cannot be read through it.
+    @Test func aTailReaderSeesTheWholeFilesFooter() throws {
+        let ref = randomTable(rows: 3_000, nullable: true, seed: 77)
+        let bytes = try ref.write(options: smallOptions(rowGroupRows: 10, pageRows: 10), batchRows: 500)   // 300 row groups: a long footer
+        let whole = try ParquetFileReader(bytes: bytes, path: "f.parquet")
+        let n = bytes.count
+        let footer = Int(UInt32(bytes[n - 8]) | UInt32(bytes[n - 7]) << 8 | UInt32(bytes[n - 6]) << 16 | UInt32(bytes[n - 5]) << 24)
+        #expect(footer > 8 << 10, "the footer must be longer than the first tail read (\(footer) bytes)")
+        #expect(throws: LambdaStoreError.self) { _ = try ParquetFileReader(tail: Array(bytes[(n - (8 << 10))...]), fileSize: n, path: "f.parquet") }
+        do {
+            _ = try ParquetFileReader(tail: Array(bytes[(n - (8 << 10))...]), fileSize: n, path: "f.parquet")
+        } catch {
+            #expect(error.code == .invalidArgument, "\(error)")
+        }
+        let tail = try ParquetFileReader(tail: Array(bytes[(n - footer - 8)...]), fileSize: n, path: "f.parquet")
+        #expect(tail.rowGroups.count == whole.rowGroups.count)
+        for (a, b) in zip(tail.rowGroups, whole.rowGroups) {
+            #expect(a.rows == b.rows && a.firstOffset == b.firstOffset && a.lastOffset == b.lastOffset && a.compressedBytes == b.compressedBytes)
+            #expect(a.intRanges.map { $0.map { [$0.min, $0.max] } } == b.intRanges.map { $0.map { [$0.min, $0.max] } })
+        }
+        #expect(tail.keyValueMetadata == whole.keyValueMetadata && tail.rowCount == whole.rowCount)
+        #expect(throws: LambdaStoreError.self) { _ = try tail.readRowGroup(0, schema: allTypesSchema(nullable: true)) }
+        // A whole file given as its own tail is the whole-file reader.
+        let same = try ParquetFileReader(tail: bytes, fileSize: n, path: "f.parquet")
+        #expect(same.rowGroups.count == whole.rowGroups.count)
+        _ = try checkFile(bytes, equals: ref)
+    }
+}
