@@ -82,6 +82,7 @@ extension Store {
     /// Streams, offsets, schema versions, views, horizons, freshness, pending late events and the
     /// last drift report (builds each view's speed layer if it is not built yet).
     public func status() throws(LambdaStoreError) -> StoreStatus {
+        try requireOpen()
         var streams: [StreamStatus] = []
         for name in log.streamNames() {
             let s = try log.stream(name)

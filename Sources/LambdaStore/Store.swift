@@ -84,6 +84,8 @@ public final class Store: Sendable {
     let lifecycle = RunLock()
     /// The background lifecycle task (``StoreOptions/lifecycleIntervalMillis``).
     let scheduler = Locked<Task<Void, Never>?>(nil)
+    /// Set by ``close()``: every later call fails with `.precondition`.
+    let closed = Locked(false)
 
     struct StoreState: Sendable {
         var views: [String: ViewHandle] = [:]
@@ -159,10 +161,24 @@ public final class Store: Sendable {
     /// What recovery cut from torn tails when the store was opened.
     public var recoveryReports: [RecoveryReport] { log.recoveryReports }
 
-    /// Releases the writer lock and files.
+    /// Flushes and closes the store and releases the writer lock.
+    ///
+    /// Lifetime: `close()` may be called any number of times, from any thread, also while
+    /// other calls run (those finish or fail; it never waits for queries or runs). After it,
+    /// every call that reads or writes the store fails with `.precondition` ("the store is
+    /// closed"). A store that is released without `close()` releases its writer lock and files
+    /// then, but without the final fsync of the active segment and the checkpoint that
+    /// `close()` writes — call it.
     public func close() {
+        let first = closed.withLock { c in defer { c = true }; return !c }
+        guard first else { return }
         scheduler.withLock { t in t?.cancel(); t = nil }
         log.close()
+    }
+
+    /// Throws `.precondition` once ``close()`` was called.
+    func requireOpen() throws(LambdaStoreError) {
+        if closed.withLock({ $0 }) { throw LambdaStoreError(.precondition, "the store is closed", path: root) }
     }
 
     /// Starts the background compaction loop when ``StoreOptions/lifecycleIntervalMillis`` is set.
@@ -215,7 +231,8 @@ public final class Store: Sendable {
 
     /// The log of `stream` (read access for tools and tests).
     public func streamLog(_ stream: String) throws(LambdaStoreError) -> StreamLog {
-        try log.stream(stream)
+        try requireOpen()
+        return try log.stream(stream)
     }
 
     /// Appends a batch of records (laid out under the stream's latest schema) and applies it to
@@ -237,6 +254,7 @@ public final class Store: Sendable {
     }
 
     func requireWritable() throws(LambdaStoreError) {
+        try requireOpen()
         if options.readOnly { throw LambdaStoreError(.precondition, "the store is open read-only", path: root) }
     }
 

@@ -163,6 +163,7 @@ extension Store {
     /// The handle of view `name`.
     /// - Throws: `.notFound`, or the reason the view is unavailable.
     func handle(_ name: String) throws(LambdaStoreError) -> ViewHandle {
+        try requireOpen()
         let (h, bad) = state.withLock { ($0.views[name], $0.unavailable[name]) }
         if let h { return h }
         if let bad { throw LambdaStoreError(bad.code, "view '\(name)' is unavailable: \(bad.message)", path: bad.path, offset: bad.offset) }

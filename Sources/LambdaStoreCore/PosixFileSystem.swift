@@ -156,11 +156,14 @@ public struct PosixFileSystem: FileSystem {
     }
 }
 
-final class PosixFileLock: FileLock, @unchecked Sendable {
-    private var fd: Int32
-    init(fd: Int32) { self.fd = fd }
+final class PosixFileLock: FileLock, Sendable {
+    /// The descriptor, -1 once released: unlock is idempotent and safe from several threads
+    /// at once (the descriptor is closed exactly once).
+    private let fd: Locked<Int32>
+    init(fd: Int32) { self.fd = Locked(fd) }
     func unlock() {
-        if fd >= 0 { flock(fd, LOCK_UN); Glibc.close(fd); fd = -1 }
+        let d = fd.withLock { f in defer { f = -1 }; return f }
+        if d >= 0 { flock(d, LOCK_UN); Glibc.close(d) }
     }
     deinit { unlock() }
 }

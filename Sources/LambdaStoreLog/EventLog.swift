@@ -144,11 +144,12 @@ public final class EventLog: Sendable {
     /// Syncs and closes every stream and releases the writer lock. Later calls on the log and
     /// its streams fail with `.precondition`. Readers must have finished.
     public func close() {
-        let streams: [StreamLog] = state.withLock { s in
-            if s.isClosed { return [] }
+        let streams: [StreamLog]? = state.withLock { s in
+            if s.isClosed { return nil }
             s.isClosed = true
             return Array(s.streams.values)
         }
+        guard let streams else { return }   // closed before: the lock is released once
         for s in streams { s.close() }
         lock?.unlock()
     }

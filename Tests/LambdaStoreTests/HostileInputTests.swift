@@ -398,3 +398,46 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         #expect(try store.status().views.first?.lastDrift?.fingerprint == new.info.fingerprint)
     }
 }
+
+@Suite struct StoreLifetimeTests {
+    /// Closing twice (also from many tasks at once), using after close, and releasing without
+    /// close behave as `Store.close()` documents: idempotent, `.precondition` after, and the
+    /// writer lock released so the next open succeeds.
+    @Test func closeIsIdempotentUseAfterCloseFailsAndReleaseWithoutCloseFreesTheLock() async throws {
+        let dir = makeTempDirectory("life")
+        defer { removeTree(dir) }
+        var rng = SplitMix64(seed: 4)
+        var clock: Int64 = 1_704_067_200_000
+        do {
+            let store = try Store.open(at: dir)
+            try store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+            try await store.append(try batchOf(randomEvents(&rng, count: 50, clock: &clock)), to: "orders", durability: .sync)
+            await withTaskGroup(of: Void.self) { g in
+                for _ in 0..<16 { g.addTask { store.close() } }
+            }
+            store.close()
+            let one = try batchOf(randomEvents(&rng, count: 1, clock: &clock))
+            for (what, call) in [("append", { () async throws(LambdaStoreError) in _ = try await store.append(one, to: "orders") }),
+                                 ("query", { () async throws(LambdaStoreError) in _ = try store.query(QueryRequest(view: "v")) }),
+                                 ("batch", { () async throws(LambdaStoreError) in _ = try await store.runBatch(view: "v") }),
+                                 ("status", { () async throws(LambdaStoreError) in _ = try store.status() }),
+                                 ("compact", { () async throws(LambdaStoreError) in _ = try await store.compact() })] as [(String, () async throws(LambdaStoreError) -> Void)] {
+                do {
+                    try await call()
+                    Issue.record("\(what) after close succeeded")
+                } catch {
+                    #expect(error.code == .precondition, "\(what): \(error)")
+                }
+            }
+        }
+        // Released without close: the writer lock goes with it.
+        do {
+            let store = try Store.open(at: dir)
+            #expect(try store.query(QueryRequest(view: "v")).rows.count > 0)
+        }
+        let again = try Store.open(at: dir)
+        defer { again.close() }
+        #expect(try again.streamLog("orders").endOffset == 50)
+    }
+}
