@@ -336,7 +336,7 @@ enum ColumnRead {
     static func decodable<T: Decodable>(_ row: AnswerRow, _ column: String) throws -> T {
         if T.self == Date.self {
             guard let d = try row.date(column) else { throw nullError(column, Date.self) }
-            return d as! T
+            if let v = d as? T { return v }
         }
         _ = try row.value(column)
         return try T(from: RowDecoder(row: row, column: column))
@@ -403,7 +403,7 @@ struct ColumnValueContainer: SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == Date.self {
             guard let d = try row.date(column) else { throw ColumnRead.nullError(column, Date.self) }
-            return d as! T
+            if let v = d as? T { return v }
         }
         throw LambdaStoreError(.schema, "column '\(column)': a \(T.self) cannot be decoded from one scalar column")
     }
