@@ -101,7 +101,7 @@ extension Store {
                 } else if name == PolicyFile.name {
                     report.filesChecked += 1
                     do throws(LambdaStoreError) {
-                        _ = try ViewPolicy(stored: try JSONValue.parse(try MetadataFile.decode(try fs.readFile(file, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: file)), path: file)
+                        _ = try ViewPolicy(stored: try PolicyFile.json(fs: fs, path: file, rel: file), path: file)
                     } catch {
                         report.problems.append(.init(file: file, offset: error.offset, message: error.message))
                     }
@@ -130,7 +130,7 @@ extension Store {
             if fs.exists(policy) {
                 report.filesChecked += 1
                 do throws(LambdaStoreError) {
-                    let p = try StreamPolicy(stored: try JSONValue.parse(try MetadataFile.decode(try fs.readFile(policy, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: policy)), path: policy)
+                    let p = try StreamPolicy(stored: try PolicyFile.json(fs: fs, path: policy, rel: policy), path: policy)
                     if p.dropHistoryAfterMillis != nil && !p.allowHistoryLoss {
                         report.problems.append(.init(file: policy, offset: nil, message: "a history drop without allowHistoryLoss"))
                     }

@@ -237,6 +237,12 @@ public final class StreamLog: Sendable {
         rollLimits.withLock { $0 = (bytes, ageMillis) }
     }
 
+    /// Whether a non-empty active segment of `bytes` created at `createdAt` is due to roll at
+    /// `now` under `limits` (what ``rollIfDue()`` applies, and what a dry run predicts).
+    public static func rollIsDue(bytes: Int64, createdAt: Int64, now: Int64, limits: (bytes: Int64, ageMillis: Int64?)) -> Bool {
+        bytes >= limits.bytes || (limits.ageMillis.map { now - createdAt >= $0 } ?? false)
+    }
+
     /// Seals the active segment now when it holds at least one batch and the roll limits say
     /// it is due (`compact` rolls an idle stream's segment this way).
     /// - Returns: whether it rolled.
@@ -249,10 +255,8 @@ public final class StreamLog: Sendable {
             }
             guard !closed else { throw LambdaStoreError(.precondition, "stream '\(name)' is closed") }
             if let failure { throw LambdaStoreError(.precondition, "stream '\(name)' failed earlier and must be reopened: \(failure)") }
-            guard case let (seg, size, count)? = active, count > 0 else { return false }
-            let limits = rollLimits.withLock { $0 }
-            let due = size >= limits.bytes || (limits.ageMillis.map { options.clock() - seg.createdAt >= $0 } ?? false)
-            guard due else { return false }
+            guard case let (seg, size, count)? = active, count > 0,
+                  Self.rollIsDue(bytes: size, createdAt: seg.createdAt, now: options.clock(), limits: rollLimits.withLock { $0 }) else { return false }
             _ = try roll(&w, base: end)
             return true
         }

@@ -159,11 +159,12 @@ extension Store {
     }
 
     /// Base files and pointers in a view directory that no longer matter: pointers of other
-    /// fingerprints than the live one, base files the live pointer does not name.
-    func staleBaseFiles(view name: String, liveFingerprint: String) throws(LambdaStoreError) -> [String] {
+    /// fingerprints than the live one, base files the live pointer does not name (among
+    /// `names`, the directory's listing).
+    func staleBaseFiles(view name: String, liveFingerprint: String, in names: [String]) -> [String] {
         let live = try? baseCheckpoint(view: name, fingerprint: liveFingerprint)
         var out: [String] = []
-        for n in try fs.list(viewDirectory(name)) {
+        for n in names {
             if n.hasPrefix("BASE."), n != BaseCheckpoint.pointerName(fingerprint: liveFingerprint), !n.hasSuffix(".tmp") { out.append(n) }
             if n.hasSuffix(".base"), n != live?.file { out.append(n) }
         }

@@ -191,7 +191,8 @@ extension Store {
         // newest append being now.
         var wouldSeal: SegmentCandidate? = nil
         if dryRun {
-            if let seg = s.segments().last, seg.batchCount > 0, seg.bytes >= limits.bytes || now - seg.createdAtMillis >= limits.ageMillis {
+            if let seg = s.segments().last, seg.batchCount > 0,
+               StreamLog.rollIsDue(bytes: seg.bytes, createdAt: seg.createdAtMillis, now: now, limits: (limits.bytes, limits.ageMillis)) {
                 r.rolled = true
                 wouldSeal = SegmentCandidate(baseOffset: seg.baseOffset, endOffset: seg.endOffset, bytes: seg.bytes, newestAppendMillis: now, isArchived: false)
             }
@@ -348,7 +349,7 @@ extension Store {
                     return UInt64(n.dropLast(".snapshot".count))
                 }.sorted(by: >)
                 let kept = Set(generations.prefix(keep).map { Store.snapshotFileName(generation: $0) }).union(live)
-                let stale = Set(try staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint))
+                let stale = Set(staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint, in: names))
                 var changed = false
                 for name in names {
                     let isOldSnapshot = name.hasSuffix(".snapshot") && !kept.contains(name)

@@ -198,6 +198,11 @@ public enum PolicyChange<T: Sendable & Equatable>: Sendable, Equatable {
 enum PolicyFile {
     static let name = "POLICY"
     static let kind = "POLICY"
+
+    /// The JSON of the policy file at `path` (named `rel` in errors), after the container's checks.
+    static func json(fs: any FileSystem, path: String, rel: String) throws(LambdaStoreError) -> JSONValue {
+        try JSONValue.parse(try MetadataFile.decode(try fs.readFile(path, limit: Limits.metadataBytesMax), kind: kind, path: rel))
+    }
 }
 
 extension Store {
@@ -219,8 +224,7 @@ extension Store {
         let path = streamPolicyPath(stream)
         guard fs.exists(path) else { return StreamPolicy() }
         let rel = "streams/\(stream)/\(PolicyFile.name)"
-        let payload = try MetadataFile.decode(try fs.readFile(path, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: rel)
-        return try StreamPolicy(stored: try JSONValue.parse(payload), path: rel)
+        return try StreamPolicy(stored: try PolicyFile.json(fs: fs, path: path, rel: rel), path: rel)
     }
 
     /// The stored policy of `view` (unset when none was stored).
@@ -232,8 +236,7 @@ extension Store {
         let path = viewPolicyPath(view)
         guard fs.exists(path) else { return ViewPolicy() }
         let rel = "views/\(view)/\(PolicyFile.name)"
-        let payload = try MetadataFile.decode(try fs.readFile(path, limit: Limits.metadataBytesMax), kind: PolicyFile.kind, path: rel)
-        return try ViewPolicy(stored: try JSONValue.parse(payload), path: rel)
+        return try ViewPolicy(stored: try PolicyFile.json(fs: fs, path: path, rel: rel), path: rel)
     }
 
     /// Validates and stores `policy` for `stream` (write-temp, fsync, rename, fsync directory);
