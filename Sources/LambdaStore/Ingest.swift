@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import LambdaStoreCore
 import LambdaStoreLog
 
@@ -43,9 +45,21 @@ extension Store {
     /// Reads JSON Lines or CSV text and appends every valid line to `stream` (DESIGN.md
     /// "Details": defaults, nulls, unknown fields, line numbers). A bad line is reported to
     /// `onReject` as `line N: reason` and skipped; it never appends a partial row. Lines are
-    /// appended in batches of `batchRows`.
+    /// appended in batches of `batchRows`, in input order.
     ///
+    /// Parsing runs on `parallelism` threads of its own (not the cooperative pool): the calling
+    /// task splits the input into chunks of `batchRows` lines, worker threads parse chunks
+    /// into batches, and the calling task appends the batches and reports rejections strictly
+    /// in input order, so the log, the offsets and the reject messages are exactly those of a
+    /// one-thread parse. A CSV header is read by the calling task before any chunk is handed
+    /// out. At most `parallelism + 1` chunks (each at most 32 MiB or `batchRows` lines) are in
+    /// memory at once.
+    ///
+    /// - Parameter parallelism: parse threads; default: the active processor count. 1 parses
+    ///   on one worker thread while the calling task reads and appends.
     /// - Parameter read: fills a buffer with the next bytes of input, returning 0 at the end.
+    ///   Called on the calling task only.
+    /// - Parameter onReject: called on the calling task only, in line order.
     /// - Returns: the summary; when reading or appending failed part-way, with
     ///   ``IngestSummary/failure`` set and the counts, offsets and last input line of what was
     ///   stored before (batches appended before the error stay appended, each one whole), so a
@@ -53,58 +67,178 @@ extension Store {
     /// - Throws: `.notFound` for an unknown stream, `.precondition` for a read-only store.
     /// - Complexity: O(input bytes).
     public func ingest(stream: String, format: InputFormat, durability: Durability = .sync, batchRows: Int = 65_536,
+                       parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
                        read: (UnsafeMutableRawBufferPointer) throws(LambdaStoreError) -> Int,
                        onReject: (RejectedLine) -> Void) async throws(LambdaStoreError) -> IngestSummary {
         try requireWritable()
         let log = try streamLog(stream)
         var parser = try RecordParser(schema: log.latestSchema, format: format)
+        let batchRows = max(1, batchRows)
+        let workers = max(1, min(parallelism, 64))
         var splitter = LineSplitter()
         var summary = IngestSummary(appended: 0, rejected: 0, firstOffset: nil, lastOffset: nil)
-        var batch = parser.makeBatch(capacity: batchRows)
-        var batchLastLine: Int? = nil
-        var ready: [(batch: ColumnBatch, lastLine: Int?)] = []
-        var chunk = [UInt8](repeating: 0, count: 4 << 20)
-        func handle(_ event: LineSplitter.Event) {
-            switch event {
-            case .line(let bytes, let number):
-                if let r = parser.parse(line: bytes, lineNumber: number, into: &batch) {
-                    summary.rejected += 1
-                    onReject(r)
-                } else {
-                    batchLastLine = number
-                    if batch.count >= batchRows {
-                        ready.append((batch, batchLastLine))
-                        batch = parser.makeBatch(capacity: batchRows)
-                    }
-                }
-            case .overlong(let r):
+        var chunk = IngestChunk()
+        var spare: [IngestChunk] = []
+        var inFlight: [Task<ParsedChunk, Never>] = []
+        var input = [UInt8](repeating: 0, count: 4 << 20)
+
+        /// Appends one parsed chunk (in order) and reports its rejections.
+        func complete(_ parsed: ParsedChunk) async throws(LambdaStoreError) {
+            for r in parsed.rejections {
                 summary.rejected += 1
                 onReject(r)
             }
-        }
-        func flush() async throws(LambdaStoreError) {
-            for (b, line) in ready where b.count > 0 {
-                let r = try await append(b, to: stream, durability: durability)
+            if parsed.batch.count > 0 {
+                let r = try await append(parsed.batch, to: stream, durability: durability)
                 summary.appended += Int64(r.count)
                 if summary.firstOffset == nil { summary.firstOffset = r.lowerBound }
                 summary.lastOffset = r.upperBound - 1
-                summary.lastLine = line
+                summary.lastLine = parsed.lastLine
             }
-            ready.removeAll()
+        }
+        /// Hands the current chunk to a worker (or, before a CSV header is settled, parses it
+        /// here), then appends finished chunks while too many are in flight.
+        func dispatch(final: Bool) async throws(LambdaStoreError) {
+            if !chunk.lineNumbers.isEmpty || !chunk.overlong.isEmpty {
+                var next = spare.popLast() ?? IngestChunk()
+                next.reset()
+                swap(&next, &chunk)
+                if parser.headerIsSettled {
+                    let proto = parser
+                    let job = next
+                    inFlight.append(Task {
+                        await withCheckedContinuation { (c: CheckedContinuation<ParsedChunk, Never>) in
+                            // Long CPU work on a thread of its own, never on the cooperative pool.
+                            DispatchQueue.global(qos: .userInitiated).async {
+                                var p = proto
+                                c.resume(returning: ParsedChunk.parse(job, parser: &p))
+                            }
+                        }
+                    })
+                } else {
+                    // The CSV header is not read yet: this chunk goes through `parser` itself,
+                    // in order (nothing else is in flight before it).
+                    let parsed = ParsedChunk.parse(next, parser: &parser)
+                    spare.append(parsed.buffers)
+                    try await complete(parsed)
+                }
+            }
+            while inFlight.count > (final ? 0 : workers) {
+                let parsed = await inFlight.removeFirst().value
+                spare.append(parsed.buffers)
+                try await complete(parsed)
+            }
+        }
+        func handle(_ event: LineSplitter.Event) {
+            switch event {
+            case .line(let bytes, let number):
+                chunk.add(line: bytes, number: number)
+            case .overlong(let r):
+                chunk.overlong.append(r)
+            }
         }
         do throws(LambdaStoreError) {
             while true {
-                let n = try typed { try chunk.withUnsafeMutableBytes { try read($0) } }
+                let n = try typed { try input.withUnsafeMutableBytes { try read($0) } }
                 if n == 0 { break }
-                chunk.withUnsafeBytes { raw in splitter.feed(UnsafeRawBufferPointer(rebasing: raw[0..<n]), handle) }
-                try await flush()
+                var position = 0
+                while position < n {
+                    // Feed the splitter at most up to the line that completes this chunk.
+                    let piece = input.withUnsafeBytes { raw -> Int in
+                        let rest = UnsafeRawBufferPointer(rebasing: raw[position..<n])
+                        let end = chunk.cutPoint(in: rest, batchRows: batchRows)
+                        splitter.feed(UnsafeRawBufferPointer(rebasing: rest[0..<end]), handle)
+                        return end
+                    }
+                    position += piece
+                    if chunk.isFull(batchRows: batchRows) { try await dispatch(final: false) }
+                }
             }
             splitter.finish(handle)
-            ready.append((batch, batchLastLine))
-            try await flush()
+            try await dispatch(final: true)
         } catch {
             summary.failure = error
+            // Let the workers finish before returning; their results are dropped.
+            for t in inFlight { _ = await t.value }
         }
         return summary
+    }
+}
+
+/// Complete lines for one parse job: each line's bytes followed by `\n` (a `\r` before the
+/// newline already removed by the ``LineSplitter``), their input line numbers, and the
+/// rejections of over-long lines among them (the splitter dropped their bytes).
+struct IngestChunk: Sendable {
+    static let bytesMax = 32 << 20
+    var bytes: [UInt8] = []
+    var lineNumbers: [Int] = []
+    var overlong: [RejectedLine] = []
+
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        lineNumbers.removeAll(keepingCapacity: true)
+        overlong.removeAll(keepingCapacity: true)
+    }
+
+    mutating func add(line: UnsafeRawBufferPointer, number: Int) {
+        bytes.append(contentsOf: line)
+        bytes.append(0x0A)
+        lineNumbers.append(number)
+    }
+
+    func isFull(batchRows: Int) -> Bool {
+        lineNumbers.count + overlong.count >= batchRows || bytes.count >= Self.bytesMax
+    }
+
+    /// How many bytes of `input` to feed so that the chunk gets at most the lines it still
+    /// has room for: up to and including the newline that completes its last line, or all
+    /// of `input` when fewer newlines follow.
+    func cutPoint(in input: UnsafeRawBufferPointer, batchRows: Int) -> Int {
+        guard let base = input.baseAddress else { return 0 }
+        var room = batchRows - lineNumbers.count - overlong.count
+        var at = 0
+        let n = input.count
+        while room > 0, at < n {
+            guard let hit = memchr(base + at, 0x0A, n - at) else { return n }
+            at = base.distance(to: UnsafeRawPointer(hit)) + 1
+            room -= 1
+        }
+        return room > 0 ? n : at
+    }
+}
+
+/// A chunk parsed into one batch, its rejections in line order, and its buffers for reuse.
+struct ParsedChunk: Sendable {
+    var batch: ColumnBatch
+    var rejections: [RejectedLine]
+    /// The last line that appended a row or was blank (``IngestSummary/lastLine``).
+    var lastLine: Int?
+    var buffers: IngestChunk
+
+    static func parse(_ chunk: IngestChunk, parser: inout RecordParser) -> ParsedChunk {
+        var batch = parser.makeBatch(capacity: chunk.lineNumbers.count)
+        var rejections: [RejectedLine] = []
+        var lastLine: Int? = nil
+        var k = 0   // next over-long rejection to merge in
+        chunk.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let n = raw.count
+            var start = 0
+            for number in chunk.lineNumbers {
+                let end = memchr(base + start, 0x0A, n - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? n
+                while k < chunk.overlong.count, chunk.overlong[k].line < number {
+                    rejections.append(chunk.overlong[k])
+                    k += 1
+                }
+                if let r = parser.parse(line: UnsafeRawBufferPointer(rebasing: raw[start..<end]), lineNumber: number, into: &batch) {
+                    rejections.append(r)
+                } else {
+                    lastLine = number
+                }
+                start = Swift.min(end + 1, n)
+            }
+        }
+        rejections.append(contentsOf: chunk.overlong[k...])
+        return ParsedChunk(batch: batch, rejections: rejections, lastLine: lastLine, buffers: chunk)
     }
 }

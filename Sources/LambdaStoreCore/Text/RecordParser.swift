@@ -136,6 +136,12 @@ public struct RecordParser: Sendable {
         keyHint = Array(0..<n)
     }
 
+    /// Whether every later line parses the same in any copy of this parser, so lines may be
+    /// parsed by copies on several threads: always for JSON Lines; for CSV once the header
+    /// line has been read (accepted or refused). Before that, lines must go through this one
+    /// parser in order.
+    public var headerIsSettled: Bool { format != .csv || header != nil || headerFailure != nil }
+
     /// An empty batch laid out for this parser's schema.
     public func makeBatch(capacity: Int = 0) -> ColumnBatch { ColumnBatch(schema: schema, capacity: capacity) }
 
