@@ -114,6 +114,32 @@ extension Store {
         // visible end (it serves nothing yet).
         var frozen: [SpeedGeneration] = []
         let h1: Int64
+        // A full run in a process that has not built the speed layer yet (the first publish
+        // of a view, or the first run after open): the replay that builds it and the
+        // recompute are independent, so they overlap: the recompute covers [0, E) with E the
+        // visible end now, the speed layer catches up to at least E, and [E, H1) is added
+        // afterwards (states are monoids: the same table as one recompute over [0, H1)).
+        var early: (table: ViewTable, scanned: Int64, horizon: Int64)? = nil
+        if !isNewVersion, mode == .full, handle.state.withLock({ $0.speed == nil }) {
+            let e = stream.visibleEndOffset
+            let speedFailure = Locked<LambdaStoreError?>(nil)
+            let done = DispatchGroup()
+            done.enter()
+            DispatchQueue.global(qos: .userInitiated).async {
+                defer { done.leave() }
+                do throws(LambdaStoreError) { try self.ensureSpeed(handle) } catch { speedFailure.withLock { $0 = error } }
+            }
+            let result: Result<(ViewTable, Int64), LambdaStoreError>
+            do throws(LambdaStoreError) {
+                result = .success(try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress))
+            } catch {
+                result = .failure(error)
+            }
+            done.wait()
+            if let f = speedFailure.withLock({ $0 }) { throw f }
+            let (t, n) = try result.get()
+            early = (t, n, e)
+        }
         if isNewVersion {
             h1 = stream.visibleEndOffset
         } else {
@@ -175,7 +201,18 @@ extension Store {
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
         case .full:
-            (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
+            if let early, early.horizon <= h1 {
+                truth = early.table
+                scanned = early.scanned
+                if h1 > early.horizon {
+                    let infos = try stream.batchInfos(in: early.horizon..<h1)
+                    let (rest, n) = try aggregate(stream: stream, view: compiled, batches: infos, horizon: h1, keep: nil, progress: nil)
+                    truth.merge(rest)
+                    scanned += n
+                }
+            } else {
+                (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
+            }
             windowsRecomputed = Int64(truth.distinctWindowStarts.count)
         case .incremental, .targeted, .windows:
             if !incrementalPossible {
@@ -208,15 +245,29 @@ extension Store {
         // 4. Write the snapshot.
         let vdir = viewDirectory(name)
         let fileName = Store.snapshotFileName(generation: generation)
-        let (info, rowCount) = try writeSnapshot(truth, path: Path.join(vdir, fileName), view: name, definition: definition,
-                                                 compiled: compiled, horizon: h1)
-
-        lap("write")
+        // Written on a thread of its own while the drift comparison below runs: both only read
+        // the truth (the comparison's indexing mutates its own copy).
+        let toWrite = truth
+        let written = Locked<Result<(SnapshotFileInfo, Int64), LambdaStoreError>?>(nil)
+        let writing = DispatchGroup()
+        writing.enter()
+        DispatchQueue.global(qos: .userInitiated).async {
+            defer { writing.leave() }
+            let r: Result<(SnapshotFileInfo, Int64), LambdaStoreError>
+            do throws(LambdaStoreError) {
+                r = .success(try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,
+                                                    compiled: compiled, horizon: h1))
+            } catch {
+                r = .failure(error)
+            }
+            written.withLock { $0 = r }
+        }
+        var driftFailure: LambdaStoreError? = nil
 
         // 5. Drift: what was served just before (old batch ⊕ the frozen speed generations over
         // [H0, H1), read from the live speed layer) vs the new truth.
         var report: DriftReport? = nil
-        if !isNewVersion {
+        do throws(LambdaStoreError) { if !isNewVersion {
             var acc = DriftAccumulator(names: layout.aggregates.map(\.name), numeric: layout.aggregates.map { $0.hasNumericResult })
             // A table merge, no per-cell dictionary; then one cell lookup per touched cell on
             // each side, O(1) once both tables are indexed (lookups of old windows would walk
@@ -245,23 +296,42 @@ extension Store {
             // The comparison's counts and sums do not depend on the order of the cells (the
             // differing windows are sorted below), so cells go in table order, and two result
             // buffers are reused instead of two arrays per cell.
-            var servedValues: [Value] = [], truthValues: [Value] = []
-            for c in 0..<touched.cellCount {
-                guard let w = touched.windowStart(ofCell: c),
-                      layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
-                let k = touched.keyID(ofCell: c)
-                let sc = served.cellIndex(windowStart: w, keyID: servedKey[k])
-                let tc = touchedIsTruth ? c : truth.cellIndex(windowStart: w, keyID: truthKey[k])
-                if let sc { served.results(ofCell: sc, into: &servedValues) }
-                if let tc { truth.results(ofCell: tc, into: &truthValues) }
-                acc.compare(window: w, served: sc == nil ? nil : servedValues, truth: tc == nil ? nil : truthValues)
+            // Large comparisons run on `batchParallelism` threads over contiguous cell ranges,
+            // each with its own accumulator, combined in range order (a fixed split, so the
+            // report is the same on every machine).
+            let cells = touched.cellCount
+            let parts = cells > 65_536 ? max(1, min(options.batchParallelism, 8)) : 1
+            let partial = Locked([DriftAccumulator?](repeating: nil, count: parts))
+            let names = acc.names, numeric = layout.aggregates.map { $0.hasNumericResult }
+            let (servedRef, truthRef) = (served, truth)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                var a = DriftAccumulator(names: names, numeric: numeric)
+                var servedValues: [Value] = [], truthValues: [Value] = []
+                for c in (cells * part / parts)..<(cells * (part + 1) / parts) {
+                    guard let w = touched.windowStart(ofCell: c),
+                          layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
+                    let k = touched.keyID(ofCell: c)
+                    let sc = servedRef.cellIndex(windowStart: w, keyID: servedKey[k])
+                    let tc = touchedIsTruth ? c : truthRef.cellIndex(windowStart: w, keyID: truthKey[k])
+                    if let sc { servedRef.results(ofCell: sc, into: &servedValues) }
+                    if let tc { truthRef.results(ofCell: tc, into: &truthValues) }
+                    a.compare(window: w, served: sc == nil ? nil : servedValues, truth: tc == nil ? nil : truthValues)
+                }
+                partial.withLock { $0[part] = a }
             }
+            for a in partial.withLock({ $0 }) { if let a { acc.merge(a) } }
             report = DriftReport(view: name, cellsCompared: acc.compared, cellsDiffering: acc.differing, relativeError: acc.relativeError,
                                  lateEvents: lateEvents, fingerprint: compiled.fingerprint, fromHorizon: h0, toHorizon: h1,
                                  at: started, thresholds: (definition.drift.warn, definition.drift.critical),
                                  differingWindows: acc.differingWindows.sorted { ($0 ?? .min) < ($1 ?? .min) })
+        } } catch {
+            driftFailure = error
         }
-        lap("drift")
+        writing.wait()
+        if let driftFailure { throw driftFailure }
+        guard let writeResult = written.withLock({ $0 }) else { throw LambdaStoreError(.precondition, "snapshot write of '\(name)' did not finish") }
+        let (info, rowCount) = try writeResult.get()
+        lap("write+drift")
         var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
         if let report { extra["drift"] = report.summaryJSONString }
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,

@@ -245,6 +245,19 @@ public struct DriftAccumulator: Sendable {
         }
     }
 
+    /// Adds the comparisons of `other` (same aggregates), as if its cells had been compared
+    /// after this one's.
+    public mutating func merge(_ other: DriftAccumulator) {
+        precondition(other.names == names, "merging drift accumulators of different aggregates")
+        compared += other.compared
+        differing += other.differing
+        differingWindows.formUnion(other.differingWindows)
+        for i in names.indices {
+            absError[i] += other.absError[i]
+            absTruth[i] += other.absTruth[i]
+        }
+    }
+
     /// `relativeError` per numeric aggregate.
     public var relativeError: [String: Double] {
         var out: [String: Double] = [:]
