@@ -13,7 +13,6 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "LambdaStore",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "LambdaStore", targets: ["LambdaStore"]),
         // The Parquet writer and reader of the history archive, usable on its own.

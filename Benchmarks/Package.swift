@@ -6,7 +6,6 @@ import PackageDescription
 
 let package = Package(
     name: "LambdaStoreBenchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "LambdaStore", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),

@@ -5,7 +5,6 @@ import PackageDescription
 
 let package = Package(
     name: "LambdaStoreFuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [
         // `name:` is required: a path package's identity is its folder's name, and CI clones
         // into a folder with another name (TOOLCHAIN.md).

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import LambdaStoreCore
 import LambdaStoreLog
 
@@ -67,7 +66,7 @@ extension Store {
     /// - Throws: `.notFound` for an unknown stream, `.precondition` for a read-only store.
     /// - Complexity: O(input bytes).
     public func ingest(stream: String, format: InputFormat, durability: Durability = .sync, batchRows: Int = 65_536,
-                       parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+                       parallelism: Int = Platform.processorCount,
                        read: (UnsafeMutableRawBufferPointer) throws(LambdaStoreError) -> Int,
                        onReject: (RejectedLine) -> Void) async throws(LambdaStoreError) -> IngestSummary {
         try requireWritable()
@@ -194,13 +193,13 @@ struct IngestChunk: Sendable {
     /// has room for: up to and including the newline that completes its last line, or all
     /// of `input` when fewer newlines follow.
     func cutPoint(in input: UnsafeRawBufferPointer, batchRows: Int) -> Int {
-        guard let base = input.baseAddress else { return 0 }
+        guard input.count > 0 else { return 0 }
         var room = batchRows - lineNumbers.count - overlong.count
         var at = 0
         let n = input.count
         while room > 0, at < n {
-            guard let hit = memchr(base + at, 0x0A, n - at) else { return n }
-            at = base.distance(to: UnsafeRawPointer(hit)) + 1
+            guard let nl = Platform.firstIndex(of: 0x0A, in: input, from: at) else { return n }
+            at = nl + 1
             room -= 1
         }
         return room > 0 ? n : at
@@ -221,11 +220,11 @@ struct ParsedChunk: Sendable {
         var lastLine: Int? = nil
         var k = 0   // next over-long rejection to merge in
         chunk.bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
+            guard raw.count > 0 else { return }
             let n = raw.count
             var start = 0
             for number in chunk.lineNumbers {
-                let end = memchr(base + start, 0x0A, n - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? n
+                let end = Platform.firstIndex(of: 0x0A, in: UnsafeRawBufferPointer(raw), from: start) ?? n
                 while k < chunk.overlong.count, chunk.overlong[k].line < number {
                     rejections.append(chunk.overlong[k])
                     k += 1

@@ -120,3 +120,14 @@ extension Store {
                            unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tiers)
     }
 }
+
+extension Store {
+    /// The listing of one view.
+    /// - Throws: `.notFound` for an unknown view.
+    public func viewInfo(_ name: String) throws(LambdaStoreError) -> ViewInfo {
+        guard let v = views().first(where: { $0.definition.name == name }) else {
+            throw LambdaStoreError(.notFound, "no view named '\(name)'")
+        }
+        return v
+    }
+}

@@ -5,9 +5,6 @@ import LambdaStoreViews
 import Logging
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options for opening a ``Store``.
 public struct StoreOptions: Sendable {
@@ -26,7 +23,7 @@ public struct StoreOptions: Sendable {
     /// instead of the process running out of memory. Default 50 M cells (about 4 GiB).
     public var viewCellsMax: Int = 50_000_000
     /// Threads used by batch recomputes (default: the number of cores).
-    public var batchParallelism: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var batchParallelism: Int = Platform.processorCount
     /// The logger.
     public var logger: Logger = Logger(label: "lambdastore")
     /// The clock, epoch ms (injectable for tests).
@@ -95,11 +92,7 @@ public final class Store: Sendable {
     }
 
     /// Current time in epoch ms.
-    public static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    public static func nowMillis() -> Int64 { Platform.wallClockMillis() }
 
     private init(root: String, options: StoreOptions, log: EventLog) {
         self.root = root

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import LambdaStoreCore
 
 /// When an append counts as done.
@@ -63,11 +58,7 @@ public struct LogOptions: Sendable {
     }
 
     /// The wall clock, epoch milliseconds (UTC).
-    @Sendable public static func systemClock() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    @Sendable public static func systemClock() -> Int64 { Platform.wallClockMillis() }
 }
 
 /// What opening a stream had to fix (format-spec.md §2.6). One report per stream that needed

@@ -2,9 +2,6 @@ import ArgumentParser
 import LambdaStore
 import Logging
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options every subcommand takes.
 struct StoreOptionsGroup: ParsableArguments {
@@ -27,7 +24,7 @@ func openStore(_ path: String, readOnly: Bool = false) throws -> Store {
 
 /// The log level from `LAMBDASTORE_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical).
 var logLevel: Logger.Level {
-    getenv("LAMBDASTORE_LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0)) } ?? .error
+    Platform.environment("LAMBDASTORE_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0) } ?? .error
 }
 
 /// Writes a line to stderr.
@@ -52,18 +49,11 @@ func sanitizedForTerminal(_ text: String) -> String {
 /// Writes text to stderr (fd 2, unbuffered).
 func writeStderr(_ text: String) {
     var s = text
-    s.withUTF8 { u in
-        var done = 0
-        while done < u.count {
-            let n = write(2, u.baseAddress! + done, u.count - done)
-            if n <= 0 { break }
-            done += n
-        }
-    }
+    s.withUTF8 { u in _ = Platform.writeAll(2, UnsafeRawBufferPointer(u)) }
 }
 
 /// Whether stderr is a terminal (progress bars go there only then).
-var stderrIsTerminal: Bool { isatty(2) != 0 }
+var stderrIsTerminal: Bool { Platform.isTerminal(2) }
 
 /// Runs a subcommand body, turning errors into a one-line reason on stderr and exit status 1.
 func reportingErrors(_ body: () async throws -> Int32) async throws {

@@ -1,8 +1,5 @@
 import ArgumentParser
 import LambdaStore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `lambdastore debug …` (hidden): the two halves of the kill -9 durability drill
 /// (`tools/crashloop.sh`, `Tests/LambdaStoreToolTests/CrashLoopTests.swift`).
@@ -325,18 +322,6 @@ struct CrashLoopRecords: Sendable {
 /// as soon as this returns, even if the process is killed right after.
 func writeStdout(_ text: String) throws(LambdaStoreError) {
     var s = text
-    let err: Int32? = s.withUTF8 { u -> Int32? in
-        var done = 0
-        while done < u.count {
-            guard let base = u.baseAddress else { return nil }
-            let n = write(1, base + done, u.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            done += n
-        }
-        return nil
-    }
+    let err: Int32? = s.withUTF8 { u in Platform.writeAll(1, UnsafeRawBufferPointer(u)) }
     if let err { throw LambdaStoreError(.io, "writing to standard output failed", errno: err) }
 }

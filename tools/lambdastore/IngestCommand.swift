@@ -1,22 +1,14 @@
 import ArgumentParser
 import LambdaStore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `path` with every symbolic link and `.`/`..` resolved, as far as it exists: an absent last
 /// component (a file about to be created) is resolved through its directory.
 func resolvedPath(_ path: String) -> String {
-    if let r = realpath(path, nil) {
-        defer { free(r) }
-        return String(cString: r)
-    }
+    if let r = Platform.realPath(path) { return r }
     let slash = path.lastIndex(of: "/")
     let dir = slash.map { String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    guard let r = realpath(dir.isEmpty ? "/" : dir, nil) else { return path }
-    defer { free(r) }
-    let base = String(cString: r)
+    guard let base = Platform.realPath(dir.isEmpty ? "/" : dir) else { return path }
     return (base == "/" ? "" : base) + "/" + name
 }
 
@@ -66,11 +58,7 @@ struct IngestCommand: AsyncParsableCommand {
                     position += Int64(n)
                     return n
                 }
-                while true {
-                    let n = Glibc.read(0, buf.baseAddress, buf.count)
-                    if n >= 0 { return n }
-                    if errno != EINTR { throw LambdaStoreError(.io, "reading standard input failed", errno: errno) }
-                }
+                return try Platform.readStandardInput(into: buf)
             }, onReject: { r in
                 printError(r.description)
                 if let rejects {

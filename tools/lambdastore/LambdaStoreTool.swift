@@ -1,8 +1,5 @@
 import ArgumentParser
 import LambdaStore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `lambdastore`: drive a LambdaStore from the shell (DESIGN.md "The lambdastore command").
 /// Every subcommand takes `--store DIR` and `--json`, exits 0 on success and non-zero with a
@@ -42,10 +39,10 @@ struct LambdaStoreTool: AsyncParsableCommand {
             }
             status = code.rawValue
         }
-        if fflush(nil) != 0 {
-            printError("lambdastore: writing standard output failed: \(String(cString: strerror(errno)))")
+        if let reason = Platform.flushStandardStreams() {
+            printError("lambdastore: writing standard output failed: \(reason)")
             if status == 0 { status = 1 }
         }
-        Glibc.exit(status)
+        Platform.exit(status)
     }
 }

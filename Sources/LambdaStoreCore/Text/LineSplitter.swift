@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Splits a byte stream, fed in chunks of any size, into physical lines numbered from 1.
 ///
@@ -60,12 +53,11 @@ public struct LineSplitter: Sendable {
     /// - Throws: whatever `body` throws; the splitter then stops at that line.
     /// - Complexity: O(chunk bytes), a `memchr` scan.
     public mutating func feed<E: Error>(_ chunk: UnsafeRawBufferPointer, _ body: (Event) throws(E) -> Void) throws(E) {
-        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        guard chunk.count > 0 else { return }
         let n = chunk.count
         var start = 0
         while start < n {
-            guard let hit = memchr(base + start, 0x0A, n - start) else { break }
-            let nl = base.distance(to: UnsafeRawPointer(hit))
+            guard let nl = Platform.firstIndex(of: 0x0A, in: chunk, from: start) else { break }
             let piece = UnsafeRawBufferPointer(rebasing: chunk[start..<nl])
             start = nl + 1
             if isDiscarding {

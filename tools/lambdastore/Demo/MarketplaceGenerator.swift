@@ -1,3 +1,4 @@
+import LambdaStore
 import LambdaStoreCore
 
 /// Generates marketplace order events like `shared/peers/gen_events.py` (in miniature): a
@@ -5,9 +6,9 @@ import LambdaStoreCore
 /// late arrivals whose event time lies up to `maxLateMillis` before their arrival.
 ///
 /// Deterministic for a seed. Thread safety: a value type.
-public struct MarketplaceGenerator: Sendable {
+struct MarketplaceGenerator: Sendable {
     /// The orders schema of DESIGN.md.
-    public static let schema = Schema(stream: "orders", eventTime: "event_ts", fields: [
+    static let schema = Schema(stream: "orders", eventTime: "event_ts", fields: [
         Field(name: "event_ts", type: .timestamp),
         Field(name: "merchant_id", type: .string),
         Field(name: "status", type: .string),
@@ -16,7 +17,7 @@ public struct MarketplaceGenerator: Sendable {
     ])
 
     /// The hourly revenue view of DESIGN.md.
-    public static let revenueHourlyJSON = """
+    static let revenueHourlyJSON = """
     {"name":"revenue_hourly","stream":"orders","filter":"status = 'completed'","groupBy":["merchant_id"],\
     "window":{"type":"tumbling","field":"event_ts","size":"1h"},"allowedLateness":"10m",\
     "aggregates":[{"name":"revenue","fn":"sum","field":"amount_cents"},{"name":"orders","fn":"count"}]}
@@ -24,22 +25,22 @@ public struct MarketplaceGenerator: Sendable {
 
     private var state: UInt64
     /// The first arrival time; late event times are never earlier.
-    public let start: Int64
+    let start: Int64
     /// Arrival clock, epoch ms.
-    public private(set) var clock: Int64
+    private(set) var clock: Int64
     /// Merchants.
-    public let merchants: Int
+    let merchants: Int
     /// Fraction of late events.
-    public var lateFraction: Double
+    var lateFraction: Double
     /// Largest lateness, ms.
-    public var maxLateMillis: Int64
+    var maxLateMillis: Int64
     /// Mean gap between arrivals, ms.
-    public var meanGapMillis: Int64
+    var meanGapMillis: Int64
     /// Late events generated so far.
-    public private(set) var lateGenerated: Int = 0
+    private(set) var lateGenerated: Int = 0
 
     /// A generator starting at `start` (epoch ms).
-    public init(seed: UInt64, start: Int64 = 1_704_067_200_000, merchants: Int = 50, lateFraction: Double = 0.02,
+    init(seed: UInt64, start: Int64 = 1_704_067_200_000, merchants: Int = 50, lateFraction: Double = 0.02,
                 maxLateMillis: Int64 = 2 * 3_600_000, meanGapMillis: Int64 = 200) {
         state = seed
         clock = start
@@ -61,18 +62,18 @@ public struct MarketplaceGenerator: Sendable {
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
     /// The merchant id of popularity rank `r` (Zipf-ish: rank 0 is the most popular).
-    public static func merchantID(_ r: Int) -> String {
+    static func merchantID(_ r: Int) -> String {
         let s = String(r)
         return "m" + String(repeating: "0", count: max(0, 5 - s.count)) + s
     }
 
     /// The next `count` events as a batch under ``schema``.
-    public mutating func batch(_ count: Int) -> ColumnBatch {
+    mutating func batch(_ count: Int) -> ColumnBatch {
         var b = ColumnBatch(schema: Self.schema, capacity: count)
         // Zipf(1) over ranks by inverse CDF on the harmonic numbers.
         let h = (1...merchants).reduce(0.0) { $0 + 1.0 / Double($1) }
         for _ in 0..<count {
-            clock += Int64(-log(max(1e-12, unit())) * Double(meanGapMillis))
+            clock += Int64(-Platform.naturalLog(max(1e-12, unit())) * Double(meanGapMillis))
             var ts = clock
             if unit() < lateFraction {
                 ts = max(start, ts - 1 - Int64(next() % UInt64(maxLateMillis)))
@@ -91,6 +92,3 @@ public struct MarketplaceGenerator: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,23 +1,24 @@
+import LambdaStore
 import LambdaStoreCore
 import LambdaStoreViews
 
 /// The guided tour behind `lambdastore demo`: a fresh store, generated marketplace orders with
 /// late arrivals ingested in steps, the speed answer, a batch publish, the corrected answer and
 /// the drift report, each step explained in plain words.
-public enum Demo {
+enum Demo {
     /// What the tour did, for `lambdastore demo --json`.
-    public struct Summary: Sendable {
+    struct Summary: Sendable {
         /// The store directory.
-        public var store: String
+        var store: String
         /// Events appended.
-        public var events: Int64
+        var events: Int64
         /// The two batch publishes.
-        public var batches: [BatchSummary]
+        var batches: [BatchSummary]
         /// The replay drill.
-        public var replay: ReplayReport
+        var replay: ReplayReport
 
         /// The JSON form.
-        public var json: JSONValue {
+        var json: JSONValue {
             (["store": .string(store), "events": .int(events), "batches": .array(batches.map(\.json)), "replay": replay.json] as JSONValue)
         }
     }
@@ -25,7 +26,7 @@ public enum Demo {
     /// Runs the tour in the (new or empty) directory `path`, reporting through `say`.
     /// - Throws: any engine error (the tour stops at the first).
     @discardableResult
-    public static func run(at path: String, events: Int = 120_000, options: StoreOptions = StoreOptions(), say: @Sendable (String) -> Void) async throws(LambdaStoreError) -> Summary {
+    static func run(at path: String, events: Int = 120_000, options: StoreOptions = StoreOptions(), say: @Sendable (String) -> Void) async throws(LambdaStoreError) -> Summary {
         let fs = PosixFileSystem()
         if fs.exists(path), !(try fs.list(path)).isEmpty {
             throw LambdaStoreError(.alreadyExists, "the demo needs a fresh store directory; this one is not empty", path: path)
@@ -118,16 +119,5 @@ extension String {
         let v = Int64((x * 10_000).rounded())
         let f = String(abs(v) % 10_000)
         self = (v < 0 ? "-" : "") + "\(abs(v) / 10_000)." + String(repeating: "0", count: 4 - f.count) + f
-    }
-}
-
-extension Store {
-    /// The listing of one view.
-    /// - Throws: `.notFound` for an unknown view.
-    public func viewInfo(_ name: String) throws(LambdaStoreError) -> ViewInfo {
-        guard let v = views().first(where: { $0.definition.name == name }) else {
-            throw LambdaStoreError(.notFound, "no view named '\(name)'")
-        }
-        return v
     }
 }
