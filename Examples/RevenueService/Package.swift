@@ -56,6 +56,7 @@ let package = Package(
             name: "RevenueServiceTests",
             dependencies: [
                 "RevenueServiceCore",
+                .product(name: "LambdaStore", package: "LambdaStore"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
