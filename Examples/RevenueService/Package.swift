@@ -3,7 +3,7 @@
 // Its own package, so the library's build does not pull in the HTTP stack.
 //
 //   swift run --package-path Examples/RevenueService RevenueService --store /tmp/rs --port 8080
-//   swift test --package-path Examples/RevenueService
+//   swift test --disable-xctest --package-path Examples/RevenueService
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
