@@ -57,12 +57,26 @@ print(el)
 """
 
 
+LAST_RSS_KIB = [0]
+TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def run(cmd, **kw):
+    """Runs `cmd` as one process; returns (wall seconds, stdout). Its peak resident memory
+    (KiB, from GNU time's %M) is left in LAST_RSS_KIB[0] (0 without /usr/bin/time)."""
+    rss_file = f"/tmp/bench-commands-rss-{os.getpid()}"
+    full = [TIME, "-f", "%M", "-o", rss_file, *cmd] if TIME else cmd
     t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     el = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"bench-commands: {' '.join(cmd)[:200]} failed ({p.returncode}): {p.stderr.strip()[:500]}")
+    LAST_RSS_KIB[0] = 0
+    if TIME:
+        try:
+            LAST_RSS_KIB[0] = int(open(rss_file).read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
     return el, p.stdout
 
 
@@ -79,10 +93,14 @@ def drop_caches():
 class Results:
     def __init__(self, path):
         self.rows = {}
+        self.rss = {}
         self.path = path
         open(path, "w").close()
 
     def add(self, key, seconds, **extra):
+        if "duckdb" not in key:
+            extra.setdefault("rss_kib", LAST_RSS_KIB[0])
+            self.rss.setdefault(key, []).append(LAST_RSS_KIB[0])
         self.rows.setdefault(key, []).append(seconds)
         with open(self.path, "a") as f:
             f.write(json.dumps({"key": key, "seconds": seconds, **extra}) + "\n")
@@ -250,6 +268,16 @@ def main():
                 shutil.rmtree(s, ignore_errors=True)
             print(f"  incremental run {r} done", flush=True)
 
+    # Memory of the speed layer (status builds it: the process's peak) and bytes per tier.
+    el, o = run(ls_cmd("status", "--json", store=store))
+    R.add("status", el)
+    try:
+        st = json.loads(o)
+    except ValueError:
+        st = {}
+    with open(out, "a") as f:
+        f.write(json.dumps({"key": "status.json", "status": st}) + "\n")
+
     # The table.
     def ratio(ours, theirs):
         o, t = R.med(ours), R.med(theirs)
@@ -277,6 +305,9 @@ def main():
         pr = f"{theirs}.duckdb.process" if theirs else None
         print(f"| {title} | {R.cell(ours)} | {R.cell(st) if st else '—'} | {R.cell(pr) if pr else '—'} | "
               f"{ratio(ours, st) if st else '—'} | {ratio(ours, pr) if pr else '—'} |")
+    print()
+    print("peak resident memory (median, MiB): " + ", ".join(
+        f"{k} {statistics.median(v) / 1024:.0f}" for k, v in R.rss.items() if v and max(v) > 0))
     full, inc = R.med("batch.after1pct.full"), R.med("batch.after1pct.incremental")
     if full and inc:
         print(f"\nincremental speed-up after +1 %: {full / inc:.1f}× (target ≥ 20×)")

@@ -221,6 +221,17 @@ public final class SnapshotReader: Sendable {
         return (cols, index)
     }
 
+    /// ``rowGroupColumns(_:index:)``, but the index is built only from the group's second
+    /// use on: a group read once (a one-shot query process, a cold cache) is searched without
+    /// one, which costs less than building it; a group read again gets it. Nil on a first use.
+    /// - Complexity: as ``rowGroupColumns(_:)`` on a first use; then as ``rowGroupColumns(_:index:)``.
+    public func rowGroupColumnsIndexedOnReuse<Index: Sendable>(_ g: Int, index build: ([Column]) -> (index: Index, bytes: Int)) throws(LambdaStoreError) -> ([Column], Index?) {
+        let seen = decodedGroups.withLock { $0.groups[g] != nil }
+        guard seen else { return (try cachedGroup(g).columns, nil) }
+        let (cols, index) = try rowGroupColumns(g, index: build)
+        return (cols, index)
+    }
+
     private func cachedGroup(_ g: Int) throws(LambdaStoreError) -> (columns: [Column], index: (any Sendable)?) {
         let hit: DecodedGroup? = decodedGroups.withLock { cache in
             guard cache.groups[g] != nil else { return nil }

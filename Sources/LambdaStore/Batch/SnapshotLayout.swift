@@ -171,10 +171,10 @@ struct SnapshotLayout: Sendable {
         let keyed = fullKey(keys) != nil && layout.window != .none
         for g in groups {
             if keyed {
-                let (cols, index) = try reader.rowGroupColumns(g) { cols in
+                let (cols, index) = try reader.rowGroupColumnsIndexedOnReuse(g, index: { cols in
                     let index = RowKeyIndex(cols, layout: self)
                     return (index, index.slots.count * 8)
-                }
+                })
                 out += try decode(cols, windowStartRange: range, keys: keys, index: index, path: reader.path)
             } else {
                 out += try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, path: reader.path)
