@@ -43,11 +43,11 @@ public struct StoreOptions: Sendable {
 /// An embedded LambdaStore: streams, views, and the layers between them.
 ///
 /// ```swift
-/// let store = try Store.open(at: "./data")
-/// try store.applySchema(schema)
-/// try store.createView(ViewDefinition.parse(json: viewJSON))
+/// let store = try await Store.open(at: path)
+/// try await store.applySchema(schema)
+/// try await store.createView(ViewDefinition.parse(json: viewJSON))
 /// _ = try await store.append(batch, to: "orders", durability: .sync)
-/// let rows = try store.query(QueryRequest(view: "revenue_hourly"))
+/// let rows = try await store.query(QueryRequest(view: "revenue_hourly"))
 /// let summary = try await store.runBatch(view: "revenue_hourly")
 /// ```
 ///
@@ -114,7 +114,14 @@ public final class Store: Sendable {
     /// lazily from its batch horizon.
     /// - Throws: ``LambdaStoreError`` — `.locked` when another writer has it open, `.corruption`
     ///   naming the file and offset of damaged data.
-    public static func open(at path: String, options: StoreOptions = StoreOptions()) throws(LambdaStoreError) -> Store {
+    ///
+    /// Recovery reads files: it runs off the cooperative pool (see <doc:ConcurrencyModel>).
+    public static func open(at path: String, options: StoreOptions = StoreOptions()) async throws(LambdaStoreError) -> Store {
+        try await Blocking.run { () throws(LambdaStoreError) -> Store in try openBlocking(at: path, options: options) }
+    }
+
+    /// ``open(at:options:)`` on the calling thread.
+    static func openBlocking(at path: String, options: StoreOptions) throws(LambdaStoreError) -> Store {
         let fs = options.fileSystem
         if options.readOnly {
             guard fs.isDirectory(path) else { throw LambdaStoreError(.notFound, "no store here", path: path) }
@@ -134,7 +141,7 @@ public final class Store: Sendable {
         if !options.readOnly {
             for name in log.streamNames() {
                 guard let s = try? log.stream(name) else { continue }
-                let limits = store.rollLimits(try store.streamPolicy(name))
+                let limits = store.rollLimits(try store.streamPolicyBlocking(name))
                 s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
             }
             store.startLifecycleSchedule()
@@ -206,8 +213,16 @@ public final class Store: Sendable {
 
     /// Creates a stream or adds a compatible schema version (DESIGN.md "Schemas").
     /// - Throws: `.schema` naming the field for an incompatible change.
+    ///
+    /// Writes the stream's schema history durably (temp file, fsync, rename): off the
+    /// cooperative pool.
     @discardableResult
-    public func applySchema(_ schema: Schema) throws(LambdaStoreError) -> SchemaApplyResult {
+    public func applySchema(_ schema: Schema) async throws(LambdaStoreError) -> SchemaApplyResult {
+        try await Blocking.run { () throws(LambdaStoreError) -> SchemaApplyResult in try self.applySchemaBlocking(schema) }
+    }
+
+    /// ``applySchema(_:)`` on the calling thread.
+    func applySchemaBlocking(_ schema: Schema) throws(LambdaStoreError) -> SchemaApplyResult {
         try requireWritable()
         let r = try log.applySchema(schema)
         if case .evolved = r {

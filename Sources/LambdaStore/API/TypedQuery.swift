@@ -46,8 +46,8 @@ extension Store {
     /// types.
     ///
     /// ```swift
-    /// let answer = try store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"],
-    ///                              from: start, to: end)
+    /// let answer = try await store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"],
+    ///                                    from: start, to: end)
     /// for row in answer { print(try row.date("window_start")!, try row.int("revenue") ?? 0, row.source) }
     /// let hours = try answer.decode(RevenueHour.self)
     /// ```
@@ -58,14 +58,14 @@ extension Store {
     /// - Throws: ``LambdaStoreError/Code/invalidArgument`` naming a key that is not a
     ///   group-by field or whose value does not fit its type; `.notFound` for an unknown view;
     ///   whatever ``query(_:)`` throws.
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) throws(LambdaStoreError) -> QueryAnswer {
-        try query(view: view, keys: keys,
+    public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) async throws(LambdaStoreError) -> QueryAnswer {
+        try await query(view: view, keys: keys,
                   fromMillis: from.map { Self.boundMillis($0) }, toMillis: to.map { Self.boundMillis($0) })
     }
 
     /// ``query(view:keys:from:to:)`` with the range of window starts in epoch milliseconds:
     /// windows with `fromMillis <= start < toMillis` (a nil bound is open).
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) throws(LambdaStoreError) -> QueryAnswer {
+    public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) async throws(LambdaStoreError) -> QueryAnswer {
         var request = QueryRequest(view: view, from: fromMillis, to: toMillis)
         if !keys.isEmpty {
             let h = try handle(view)
@@ -78,7 +78,7 @@ extension Store {
                 request.keys.append((name, try Self.keyText(k.value, g)))
             }
         }
-        let result = try query(request)
+        let result = try await query(request)
         return QueryAnswer(result: result, columns: AnswerColumns(result))
     }
 

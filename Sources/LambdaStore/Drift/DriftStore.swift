@@ -129,7 +129,14 @@ extension Store {
     /// The persisted drift reports of `view`, newest first. A report read back from the
     /// manifest's summary (its `DRIFT` write was lost) has no `differingWindows`.
     /// - Throws: `.notFound` for an unknown view, `.corruption` for a damaged drift file.
-    public func driftReports(view: String) throws(LambdaStoreError) -> [DriftReport] {
+    ///
+    /// Reads the view's `DRIFT` file: off the cooperative pool.
+    public func driftReports(view: String) async throws(LambdaStoreError) -> [DriftReport] {
+        try await Blocking.run { () throws(LambdaStoreError) -> [DriftReport] in try self.driftReportsBlocking(view: view) }
+    }
+
+    /// ``driftReports(view:)`` on the calling thread.
+    func driftReportsBlocking(view: String) throws(LambdaStoreError) -> [DriftReport] {
         let v = try runtime(view)
         var all = try loadDriftReports(view: view)
         if let text = v.manifest.extra["drift"] {
