@@ -45,7 +45,13 @@ extension Store {
     /// `onReject` as `line N: reason` and skipped; it never appends a partial row. Lines are
     /// appended in batches of `batchRows`.
     ///
-    /// - Parameter read: fills a buffer with the next bytes of input, returning 0 at the end.
+    /// - Parameters:
+    ///   - stream: the stream to append to.
+    ///   - format: JSON Lines or CSV.
+    ///   - durability: the durability of every append.
+    ///   - batchRows: the most lines appended in one batch.
+    ///   - read: fills a buffer with the next bytes of input, returning 0 at the end.
+    ///   - onReject: called with each rejected line.
     /// - Returns: the summary; when reading or appending failed part-way, with
     ///   ``IngestSummary/failure`` set and the counts, offsets and last input line of what was
     ///   stored before (batches appended before the error stay appended, each one whole), so a

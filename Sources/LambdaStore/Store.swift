@@ -57,7 +57,7 @@ public struct StoreOptions: Sendable {
 /// any number of appending tasks (appends to one stream are ordered by its log), any number of
 /// querying tasks, schema changes, and runs on different views. On one view, batch runs,
 /// ``reconcile(view:)``, version builds (``createView(_:)`` with a changed definition) and
-/// ``compact()`` take turns: a later one waits, without blocking a thread, until the earlier
+/// ``compact(dryRun:progress:)`` take turns: a later one waits, without blocking a thread, until the earlier
 /// one finished. Garbage collection never removes a file a query or a run is reading (readers
 /// pin their snapshot). No lock held across long work (replay, recompute, file I/O) is shared
 /// by two views, or by a view's runs and the appends and queries: those wait at most for one
@@ -66,8 +66,8 @@ public struct StoreOptions: Sendable {
 /// Answers are linearizable: a query returns the view over a log prefix `[0, X)` (minus the
 /// events the speed layer judged late), with `X` between the visible end when it was called
 /// and when it returned; a publish never makes an event disappear from answers. Under
-/// ``Durability/sync`` an append becomes visible only once its fdatasync succeeded (and not
-/// at all if it failed); under `interval` and `none` at once. ``append(_:to:durability:)``
+/// `Durability/sync` an append becomes visible only once its fdatasync succeeded (and not
+/// at all if it failed); under `interval` and `none` at once. ``append(_:to:durability:)-(ColumnBatch,_,_)``
 /// returns once the batch is visible.
 public final class Store: Sendable {
     /// The store directory.
@@ -112,7 +112,7 @@ public final class Store: Sendable {
     /// Opens (creating if needed) the store at `path`: recovers the log (truncating a torn tail,
     /// see ``recoveryReports``), loads every view's live manifest, and rebuilds each speed layer
     /// lazily from its batch horizon.
-    /// - Throws: ``LambdaStoreError`` — `.locked` when another writer has it open, `.corruption`
+    /// - Throws: `LambdaStoreError` — `.locked` when another writer has it open, `.corruption`
     ///   naming the file and offset of damaged data.
     ///
     /// Recovery reads files: it runs off the cooperative pool (see <doc:ConcurrencyModel>).

@@ -228,7 +228,7 @@ public struct StoreRepairReport: Sendable {
 extension Store {
     /// Repairs the store at `path` explicitly (never done by an open): cuts each stream's log
     /// back to its last intact batch, moving damaged bytes aside and accepting history its
-    /// checkpoint proves was lost (``EventLog/repair(root:fs:options:)``); then resets every
+    /// checkpoint proves was lost (`EventLog/repair(root:fs:options:)`); then resets every
     /// view whose published horizon is past what its stream keeps to an unpublished view
     /// (its MANIFEST moved aside as `MANIFEST.damaged`), so the next batch rebuilds it from
     /// the history that is left. Takes the writer lock: the store must not be open.

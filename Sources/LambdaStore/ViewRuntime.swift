@@ -186,7 +186,7 @@ extension Store {
     }
 
     /// ``createView(_:)`` for a stream whose history before its earliest replayable offset
-    /// `E` was dropped (``StreamLog/earliestReplayableOffset``): without
+    /// `E` was dropped (`StreamLog/earliestReplayableOffset`): without
     /// `fromEarliestReplayable`, a new view or view version that would need that history is
     /// refused with an error naming `E` and when it was dropped; with it, the view is built
     /// from `E` (its answers cover the events from `E` on).
@@ -282,7 +282,7 @@ extension Store {
     /// Catches `speed` up with the visible end of `stream` and installs it in `handle`.
     ///
     /// Replays without locks until little is left, then, with the stream's observers paused
-    /// (``StreamLog/withVisibleEndStable(_:)``) and the view locked, replays the rest and runs
+    /// (`StreamLog/withVisibleEndStable(_:)`) and the view locked, replays the rest and runs
     /// `commit`; when that returns true, `speed` is installed (and replaced by an empty layer
     /// in the caller). Observers
     /// skip a view without a speed layer, and every batch they handed out is below the stable

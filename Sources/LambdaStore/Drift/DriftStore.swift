@@ -89,7 +89,7 @@ extension Store {
     func driftPath(_ view: String) -> String { Path.join(viewDirectory(view), "DRIFT") }
 
     /// Reads a view's persisted drift reports, oldest first (format-spec.md §6.1, §6.4). Files
-    /// written before ``Limits/driftFileBytesMax`` existed may be up to ``Limits/metadataBytesMax``.
+    /// written before `Limits/driftFileBytesMax` existed may be up to `Limits/metadataBytesMax`.
     func loadDriftReports(view: String) throws(LambdaStoreError) -> [DriftReport] {
         let path = driftPath(view)
         guard fs.exists(path) else { return [] }
@@ -103,7 +103,7 @@ extension Store {
     }
 
     /// Appends a report: the file is rewritten atomically (temp, fsync, rename, fsync dir),
-    /// bounded to ``Limits/driftFileBytesMax`` by ``DetailBound`` (the oldest reports'
+    /// bounded to `Limits/driftFileBytesMax` by `DetailBound` (the oldest reports'
     /// `differingWindows` go first, their counts stay).
     ///
     /// The newest report's summary is also carried in the manifest, so a crash between the

@@ -132,7 +132,9 @@ extension Store {
     /// dropped; a crash at any point leaves the old or the new state. Runs beside appends,
     /// queries and batch runs (each view's part in that view's turn; history drops hold the
     /// turns of every view of the stream); two compactions take turns.
-    /// - Parameter dryRun: report what would be done, change nothing.
+    /// - Parameters:
+    ///   - dryRun: report what would be done, change nothing.
+    ///   - progress: called with the events archived so far and the events to archive.
     /// - Throws: `.precondition` when read-only; `.corruption`/`.io` from the files involved.
     public func compact(dryRun: Bool = false, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> CompactReport {
         try requireWritable()
@@ -355,8 +357,6 @@ extension Store {
                     try self.collectSnapshotsBlocking(h, keep: keep, dryRun: dryRun)
                 }
             }
-        }
-        return (count, removed, bytes)
             count += c
             removed += files
             bytes += b
@@ -395,6 +395,8 @@ extension Store {
             if dryRun { continue }
             try fs.remove(path)
             changed = true
-    }
+        }
         if changed { try fs.syncDirectory(dir) }
+        return (count, removed, bytes)
+    }
 }

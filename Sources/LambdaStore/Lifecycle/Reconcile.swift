@@ -96,8 +96,8 @@ extension Store {
         return incident
     }
 
-    /// Appends an incident: at most ``Limits/incidentsCountMax`` incidents and
-    /// ``Limits/incidentsFileBytesMax`` bytes of JSON, the oldest incidents' `windows` dropped
+    /// Appends an incident: at most `Limits/incidentsCountMax` incidents and
+    /// `Limits/incidentsFileBytesMax` bytes of JSON, the oldest incidents' `windows` dropped
     /// first (format-spec.md §6.5).
     func appendIncident(_ incident: ReconcileIncident) throws(LambdaStoreError) {
         let path = Path.join(viewDirectory(incident.view), "INCIDENTS")
