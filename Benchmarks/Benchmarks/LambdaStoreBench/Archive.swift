@@ -23,7 +23,7 @@ extension Bench {
         log("== archive: raw \(rawBytes) B (\(fixed(Double(rawBytes) / Double(n), 2)) B/event)")
 
         // Recompute from raw segments.
-        let fromRaw = try timeRunsSync {
+        let fromRaw = try await timeRunsAsync {
             let r = try await store.recompute(view: Workload.viewName)
             guard r.events == Int64(self.n) else { throw WorkloadError(description: "recompute read \(r.events)") }
             return r.table.cellCount
@@ -74,7 +74,7 @@ extension Bench {
         p.keepRawMillis = 0
         try await store.setStreamPolicy(p, for: "orders")
         _ = try await store.compact()
-        let fromArchive = try timeRunsSync {
+        let fromArchive = try await timeRunsAsync {
             let r = try await store.recompute(view: Workload.viewName)
             guard r.events == Int64(self.n) else { throw WorkloadError(description: "recompute read \(r.events)") }
             return r.table.cellCount
