@@ -323,6 +323,7 @@ extension RevenueHour: Equatable {}
     }
 
     @Test func parityCheck() async throws {
+        let view = Self.revenueHourly
         // sample: ParityCheck
         let schema = Schema(stream: "orders", eventTime: "event_ts", fields: [
             Field(name: "event_ts", type: .timestamp),
@@ -339,7 +340,7 @@ extension RevenueHour: Equatable {}
                 try row.set("amount_cents", cents)
             }
         }
-        let diffs = try await ParityCheck.run(definition: Self.revenueHourly, schema: schema,
+        let diffs = try await ParityCheck.run(definition: view, schema: schema,
                                               batches: [fixture.batch])
         let unexplained = diffs.filter { !$0.explainedByLateEvents }   // empty: the paths agree
         // end sample
