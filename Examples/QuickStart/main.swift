@@ -25,10 +25,10 @@ struct RevenueHour: Decodable {
 }
 
 let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "/tmp/lambdastore-quickstart-\(Store.nowMillis())"
-let store = try Store.open(at: path)
+let store = try await Store.open(at: path)
 defer { store.close() }
 
-try store.applySchema(Schema(stream: "orders", eventTime: "event_ts", fields: [
+try await store.applySchema(Schema(stream: "orders", eventTime: "event_ts", fields: [
     Field(name: "event_ts", type: .timestamp),
     Field(name: "merchant_id", type: .string),
     Field(name: "status", type: .string),
@@ -56,16 +56,16 @@ try builder.append { row in
 }
 try await store.append(builder, durability: .sync)
 
-for row in try store.query(view: "revenue_hourly") {
+for row in try await store.query(view: "revenue_hourly") {
     print("fresh:", try row.string("merchant_id") ?? "", try row.int("revenue") ?? 0, row.source)   // source: speed
 }
 let summary = try await store.runBatch(view: "revenue_hourly")
 print("batch published horizon \(summary.horizon) in \(summary.seconds) s")
-let answer = try store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"], from: t0, to: t0.addingTimeInterval(86_400))
+let answer = try await store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"], from: t0, to: t0.addingTimeInterval(86_400))
 for hour in try answer.decode(RevenueHour.self) {
     print("authoritative:", hour.window_start, hour.merchant_id, hour.revenue, hour.orders, hour.source)   // source: batch
 }
 print("fingerprint:", answer.fingerprint)
-if let drift = try store.driftReports(view: "revenue_hourly").first {
+if let drift = try await store.driftReports(view: "revenue_hourly").first {
     print("drift:", drift.status, "\(drift.cellsDiffering)/\(drift.cellsCompared) cells differ")
 }

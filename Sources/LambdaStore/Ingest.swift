@@ -2,7 +2,7 @@ import Dispatch
 import LambdaStoreCore
 import LambdaStoreLog
 
-/// The result of ``Store/ingest(stream:format:durability:batchRows:read:onReject:)``: the
+/// The result of ``Store/ingest(stream:format:durability:batchRows:parallelism:read:onReject:)``: the
 /// `--json` summary of `lambdastore ingest`.
 public struct IngestSummary: Sendable, Equatable {
     /// Records appended.
@@ -54,11 +54,16 @@ extension Store {
     /// out. At most `parallelism + 1` chunks (each at most 32 MiB or `batchRows` lines) are in
     /// memory at once.
     ///
-    /// - Parameter parallelism: parse threads; default: the active processor count. 1 parses
-    ///   on one worker thread while the calling task reads and appends.
-    /// - Parameter read: fills a buffer with the next bytes of input, returning 0 at the end.
-    ///   Called on the calling task only.
-    /// - Parameter onReject: called on the calling task only, in line order.
+    /// - Parameters:
+    ///   - stream: the stream to append to.
+    ///   - format: JSON Lines or CSV.
+    ///   - durability: the durability of every append.
+    ///   - batchRows: the most lines appended in one batch.
+    ///   - parallelism: parse threads; default: the processor count. 1 parses on one worker
+    ///     thread while the calling task reads and appends.
+    ///   - read: fills a buffer with the next bytes of input, returning 0 at the end. Called on
+    ///     the calling task only.
+    ///   - onReject: called with each rejected line, on the calling task only, in line order.
     /// - Returns: the summary; when reading or appending failed part-way, with
     ///   ``IngestSummary/failure`` set and the counts, offsets and last input line of what was
     ///   stored before (batches appended before the error stay appended, each one whole), so a

@@ -25,14 +25,23 @@ public struct ParityDifference: Sendable, Hashable {
 /// compiled plan, so every difference must be explained by late events.
 ///
 /// ```swift
-/// let diffs = try ParityCheck.run(definition: view, schema: schema, batches: fixture)
+/// let diffs = try await ParityCheck.run(definition: view, schema: schema, batches: fixture)
 /// #expect(diffs.filter { !$0.explainedByLateEvents }.isEmpty)
 /// ```
 public enum ParityCheck {
     /// Compares the two paths over `batches` (laid out under `schema`).
     /// - Throws: `.view` when the definition does not compile against the schema.
     /// - Complexity: O(events).
-    public static func run(definition: ViewDefinition, schema: Schema, batches: [ColumnBatch], parts: Int = 3) throws(LambdaStoreError) -> [ParityDifference] {
+    ///
+    /// Aggregates every batch twice: off the cooperative pool.
+    public static func run(definition: ViewDefinition, schema: Schema, batches: [ColumnBatch], parts: Int = 3) async throws(LambdaStoreError) -> [ParityDifference] {
+        try await Blocking.run { () throws(LambdaStoreError) -> [ParityDifference] in
+            try runBlocking(definition: definition, schema: schema, batches: batches, parts: parts)
+        }
+    }
+
+    /// ``run(definition:schema:batches:parts:)`` on the calling thread.
+    static func runBlocking(definition: ViewDefinition, schema: Schema, batches: [ColumnBatch], parts: Int) throws(LambdaStoreError) -> [ParityDifference] {
         let view = try CompiledView(definition, schema: schema)
         var selection: [UInt8] = []
         func select(_ b: ColumnBatch) -> [UInt8]? {

@@ -81,7 +81,14 @@ public struct StoreStatus: Sendable {
 extension Store {
     /// Streams, offsets, schema versions, views, horizons, freshness, pending late events and the
     /// last drift report (builds each view's speed layer if it is not built yet).
-    public func status() throws(LambdaStoreError) -> StoreStatus {
+    ///
+    /// Lists directories, reads drift files and may replay a stream: off the cooperative pool.
+    public func status() async throws(LambdaStoreError) -> StoreStatus {
+        try await Blocking.run { () throws(LambdaStoreError) -> StoreStatus in try self.statusBlocking() }
+    }
+
+    /// ``status()`` on the calling thread.
+    func statusBlocking() throws(LambdaStoreError) -> StoreStatus {
         try requireOpen()
         var streams: [StreamStatus] = []
         for name in log.streamNames() {
@@ -112,9 +119,9 @@ extension Store {
             if let p = info.publishedAt { Metrics.freshness(view: name, millis: now - p) }
             views.append(ViewStatus(info: info, eventsSinceHorizon: end - info.horizon, batchAgeMillis: info.publishedAt.map { now - $0 },
                                     pendingLateEvents: speed?.lateEvents ?? 0, speedCells: speed?.cellCount ?? 0,
-                                    speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReports(view: name).first { $0.fingerprint == info.fingerprint }))
+                                    speedBytes: speed?.approximateBytes ?? 0, lastDrift: try driftReportsBlocking(view: name).first { $0.fingerprint == info.fingerprint }))
         }
-        let tiers = tierBytes()
+        let tiers = tierBytesBlocking()
         Metrics.tierBytes(tiers)
         return StoreStatus(root: root, streams: streams, views: views,
                            unavailable: unavailableViews.map { ($0.view, $0.reason.description) }, tiers: tiers)

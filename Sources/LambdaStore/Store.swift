@@ -40,11 +40,11 @@ public struct StoreOptions: Sendable {
 /// An embedded LambdaStore: streams, views, and the layers between them.
 ///
 /// ```swift
-/// let store = try Store.open(at: "./data")
-/// try store.applySchema(schema)
-/// try store.createView(ViewDefinition.parse(json: viewJSON))
+/// let store = try await Store.open(at: path)
+/// try await store.applySchema(schema)
+/// try await store.createView(ViewDefinition.parse(json: viewJSON))
 /// _ = try await store.append(batch, to: "orders", durability: .sync)
-/// let rows = try store.query(QueryRequest(view: "revenue_hourly"))
+/// let rows = try await store.query(QueryRequest(view: "revenue_hourly"))
 /// let summary = try await store.runBatch(view: "revenue_hourly")
 /// ```
 ///
@@ -54,7 +54,7 @@ public struct StoreOptions: Sendable {
 /// any number of appending tasks (appends to one stream are ordered by its log), any number of
 /// querying tasks, schema changes, and runs on different views. On one view, batch runs,
 /// ``reconcile(view:)``, version builds (``createView(_:)`` with a changed definition) and
-/// ``compact()`` take turns: a later one waits, without blocking a thread, until the earlier
+/// ``compact(dryRun:progress:)`` take turns: a later one waits, without blocking a thread, until the earlier
 /// one finished. Garbage collection never removes a file a query or a run is reading (readers
 /// pin their snapshot). No lock held across long work (replay, recompute, file I/O) is shared
 /// by two views, or by a view's runs and the appends and queries: those wait at most for one
@@ -63,8 +63,8 @@ public struct StoreOptions: Sendable {
 /// Answers are linearizable: a query returns the view over a log prefix `[0, X)` (minus the
 /// events the speed layer judged late), with `X` between the visible end when it was called
 /// and when it returned; a publish never makes an event disappear from answers. Under
-/// ``Durability/sync`` an append becomes visible only once its fdatasync succeeded (and not
-/// at all if it failed); under `interval` and `none` at once. ``append(_:to:durability:)``
+/// `Durability/sync` an append becomes visible only once its fdatasync succeeded (and not
+/// at all if it failed); under `interval` and `none` at once. ``append(_:to:durability:)-(ColumnBatch,_,_)``
 /// returns once the batch is visible.
 public final class Store: Sendable {
     /// The store directory.
@@ -105,9 +105,16 @@ public final class Store: Sendable {
     /// Opens (creating if needed) the store at `path`: recovers the log (truncating a torn tail,
     /// see ``recoveryReports``), loads every view's live manifest, and rebuilds each speed layer
     /// lazily from its batch horizon.
-    /// - Throws: ``LambdaStoreError`` — `.locked` when another writer has it open, `.corruption`
+    /// - Throws: `LambdaStoreError` — `.locked` when another writer has it open, `.corruption`
     ///   naming the file and offset of damaged data.
-    public static func open(at path: String, options: StoreOptions = StoreOptions()) throws(LambdaStoreError) -> Store {
+    ///
+    /// Recovery reads files: it runs off the cooperative pool (see <doc:ConcurrencyModel>).
+    public static func open(at path: String, options: StoreOptions = StoreOptions()) async throws(LambdaStoreError) -> Store {
+        try await Blocking.run { () throws(LambdaStoreError) -> Store in try openBlocking(at: path, options: options) }
+    }
+
+    /// ``open(at:options:)`` on the calling thread.
+    static func openBlocking(at path: String, options: StoreOptions) throws(LambdaStoreError) -> Store {
         let fs = options.fileSystem
         if options.readOnly {
             guard fs.isDirectory(path) else { throw LambdaStoreError(.notFound, "no store here", path: path) }
@@ -127,7 +134,7 @@ public final class Store: Sendable {
         if !options.readOnly {
             for name in log.streamNames() {
                 guard let s = try? log.stream(name) else { continue }
-                let limits = store.rollLimits(try store.streamPolicy(name))
+                let limits = store.rollLimits(try store.streamPolicyBlocking(name))
                 s.setRollLimits(bytes: limits.bytes, ageMillis: limits.ageMillis)
             }
             store.startLifecycleSchedule()
@@ -199,8 +206,16 @@ public final class Store: Sendable {
 
     /// Creates a stream or adds a compatible schema version (DESIGN.md "Schemas").
     /// - Throws: `.schema` naming the field for an incompatible change.
+    ///
+    /// Writes the stream's schema history durably (temp file, fsync, rename): off the
+    /// cooperative pool.
     @discardableResult
-    public func applySchema(_ schema: Schema) throws(LambdaStoreError) -> SchemaApplyResult {
+    public func applySchema(_ schema: Schema) async throws(LambdaStoreError) -> SchemaApplyResult {
+        try await Blocking.run { () throws(LambdaStoreError) -> SchemaApplyResult in try self.applySchemaBlocking(schema) }
+    }
+
+    /// ``applySchema(_:)`` on the calling thread.
+    func applySchemaBlocking(_ schema: Schema) throws(LambdaStoreError) -> SchemaApplyResult {
         try requireWritable()
         let r = try log.applySchema(schema)
         if case .evolved = r {

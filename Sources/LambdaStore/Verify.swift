@@ -42,7 +42,14 @@ extension Store {
     /// histories, manifests, snapshots, drift and incident files — without taking the writer
     /// lock and without repairing or truncating anything.
     /// - Complexity: O(bytes in the store).
-    public static func verify(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) -> VerifyReport {
+    ///
+    /// Reads every file: off the cooperative pool.
+    public static func verify(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) async -> VerifyReport {
+        await Blocking.run { () -> VerifyReport in verifyBlocking(at: path, fileSystem: fs) }
+    }
+
+    /// ``verify(at:fileSystem:)`` on the calling thread.
+    static func verifyBlocking(at path: String, fileSystem fs: any FileSystem) -> VerifyReport {
         var report = VerifyReport()
         let log = EventLog.verify(root: path, fs: fs)
         report.filesChecked += log.filesChecked
@@ -221,12 +228,19 @@ public struct StoreRepairReport: Sendable {
 extension Store {
     /// Repairs the store at `path` explicitly (never done by an open): cuts each stream's log
     /// back to its last intact batch, moving damaged bytes aside and accepting history its
-    /// checkpoint proves was lost (``EventLog/repair(root:fs:options:)``); then resets every
+    /// checkpoint proves was lost (`EventLog/repair(root:fs:options:)`); then resets every
     /// view whose published horizon is past what its stream keeps to an unpublished view
     /// (its MANIFEST moved aside as `MANIFEST.damaged`), so the next batch rebuilds it from
     /// the history that is left. Takes the writer lock: the store must not be open.
     /// - Throws: `.locked`; `.corruption` for damage repair cannot move aside; `.io`.
-    public static func repair(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws(LambdaStoreError) -> StoreRepairReport {
+    ///
+    /// Reads and rewrites files: off the cooperative pool.
+    public static func repair(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) async throws(LambdaStoreError) -> StoreRepairReport {
+        try await Blocking.run { () throws(LambdaStoreError) -> StoreRepairReport in try repairBlocking(at: path, fileSystem: fs) }
+    }
+
+    /// ``repair(at:fileSystem:)`` on the calling thread.
+    static func repairBlocking(at path: String, fileSystem fs: any FileSystem) throws(LambdaStoreError) -> StoreRepairReport {
         let actions = try EventLog.repair(root: path, fs: fs)
         var reset: [(view: String, horizon: Int64, movedTo: String)] = []
         let ends = EventLog.verify(root: path, fs: fs).endOffsets

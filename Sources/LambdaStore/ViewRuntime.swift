@@ -186,7 +186,7 @@ extension Store {
     }
 
     /// ``createView(_:)`` for a stream whose history before its earliest replayable offset
-    /// `E` was dropped (``StreamLog/earliestReplayableOffset``): without
+    /// `E` was dropped (`StreamLog/earliestReplayableOffset`): without
     /// `fromEarliestReplayable`, a new view or view version that would need that history is
     /// refused with an error naming `E` and when it was dropped; with it, the view is built
     /// from `E` (its answers cover the events from `E` on).
@@ -196,12 +196,12 @@ extension Store {
         try ensureObserver(stream)
         let compiled = try CompiledView(definition, schema: stream.latestSchema)
         // A version with a base checkpoint of its own (the same fingerprint) needs nothing dropped.
-        func needsDroppedHistory(_ e: Int64) throws(LambdaStoreError) -> Bool {
+        @Sendable func needsDroppedHistory(_ e: Int64) throws(LambdaStoreError) -> Bool {
             guard e > 0 else { return false }
             return try baseCheckpoint(view: definition.name, fingerprint: compiled.fingerprint).map { $0.offset < e } ?? true
         }
         /// The offset the view starts from (0, or `E` when built from the earliest replayable offset).
-        @discardableResult func refuseOrKeepEmptyBase() throws(LambdaStoreError) -> Int64 {
+        @Sendable @discardableResult func refuseOrKeepEmptyBase() throws(LambdaStoreError) -> Int64 {
             // `E` as of now: this runs in the creation turn (a new view) or the view's run turn (a
             // new version), and a history drop holds both, so `E` cannot move before the view exists.
             let e = stream.earliestReplayableOffset
@@ -216,22 +216,25 @@ extension Store {
         }
         // View creation is rare and short: one store-wide turn keeps two creations of the same
         // name from both writing a first manifest.
+        // Its directory and first manifest are written durably: off the cooperative pool.
         let existing: ViewHandle? = try await creations.withLock { () async throws(LambdaStoreError) -> ViewHandle? in
-            if let h = state.withLock({ $0.views[definition.name] }) { return h }
-            if let bad = state.withLock({ $0.unavailable[definition.name] }) {
-                throw LambdaStoreError(.precondition, "view '\(definition.name)' exists but is unavailable (\(bad.message)); repair or remove \(viewDirectory(definition.name)) first")
+            try await Blocking.run { [self] () throws(LambdaStoreError) -> ViewHandle? in
+                if let h = state.withLock({ $0.views[definition.name] }) { return h }
+                if let bad = state.withLock({ $0.unavailable[definition.name] }) {
+                    throw LambdaStoreError(.precondition, "view '\(definition.name)' exists but is unavailable (\(bad.message)); repair or remove \(viewDirectory(definition.name)) first")
+                }
+                // A view built from `E` starts there: its speed layer replays from its horizon.
+                let start = try refuseOrKeepEmptyBase()
+                let vdir = viewDirectory(definition.name)
+                try fs.createDirectory(vdir)
+                try fs.syncDirectory(Path.join(root, "views"))
+                let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: start,
+                                        maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
+                try manifest.publish(fs: fs, directory: vdir)
+                let h = ViewHandle(name: definition.name, runtime: ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil))
+                state.withLock { $0.views[definition.name] = h }
+                return nil
             }
-            // A view built from `E` starts there: its speed layer replays from its horizon.
-            let start = try refuseOrKeepEmptyBase()
-            let vdir = viewDirectory(definition.name)
-            try fs.createDirectory(vdir)
-            try fs.syncDirectory(Path.join(root, "views"))
-            let manifest = Manifest(generation: 1, view: definition.name, fingerprint: compiled.fingerprint, horizon: start,
-                                    maxEventTime: nil, files: [], extra: ["definition": definition.toJSON()])
-            try manifest.publish(fs: fs, directory: vdir)
-            let h = ViewHandle(name: definition.name, runtime: ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: nil, speed: nil))
-            state.withLock { $0.views[definition.name] = h }
-            return nil
         }
         guard let existing else { return .created(fingerprint: compiled.fingerprint) }
         return try await existing.runs.withLock { () async throws(LambdaStoreError) -> ViewCreateResult in
@@ -240,7 +243,9 @@ extension Store {
                 return .unchanged(fingerprint: compiled.fingerprint)
             }
             // New version: build it from history, then swap in.
-            if old.compiled.fingerprint != compiled.fingerprint { try refuseOrKeepEmptyBase() }
+            if old.compiled.fingerprint != compiled.fingerprint {
+                try await Blocking.run { () throws(LambdaStoreError) -> Void in _ = try refuseOrKeepEmptyBase() }
+            }
             _ = try await runBatchLocked(existing, mode: .full, replacing: (definition, compiled), progress: nil)
             return old.compiled.fingerprint == compiled.fingerprint
                 ? .unchanged(fingerprint: compiled.fingerprint)
@@ -277,7 +282,7 @@ extension Store {
     /// Catches `speed` up with the visible end of `stream` and installs it in `handle`.
     ///
     /// Replays without locks until little is left, then, with the stream's observers paused
-    /// (``StreamLog/withVisibleEndStable(_:)``) and the view locked, replays the rest and runs
+    /// (`StreamLog/withVisibleEndStable(_:)`) and the view locked, replays the rest and runs
     /// `commit`; when that returns true, `speed` is installed (and replaced by an empty layer
     /// in the caller). Observers
     /// skip a view without a speed layer, and every batch they handed out is below the stable

@@ -203,9 +203,9 @@ import Glibc
     }
 
     /// The rows served for `view`, as cells.
-    static func served(_ store: Store, _ view: String) throws -> [CellKey: [Value]] {
+    static func served(_ store: Store, _ view: String) async throws -> [CellKey: [Value]] {
         var out: [CellKey: [Value]] = [:]
-        for row in try store.query(QueryRequest(view: view)).rows {
+        for row in try await store.query(QueryRequest(view: view)).rows {
             out[CellKey(window: row.windowStart, key: row.key)] = row.values
         }
         return out
@@ -213,8 +213,8 @@ import Glibc
 
     /// Served answers equal the reference: the same cells, every value equal, `count_distinct`
     /// within HyperLogLog's error (p = 14).
-    static func expectAnswers(_ store: Store, _ v: RefView, _ events: ArraySlice<Row>, _ what: String) throws {
-        let got = try served(store, v.name)
+    static func expectAnswers(_ store: Store, _ v: RefView, _ events: ArraySlice<Row>, _ what: String) async throws {
+        let got = try await served(store, v.name)
         let want = reference(v, events)
         #expect(Set(got.keys) == Set(want.keys), "\(what): view \(v.name) \(v.json): cells differ (\(got.count) served, \(want.count) expected; missing \(Array(Set(want.keys).subtracting(got.keys).prefix(3))), extra \(Array(Set(got.keys).subtracting(want.keys).prefix(3))))")
         var bad = 0
@@ -386,14 +386,14 @@ import Glibc
         let what = "seed \(seed)"
         let a = makeTempDirectory("alt"), b = makeTempDirectory("alt")
         defer { removeTree(a); removeTree(b) }
-        var sa = try Store.open(at: a, options: Self.options(segmentBytes: segBytes))
-        let sb = try Store.open(at: b, options: Self.options(segmentBytes: segBytes))   // the reference: never compacted
+        var sa = try await Store.open(at: a, options: Self.options(segmentBytes: segBytes))
+        let sb = try await Store.open(at: b, options: Self.options(segmentBytes: segBytes))   // the reference: never compacted
         defer { sa.close(); sb.close() }
         var events: [Row] = []
         var clock = Self.t0
-        for s in [sa, sb] { try s.applySchema(c.v1) }
+        for s in [sa, sb] { try await s.applySchema(c.v1) }
         try await Self.append([sa, sb], &rng, count: 700 * Self.scale, clock: &clock, events: &events)
-        for s in [sa, sb] { #expect(try s.applySchema(c.v2) == .evolved(version: 2)) }
+        for s in [sa, sb] { #expect(try await s.applySchema(c.v2) == .evolved(version: 2)) }
         try await Self.append([sa, sb], &rng, count: 700 * Self.scale, clock: &clock, events: &events)
         for s in [sa, sb] {
             for v in c.views { try await s.createView(v.definition) }
@@ -403,14 +403,14 @@ import Glibc
         let reference = try Self.snapshots(sb)
         #expect(reference.count == c.views.count)
         #expect(try Self.snapshots(sa) == reference, "\(what): two stores, same log")
-        for v in c.views { try Self.expectAnswers(sa, v, events[...], "\(what) all raw") }
+        for v in c.views { try await Self.expectAnswers(sa, v, events[...], "\(what) all raw") }
 
         let log = try sa.streamLog("s")
         let sealed = log.sealedSegments().count
         #expect(sealed >= 4, "\(what): the test needs many sealed segments, got \(sealed)")
 
         // Archive everything sealed; raw segments stay: reads still prefer raw.
-        try sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0), for: "s")
+        try await sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0), for: "s")
         let r1 = try await sa.compact()
         #expect(r1.streams[0].archivedSegments == sealed, "\(what)")
         let allArchived = log.sealedSegments().allSatisfy { $0.isArchived }
@@ -421,7 +421,7 @@ import Glibc
 
         // Mixed: only the oldest raw segments go (keep-raw-bytes), the rest of history is raw.
         let doomed = log.sealedSegments().prefix(sealed / 2)
-        try sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0,
+        try await sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0,
                                             keepRawBytes: log.rawBytes - doomed.reduce(0) { $0 + $1.bytes }), for: "s")
         let r2 = try await sa.compact()
         #expect(r2.streams[0].removedSegments == doomed.count, "\(what): \(r2.json.serialized())")
@@ -433,7 +433,7 @@ import Glibc
         #expect(try Self.snapshots(sa) == reference, "\(what): mixed, incremental with nothing new")
 
         // Every archived raw segment removed: history is the archive plus the active segment.
-        try sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0, keepRawMillis: 0), for: "s")
+        try await sa.setStreamPolicy(StreamPolicy(segmentBytes: segBytes, archiveAfterMillis: 0, keepRawMillis: 0), for: "s")
         _ = try await sa.compact()
         #expect(log.segments().count == 1 && log.segments()[0].baseOffset == log.archiveManifest.endOffset, "\(what)")
         try await Self.runAll(sa)
@@ -444,10 +444,10 @@ import Glibc
         }
         // A fresh process reads the archive through a cold cache.
         sa.close()
-        sa = try Store.open(at: a, options: Self.options(segmentBytes: segBytes))
+        sa = try await Store.open(at: a, options: Self.options(segmentBytes: segBytes))
         try await Self.runAll(sa)
         #expect(try Self.snapshots(sa) == reference, "\(what): archive only, after reopen")
-        for v in c.views { try Self.expectAnswers(sa, v, events[...], "\(what) archive only") }
+        for v in c.views { try await Self.expectAnswers(sa, v, events[...], "\(what) archive only") }
 
         // New events, many very late (their windows' history is archived): incremental and
         // targeted runs read old windows through the archive's row-group time ranges.
@@ -472,12 +472,12 @@ import Glibc
         try await Self.runAll(sa)
         #expect(try Self.snapshots(sa) == Self.snapshots(sb), "\(what): full run after the last compaction")
         for v in c.views {
-            try Self.expectAnswers(sa, v, events[...], "\(what) end")
+            try await Self.expectAnswers(sa, v, events[...], "\(what) end")
             let drill = try await sa.replayDrill(view: v.name)
             #expect(drill.matchesPublished, "\(what): replay drill of \(v.name) at the end")
         }
         sa.close()
-        let verify = Store.verify(at: a)
+        let verify = await Store.verify(at: a)
         #expect(verify.isClean, "\(what): \(verify.problems)")
     }
 
@@ -492,7 +492,7 @@ import Glibc
         var rng = SplitMix64(seed: 0x7A_2026)
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        var store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        var store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
         let v1 = Schema(stream: "rt", eventTime: "ts", fields: [
             Field(name: "ts", type: .timestamp), Field(name: "i", type: .int64), Field(name: "in", type: .int64, nullable: true),
@@ -524,13 +524,13 @@ import Glibc
                 return .timestamp(rng.next() % 4 == 0 ? Self.pick(&rng, ints) : ts &+ (Int64(rng.next() % 1000) - 500))
             }
         }
-        try store.applySchema(v1)
+        try await store.applySchema(v1)
         var rows: [Row] = []
         var clock = Self.t0
         for version in 1...3 {
             if version > 1 {
                 let latest = try store.streamLog("rt").latestSchema
-                #expect(try store.applySchema(Schema(stream: "rt", eventTime: "ts", fields: latest.fields + added[version - 2])) == .evolved(version: UInt32(version)))
+                #expect(try await store.applySchema(Schema(stream: "rt", eventTime: "ts", fields: latest.fields + added[version - 2])) == .evolved(version: UInt32(version)))
             }
             let schema = try store.streamLog("rt").latestSchema
             for _ in 0..<(12 * Self.scale) {
@@ -576,7 +576,7 @@ import Glibc
         #expect(try check(store, 0..<end, "raw").allSatisfy { $0.hasSuffix(".segment") })
 
         // Archive every sealed segment (the active one rolls first: it is past 4096 bytes).
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0), for: "rt")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0), for: "rt")
         let r = try await store.compact()
         #expect(r.rolled == 1)
         let log = try store.streamLog("rt")
@@ -587,12 +587,12 @@ import Glibc
         _ = try check(store, 0..<end, "archived, raw kept")
 
         // Raw copies removed: everything is read from the Parquet files.
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "rt")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "rt")
         _ = try await store.compact()
         #expect(log.segments().count == 1 && log.segments()[0].baseOffset == end)
         #expect(try check(store, 0..<end, "archive only").allSatisfy { $0.hasSuffix(".parquet") })
         store.close()
-        store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         #expect(try check(store, 0..<end, "archive only, reopened").allSatisfy { $0.hasSuffix(".parquet") })
         // Sub-ranges cutting row groups anywhere, and single batches through readBatch.
         for i in 0..<20 {
@@ -608,7 +608,7 @@ import Glibc
             }
         }
         store.close()
-        #expect(Store.verify(at: dir).isClean)
+        #expect(await Store.verify(at: dir).isClean)
     }
 
     // MARK: - 3. Dropping history behind base checkpoints
@@ -620,26 +620,26 @@ import Glibc
         let what = "seed \(seed)"
         let a = makeTempDirectory("alt"), b = makeTempDirectory("alt")
         defer { removeTree(a); removeTree(b) }
-        var sa = try Store.open(at: a, options: Self.options(segmentBytes: 8192))
-        let sb = try Store.open(at: b, options: Self.options(segmentBytes: 8192))   // never drops anything
+        var sa = try await Store.open(at: a, options: Self.options(segmentBytes: 8192))
+        let sb = try await Store.open(at: b, options: Self.options(segmentBytes: 8192))   // never drops anything
         defer { sa.close(); sb.close() }
         var events: [Row] = []
         var clock = Self.t0
-        for s in [sa, sb] { try s.applySchema(c.v1) }
+        for s in [sa, sb] { try await s.applySchema(c.v1) }
         try await Self.append([sa, sb], &rng, count: 500 * Self.scale, clock: &clock, events: &events)
-        for s in [sa, sb] { try s.applySchema(c.v2) }
+        for s in [sa, sb] { try await s.applySchema(c.v2) }
         try await Self.append([sa, sb], &rng, count: 500 * Self.scale, clock: &clock, events: &events)
         for s in [sa, sb] { for v in c.views { try await s.createView(v.definition) } }
         try await Self.runAll(sa)
         try await Self.runAll(sb)
         var answers: [String: [CellKey: [Value]]] = [:]
         for v in c.views {
-            try Self.expectAnswers(sa, v, events[...], "\(what) before the drop")
-            answers[v.name] = try Self.served(sa, v.name)
+            try await Self.expectAnswers(sa, v, events[...], "\(what) before the drop")
+            answers[v.name] = try await Self.served(sa, v.name)
         }
         let published = try Self.snapshots(sa)
 
-        try sa.setStreamPolicy(StreamPolicy(segmentBytes: 8192, archiveAfterMillis: 0, keepRawMillis: 0, dropHistoryAfterMillis: 0,
+        try await sa.setStreamPolicy(StreamPolicy(segmentBytes: 8192, archiveAfterMillis: 0, keepRawMillis: 0, dropHistoryAfterMillis: 0,
                                             allowHistoryLoss: true), for: "s")
         let r = try await sa.compact()
         var log = try sa.streamLog("s")
@@ -654,7 +654,7 @@ import Glibc
             #expect(PosixFileSystem().exists(dir + "/BASE." + v.fingerprint), "\(what): \(v.definition.name) keeps a base pointer")
             #expect(PosixFileSystem().exists(dir + "/" + v.fingerprint + "-" + LogFormat.fileStem(baseOffset: e) + ".base"), "\(what): and its base file")
         }
-        for v in c.views { #expect(try Self.served(sa, v.name) == answers[v.name], "\(what): \(v.name) answers after the drop") }
+        for v in c.views { await #expect(try Self.served(sa, v.name) == answers[v.name], "\(what): \(v.name) answers after the drop") }
         try await Self.runAll(sa)
         #expect(try Self.snapshots(sa) == published, "\(what): full run from the base checkpoint")
         try await Self.runAll(sa) { _ in .incremental }
@@ -664,11 +664,11 @@ import Glibc
             #expect(drill.matchesPublished && drill.comparedWithPublished && drill.events == Int64(events.count) - e, "\(what): drill \(v.name)")
         }
         sa.close()
-        #expect(Store.verify(at: a).isClean, "\(what)")
-        sa = try Store.open(at: a, options: Self.options(segmentBytes: 8192))
+        #expect(await Store.verify(at: a).isClean, "\(what)")
+        sa = try await Store.open(at: a, options: Self.options(segmentBytes: 8192))
         log = try sa.streamLog("s")
         #expect(log.earliestReplayableOffset == e)
-        for v in c.views { #expect(try Self.served(sa, v.name) == answers[v.name], "\(what): \(v.name) after reopen") }
+        for v in c.views { await #expect(try Self.served(sa, v.name) == answers[v.name], "\(what): \(v.name) after reopen") }
         try await Self.runAll(sa)
         #expect(try Self.snapshots(sa) == published, "\(what): full run after reopen")
 
@@ -683,7 +683,7 @@ import Glibc
             try await Self.runAll(sa) { modes[$0] ?? .full }
             try await Self.runAll(sb)
             #expect(try Self.snapshots(sa) == Self.snapshots(sb), "\(what) round \(round): \(modes)\n\(c.describe)")
-            for v in c.views { try Self.expectAnswers(sa, v, events[...], "\(what) round \(round)") }
+            for v in c.views { try await Self.expectAnswers(sa, v, events[...], "\(what) round \(round)") }
             _ = try await sa.compact()   // drops again: the new base is the old one plus [E, E')
             #expect(log.earliestReplayableOffset >= e)
         }
@@ -704,22 +704,22 @@ import Glibc
         changed.filter = Self.filters.first { $0.text != changed.filter.text && $0.text != nil }!
         let refused2 = await Self.caught("\(what) new version") { try await sa.createView(changed.definition) }
         #expect(refused2?.code == .precondition && refused2?.message.contains("offset \(e2)") == true, "\(what): \(String(describing: refused2))")
-        #expect(try Self.served(sa, changed.name) == Self.served(sb, changed.name), "\(what): the old version still serves")
+        await #expect(try Self.served(sa, changed.name) == Self.served(sb, changed.name), "\(what): the old version still serves")
 
         // Built from the earliest replayable offset: answers over the events from E on.
         let freshFingerprint = try CompiledView(fresh.definition, schema: log.latestSchema).fingerprint
         #expect(try await sa.createView(fresh.definition, fromEarliestReplayable: true) == .created(fingerprint: freshFingerprint))
-        try Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, speed only")
+        try await Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, speed only")
         _ = try await sa.runBatch(view: "fresh")
-        try Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, after a batch")
+        try await Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, after a batch")
         try await Self.append([sa], &rng, count: 200, clock: &clock, events: &events, veryLate: true)
         _ = try await sa.runBatch(view: "fresh", mode: .incremental)
-        try Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, incremental")
+        try await Self.expectAnswers(sa, fresh, events[Int(e2)...], "\(what) from earliest, incremental")
         fresh.lateness = "0m"
         changed.lateness = "1000d"
         let replaced = try await sa.createView(changed.definition, fromEarliestReplayable: true)
         guard case .replaced = replaced else { Issue.record("\(what): expected a new version, got \(replaced)"); return }
-        try Self.expectAnswers(sa, changed, events[Int(e2)...], "\(what) new version from earliest")
+        try await Self.expectAnswers(sa, changed, events[Int(e2)...], "\(what) new version from earliest")
     }
 
     // MARK: - 4. Unsafe policies are refused; policies are durable
@@ -727,9 +727,9 @@ import Glibc
     @Test func unsafePoliciesAreRefusedAndNothingIsWritten() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        var store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        var store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         var rng = SplitMix64(seed: 4)
         var clock = Self.t0
@@ -737,8 +737,8 @@ import Glibc
         let sealedEnd = try #require(try store.streamLog("orders").sealedSegments().last?.endOffset)
         let good = StreamPolicy(segmentBytes: 1 << 20, segmentAgeMillis: 3_600_000, archiveAfterMillis: 86_400_000, keepRawMillis: 2 * 86_400_000,
                                 keepRawBytes: 1 << 30)
-        try store.setStreamPolicy(good, for: "orders")
-        try store.setViewPolicy(ViewPolicy(keepGenerations: 3), for: "v")
+        try await store.setStreamPolicy(good, for: "orders")
+        try await store.setViewPolicy(ViewPolicy(keepGenerations: 3), for: "v")
         let streamFile = dir + "/streams/orders/POLICY", viewFile = dir + "/views/v/POLICY"
         let storedStream = try Self.read(streamFile), storedView = try Self.read(viewFile)
 
@@ -762,18 +762,18 @@ import Glibc
             (StreamPolicy(segmentBytes: 8 << 30 + 1), .invalidArgument, ["--segment-bytes"]),
         ]
         for (p, code, mentions) in refusals {
-            let e = await Self.caught("\(p)") { try store.setStreamPolicy(p, for: "orders") }
+            let e = await Self.caught("\(p)") { try await store.setStreamPolicy(p, for: "orders") }
             #expect(e?.code == code, "\(p): \(String(describing: e))")
             for m in mentions { #expect(e?.message.contains(m) == true, "\(p): '\(m)' not in: \(e?.message ?? "")") }
-            #expect(try store.streamPolicy("orders") == good && Self.read(streamFile) == storedStream, "\(p): the stored policy changed")
+            #expect(try await store.streamPolicy("orders") == good && Self.read(streamFile) == storedStream, "\(p): the stored policy changed")
         }
         for k in [0, -1, 1001] {
-            let e = await Self.caught("keepGenerations \(k)") { try store.setViewPolicy(ViewPolicy(keepGenerations: k), for: "v") }
+            let e = await Self.caught("keepGenerations \(k)") { try await store.setViewPolicy(ViewPolicy(keepGenerations: k), for: "v") }
             #expect(e?.code == .invalidArgument && e?.message.contains("keep-generations") == true, "\(String(describing: e))")
-            #expect(try store.viewPolicy("v") == ViewPolicy(keepGenerations: 3) && Self.read(viewFile) == storedView)
+            #expect(try await store.viewPolicy("v") == ViewPolicy(keepGenerations: 3) && Self.read(viewFile) == storedView)
         }
-        #expect(await Self.caught("unknown stream") { try store.setStreamPolicy(StreamPolicy(), for: "nope") }?.code == .notFound)
-        #expect(await Self.caught("unknown view") { try store.setViewPolicy(ViewPolicy(), for: "nope") }?.code == .notFound)
+        #expect(await Self.caught("unknown stream") { try await store.setStreamPolicy(StreamPolicy(), for: "nope") }?.code == .notFound)
+        #expect(await Self.caught("unknown view") { try await store.setViewPolicy(ViewPolicy(), for: "nope") }?.code == .notFound)
         #expect(!PosixFileSystem().exists(dir + "/streams/nope") && !PosixFileSystem().exists(dir + "/views/nope"))
 
         // `policy show --json`: every key, the values in effect.
@@ -785,34 +785,35 @@ import Glibc
             #expect(s?["dropHistoryAfter"]?.isNull == true && s?["allowHistoryLoss"]?.boolValue == false, "\(what): \(j.serialized())")
             #expect((v?.objectValue ?? []).map(\.key) == ["keepGenerations"] && v?["keepGenerations"]?.int64Value == 3, "\(what): \(j.serialized())")
         }
-        let shown = try store.policiesJSON()
+        let shown = try await store.policiesJSON()
         expectShown(shown, "live")
-        #expect(try store.policiesJSON(stream: "orders")["views"]?.objectValue?.isEmpty == true)
-        #expect(await Self.caught("show unknown") { try store.policiesJSON(stream: "nope") }?.code == .notFound)
+        #expect(try await store.policiesJSON(stream: "orders")["views"]?.objectValue?.isEmpty == true)
+        #expect(await Self.caught("show unknown") { try await store.policiesJSON(stream: "nope") }?.code == .notFound)
 
         // Accepted with consent; "0s" shows as such; the options survive a reopen (and a read-only one).
         let drop = StreamPolicy(segmentBytes: 1 << 20, segmentAgeMillis: 3_600_000, archiveAfterMillis: 0, keepRawMillis: 0, keepRawBytes: 1 << 30,
                                 dropHistoryAfterMillis: 7 * day, allowHistoryLoss: true)
-        try store.setStreamPolicy(drop, for: "orders")
-        let j = try store.policiesJSON()
+        try await store.setStreamPolicy(drop, for: "orders")
+        let j = try await store.policiesJSON()
         #expect(j["streams"]?["orders"]?["archiveAfter"]?.stringValue == "0s" && j["streams"]?["orders"]?["dropHistoryAfter"]?.stringValue == "7d")
         #expect(j["streams"]?["orders"]?["allowHistoryLoss"]?.boolValue == true)
         store.close()
-        store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
-        #expect(try store.streamPolicy("orders") == drop && store.viewPolicy("v") == ViewPolicy(keepGenerations: 3))
-        #expect(try store.policiesJSON().serialized() == j.serialized())
+        store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        let (streamPolicy, viewPolicy) = (try await store.streamPolicy("orders"), try await store.viewPolicy("v"))
+        #expect(streamPolicy == drop && viewPolicy == ViewPolicy(keepGenerations: 3))
+        #expect(try await store.policiesJSON().serialized() == j.serialized())
         store.close()
         var ro = Self.options(segmentBytes: 8192)
         ro.readOnly = true
-        store = try Store.open(at: dir, options: ro)
-        #expect(try store.policiesJSON().serialized() == j.serialized())
-        #expect(Store.verify(at: dir).isClean)
+        store = try await Store.open(at: dir, options: ro)
+        #expect(try await store.policiesJSON().serialized() == j.serialized())
+        #expect(await Store.verify(at: dir).isClean)
 
         // A fresh stream shows the defaults.
         store.close()
-        store = try Store.open(at: dir)
-        try store.applySchema(Schema(stream: "other", eventTime: "ts", fields: [Field(name: "ts", type: .timestamp)]))
-        let d = try store.policiesJSON(stream: "other")["streams"]?["other"]
+        store = try await Store.open(at: dir)
+        try await store.applySchema(Schema(stream: "other", eventTime: "ts", fields: [Field(name: "ts", type: .timestamp)]))
+        let d = try await store.policiesJSON(stream: "other")["streams"]?["other"]
         #expect(d?["segmentBytes"]?.int64Value == 134_217_728 && d?["segmentAge"]?.stringValue == "7d" && d?["archiveAfter"]?.isNull == true, "\(d?.serialized() ?? "")")
     }
 
@@ -822,9 +823,9 @@ import Glibc
     @Test func aPolicyWithoutRollOptionsKeepsTheStoreSegmentSize() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         var rng = SplitMix64(seed: 8)
         var clock = Self.t0
         let log = try store.streamLog("orders")
@@ -835,14 +836,14 @@ import Glibc
         }
         let plain = try await appendSome()
         #expect(plain >= 3)
-        try store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 86_400_000), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 86_400_000), for: "orders")
         let afterSet = try await appendSome()
         #expect(afterSet >= plain - 1, "after setStreamPolicy: \(afterSet) new segments, \(plain) before")
         _ = try await store.compact()
         let afterCompact = try await appendSome()
         #expect(afterCompact >= plain - 1, "after compact: \(afterCompact) new segments, \(plain) before")
         #expect(log.segments().allSatisfy { $0.bytes <= 8192 })
-        #expect(try store.policiesJSON()["streams"]?["orders"]?["segmentBytes"]?.int64Value == 8192, "the value in effect")
+        #expect(try await store.policiesJSON()["streams"]?["orders"]?["segmentBytes"]?.int64Value == 8192, "the value in effect")
     }
 
     /// Everything under `dir`, path → bytes.
@@ -865,9 +866,9 @@ import Glibc
     func aDryRunChangesNothingAndPredictsTheRun(keepRawBytes: Bool) async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         var rng = SplitMix64(seed: 9)
         var clock = Self.t0
@@ -875,7 +876,7 @@ import Glibc
         _ = try await store.runBatch(view: "v")
         _ = try await store.runBatch(view: "v")
         let raw = try store.streamLog("orders").rawBytes
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: keepRawBytes ? nil : 0,
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: keepRawBytes ? nil : 0,
                                                keepRawBytes: keepRawBytes ? raw / 3 : nil), for: "orders")
         let before = try Self.tree(dir)
         let dry = try await store.compact(dryRun: true)
@@ -898,9 +899,9 @@ import Glibc
     @Test func snapshotGCKeepsExactlyTheNewestGenerations() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir, options: Self.options())
+        let store = try await Store.open(at: dir, options: Self.options())
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "0m")))
         var rng = SplitMix64(seed: 5)
@@ -919,9 +920,9 @@ import Glibc
         #expect(try Self.generations(store, "v") == [live("v")].compactMap { $0 }, "default: only the live generation")
         #expect(try Self.generations(store, "w") == [live("w")].compactMap { $0 })
         #expect(r1.snapshotsRemoved == 3 && r1.filesRemoved.filter { $0.hasSuffix(".snapshot") }.count == 3, "\(r1.json.serialized())")
-        let answer = try store.query(QueryRequest(view: "v")).rows
+        let answer = try await store.query(QueryRequest(view: "v")).rows
 
-        try store.setViewPolicy(ViewPolicy(keepGenerations: 3), for: "v")
+        try await store.setViewPolicy(ViewPolicy(keepGenerations: 3), for: "v")
         try await runs(5)
         let before = try Self.generations(store, "v")
         #expect(before.count == 6)
@@ -932,12 +933,12 @@ import Glibc
         let kept = try Self.generations(store, "v")
         #expect(kept == Array(before.suffix(3)) && kept.last == live("v"), "\(before) -> \(kept)")
         #expect(try Self.generations(store, "w") == [live("w")].compactMap { $0 })
-        #expect(!(try store.query(QueryRequest(view: "v")).rows.isEmpty) && answer.count > 0)
+        #expect(!(try await store.query(QueryRequest(view: "v")).rows.isEmpty) && answer.count > 0)
 
         // A pinned generation (a reader in flight) stays until it is released.
         let pinned = Path.join(store.viewDirectory("v"), kept[0])
         store.pins.pin(pinned)
-        try store.setViewPolicy(ViewPolicy(keepGenerations: 1), for: "v")
+        try await store.setViewPolicy(ViewPolicy(keepGenerations: 1), for: "v")
         _ = try await store.compact()
         #expect(try Self.generations(store, "v") == [kept[0], kept[2]], "the pinned file stays")
         store.pins.unpin(pinned)
@@ -950,14 +951,14 @@ import Glibc
     /// A store whose history (1,600 events) lives in the archive only, with view `v` published;
     /// closed. Returns its snapshot bytes, the log end and the archive manifest.
     static func archivedStore(_ dir: String) async throws -> (snapshot: [UInt8], end: Int64, manifest: ArchiveManifest) {
-        let store = try Store.open(at: dir, options: options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: options(segmentBytes: 8192))
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         var rng = SplitMix64(seed: 6)
         var clock = t0
         for _ in 0..<20 { _ = try await store.append(try batchOf(randomEvents(&rng, count: 80, clock: &clock)), to: "orders", durability: .none) }
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
         _ = try await store.compact()
         _ = try await store.runBatch(view: "v")
         let log = try store.streamLog("orders")
@@ -974,9 +975,9 @@ import Glibc
     /// Every way of reading the history fails with an error naming `file` (and of `code`), and
     /// nothing is published.
     static func expectReadsFail(_ dir: String, naming file: String, code: LambdaStoreError.Code?, published: [UInt8], end: Int64, _ what: String) async throws {
-        let store = try Store.open(at: dir, options: options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: options(segmentBytes: 8192))
         defer { store.close() }
-        let rows = try store.query(QueryRequest(view: "v")).rows   // served from the snapshot: no history needed
+        let rows = try await store.query(QueryRequest(view: "v")).rows   // served from the snapshot: no history needed
         #expect(!rows.isEmpty)
         let read = await caught("\(what): read") { try store.streamLog("orders").forEachBatch(in: 0..<end) { _, _ in } }
         let batch = await caught("\(what): batch") { try await store.runBatch(view: "v") }
@@ -986,7 +987,7 @@ import Glibc
             #expect(e?.description.contains(file) == true, "\(what): the error must name \(file): \(String(describing: e))")
         }
         #expect(try liveSnapshot(store) == published, "\(what): nothing was published")
-        #expect(try store.query(QueryRequest(view: "v")).rows == rows)
+        #expect(try await store.query(QueryRequest(view: "v")).rows == rows)
     }
 
     @Test func aFlippedByteInAnArchiveFileIsCorruptionNamingIt() async throws {
@@ -1001,15 +1002,15 @@ import Glibc
             bad[at] ^= 0x20
             try Self.writeFile(path, bad)
             try await Self.expectReadsFail(dir, naming: f.name, code: .corruption, published: published, end: end, "byte \(at) flipped")
-            let v = Store.verify(at: dir)
+            let v = await Store.verify(at: dir)
             #expect(!v.isClean && v.problems.contains { $0.file.hasSuffix(f.name) }, "verify: \(v.problems)")
         }
         try Self.writeFile(path, clean)
-        let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
         _ = try await store.runBatch(view: "v")
         #expect(try Self.liveSnapshot(store) == published)
-        #expect(Store.verify(at: dir).isClean)
+        #expect(await Store.verify(at: dir).isClean)
     }
 
     /// The manifest entry of file `k` with its first row group's event-time range replaced.
@@ -1031,11 +1032,11 @@ import Glibc
         for (i, lie) in [(lo - 1, hi), (lo, hi + 1), (lo + 1, hi), (lo - 40 * 86_400_000, lo - 40 * 86_400_000)].enumerated() {
             try Self.forgeRange(dir, m, file: k, lie.0, lie.1)
             try await Self.expectReadsFail(dir, naming: m.files[k].name, code: .corruption, published: published, end: end, "lie \(i)")
-            let v = Store.verify(at: dir)
+            let v = await Store.verify(at: dir)
             #expect(v.problems.contains { $0.file.hasSuffix(m.files[k].name) }, "lie \(i): verify: \(v.problems)")
         }
         try Self.writeFile(dir + "/archive/orders/MANIFEST", clean)
-        #expect(Store.verify(at: dir).isClean)
+        #expect(await Store.verify(at: dir).isClean)
     }
 
     enum RangeSource: String, CaseIterable, Sendable { case archiveManifest, rawTimeIndex }
@@ -1066,8 +1067,8 @@ import Glibc
             published = p
         case .rawTimeIndex:
             // The same store, history left raw.
-            let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
-            try store.applySchema(testSchema)
+            let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+            try await store.applySchema(testSchema)
             try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
             var rng = SplitMix64(seed: 6)
             var clock = Self.t0
@@ -1092,7 +1093,7 @@ import Glibc
         let from = lo - ((lo % window) + window) % window
         func run() async throws {
             do {
-                let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+                let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
                 defer { store.close() }
                 _ = try await store.runBatch(view: "v", mode: .targeted(from: from, to: hi + 1))
                 #expect(try Self.liveSnapshot(store) == published, "\(source): a targeted run over \(from)..<\(hi + 1) published a snapshot without the events of \(hidden)")
@@ -1119,13 +1120,13 @@ import Glibc
         let bytes = try Self.read(adir + f.name)
         try PosixFileSystem().remove(adir + f.name)
         try await Self.expectReadsFail(dir, naming: f.name, code: nil, published: published, end: end, "deleted file")
-        var v = Store.verify(at: dir)
+        var v = await Store.verify(at: dir)
         #expect(!v.isClean && v.problems.contains { $0.file.hasSuffix(f.name) }, "verify: \(v.problems)")
         try Self.writeFile(adir + f.name, bytes)
 
-        func expectOpenRefused(_ what: String, mentions: [String]) {
+        func expectOpenRefused(_ what: String, mentions: [String]) async {
             do {
-                let s = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+                let s = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
                 s.close()
                 Issue.record("\(what): the store opened")
             } catch {
@@ -1137,26 +1138,26 @@ import Glibc
         var short = m
         short.files.removeLast()
         try Self.writeFile(manifestPath, short.encoded())
-        expectOpenRefused("manifest without its last file", mentions: ["history gap", String(short.endOffset)])
-        v = Store.verify(at: dir)
+        await expectOpenRefused("manifest without its last file", mentions: ["history gap", String(short.endOffset)])
+        v = await Store.verify(at: dir)
         #expect(v.problems.contains { $0.message.contains("history gap") }, "verify: \(v.problems)")
         // The manifest forgets its first file: not contiguous from the earliest replayable offset.
         var headless = m
         headless.files.removeFirst()
         try Self.writeFile(manifestPath, headless.encoded())
-        expectOpenRefused("manifest without its first file", mentions: ["MANIFEST"])
+        await expectOpenRefused("manifest without its first file", mentions: ["MANIFEST"])
         // A damaged manifest.
         var flipped = cleanManifest
         flipped[flipped.count / 2] ^= 1
         try Self.writeFile(manifestPath, flipped)
-        expectOpenRefused("flipped manifest byte", mentions: ["MANIFEST"])
+        await expectOpenRefused("flipped manifest byte", mentions: ["MANIFEST"])
         // No manifest at all: the raw history starts mid-stream.
         try PosixFileSystem().remove(manifestPath)
-        expectOpenRefused("no manifest", mentions: ["history gap"])
-        #expect(!Store.verify(at: dir).isClean)
+        await expectOpenRefused("no manifest", mentions: ["history gap"])
+        #expect(await Store.verify(at: dir).isClean == false)
 
         try Self.writeFile(manifestPath, cleanManifest)
-        let store = try Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
         defer { store.close() }
         _ = try await store.runBatch(view: "v")
         #expect(try Self.liveSnapshot(store) == published)
@@ -1173,17 +1174,17 @@ import Glibc
         defer { removeTree(dir) }
         var o = ArchiveLifecycleTests.options(segmentBytes: 8192)
         o.lifecycleIntervalMillis = 20
-        let store = try Store.open(at: dir, options: o)
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: dir, options: o)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
-        try store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
         var rng = SplitMix64(seed: 12)
         var clock: Int64 = 1_704_067_200_000
         var appended: Int64 = 0
         for _ in 0..<20 {
             let r = try await store.append(try batchOf(randomEvents(&rng, count: 100, clock: &clock)), to: "orders", durability: .none)
             appended = r.upperBound
-            _ = try store.query(QueryRequest(view: "v"))
+            _ = try await store.query(QueryRequest(view: "v"))
         }
         let log = try store.streamLog("orders")
         var waited = 0

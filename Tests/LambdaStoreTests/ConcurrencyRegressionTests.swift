@@ -14,22 +14,22 @@ import Testing
     }
 
     /// The total `count` aggregate served by view `v` over every row.
-    static func servedCount(_ store: Store, view: String = "v") throws -> Int64 {
-        try store.query(QueryRequest(view: view)).rows.reduce(Int64(0)) { acc, row in
+    static func servedCount(_ store: Store, view: String = "v") async throws -> Int64 {
+        try await store.query(QueryRequest(view: view)).rows.reduce(Int64(0)) { acc, row in
             if case .int64(let n) = row.values[0] { return acc + n }
             return acc
         }
     }
 
-    static func openHooked(_ dir: String) throws -> (Store, HookedFileSystem) {
+    static func openHooked(_ dir: String) async throws -> (Store, HookedFileSystem) {
         let fs = HookedFileSystem(PosixFileSystem())
         var options = StoreOptions()
         options.fileSystem = fs
-        return (try Store.open(at: dir, options: options), fs)
+        return (try await Store.open(at: dir, options: options), fs)
     }
 
     static func setUp(_ store: Store, views: [String] = ["v"]) async throws {
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         for v in views { try await store.createView(ViewDefinition.parse(json: viewJSON(name: v, window: tumbling, lateness: "1d"))) }
     }
 
@@ -39,7 +39,7 @@ import Testing
     @Test func aPublishNeverDropsEventsServedPastItsHorizon() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let (store, fs) = try Self.openHooked(dir)
+        let (store, fs) = try await Self.openHooked(dir)
         defer { store.close() }
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
@@ -51,18 +51,18 @@ import Testing
         let run = Task.detached { try await store.runBatch(view: "v") }
         #expect(await gate.waitUntilReached())
         try await store.append(try batchOf(Self.orders(50, from: 100)), to: "orders", durability: .none)
-        #expect(try Self.servedCount(store) == 150, "while the batch runs")
+        await #expect(try Self.servedCount(store) == 150, "while the batch runs")
         gate.open()
         let summary = try await run.value
         #expect(summary.horizon <= 150)
-        #expect(try Self.servedCount(store) == 150, "after the publish: no acknowledged event may vanish")
+        await #expect(try Self.servedCount(store) == 150, "after the publish: no acknowledged event may vanish")
     }
 
     /// Two runs on one view take turns: both publish, one generation each.
     @Test func runsOnOneViewAreSerialized() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let (store, fs) = try Self.openHooked(dir)
+        let (store, fs) = try await Self.openHooked(dir)
         defer { store.close() }
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
@@ -81,12 +81,12 @@ import Testing
         let s2 = try await second.value
         #expect(s2.horizon == 110)
         #expect(store.views().first?.generation == g0 + 2, "each run publishes its own generation")
-        #expect(try store.driftReports(view: "v").count == 2)
-        #expect(try Self.servedCount(store) == 110)
+        #expect(try await store.driftReports(view: "v").count == 2)
+        await #expect(try Self.servedCount(store) == 110)
         store.close()
-        let reopened = try Store.open(at: dir)
+        let reopened = try await Store.open(at: dir)
         defer { reopened.close() }
-        #expect(try Self.servedCount(reopened) == 110)
+        await #expect(try Self.servedCount(reopened) == 110)
     }
 
     /// Compaction waits for a run on the view: it never removes its temp file or the snapshot it
@@ -94,7 +94,7 @@ import Testing
     @Test func compactionNeverRemovesARunsFiles() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let (store, fs) = try Self.openHooked(dir)
+        let (store, fs) = try await Self.openHooked(dir)
         defer { store.close() }
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .none)
@@ -113,23 +113,23 @@ import Testing
         _ = try await compaction.value
         let file = try #require(store.views().first?.snapshotFile)
         #expect(PosixFileSystem().exists(dir + "/views/v/" + file), "the published snapshot must exist")
-        #expect(try Self.servedCount(store) == 120)
+        await #expect(try Self.servedCount(store) == 120)
         store.close()
-        let reopened = try Store.open(at: dir)
+        let reopened = try await Store.open(at: dir)
         defer { reopened.close() }
         #expect(reopened.unavailableViews.isEmpty)
-        #expect(try Self.servedCount(reopened) == 120)
+        await #expect(try Self.servedCount(reopened) == 120)
     }
 
     /// Under `sync`, an append whose fdatasync fails is never visible.
     @Test func aFailedSyncLeavesNothingOfTheAppendVisible() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let (store, fs) = try Self.openHooked(dir)
+        let (store, fs) = try await Self.openHooked(dir)
         defer { store.close() }
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(10, from: 0)), to: "orders", durability: .sync)
-        #expect(try Self.servedCount(store) == 10)
+        await #expect(try Self.servedCount(store) == 10)
         let fail = Locked(true)
         fs.setHook { op throws(LambdaStoreError) in
             if case .sync(let p) = op, p.hasSuffix(".segment"), fail.withLock({ $0 }) {
@@ -139,12 +139,12 @@ import Testing
         await #expect(throws: LambdaStoreError.self) {
             try await store.append(try batchOf(Self.orders(5, from: 10)), to: "orders", durability: .sync)
         }
-        #expect(try Self.servedCount(store) == 10, "the failed append must not be served")
+        await #expect(try Self.servedCount(store) == 10, "the failed append must not be served")
         // Later appends fail too (the stream must be reopened), and still nothing shows.
         await #expect(throws: LambdaStoreError.self) {
             try await store.append(try batchOf(Self.orders(5, from: 15)), to: "orders", durability: .none)
         }
-        #expect(try Self.servedCount(store) == 10)
+        await #expect(try Self.servedCount(store) == 10)
         // A batch run takes its horizon at the visible end, not past the failed batch.
         fail.withLock { $0 = false }
         #expect(store.views().first.map { $0.horizon } == 0)
@@ -155,24 +155,24 @@ import Testing
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
         do {
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             try await Self.setUp(store, views: ["a", "b"])
             for i in 0..<20 { try await store.append(try batchOf(Self.orders(10, from: i * 10)), to: "orders", durability: .none) }
             store.close()
         }
-        let (store, fs) = try Self.openHooked(dir)
+        let (store, fs) = try await Self.openHooked(dir)
         defer { store.close() }
-        _ = try store.query(QueryRequest(view: "b"))   // b's speed layer is built, a's is not
+        _ = try await store.query(QueryRequest(view: "b"))   // b's speed layer is built, a's is not
         let gate = fs.pauseFirst { op in
             if case .read(let p, _) = op { return p.hasSuffix(".segment") }
             return false
         }
-        let slow = Task.detached { try Self.servedCount(store, view: "a") }
+        let slow = Task.detached { try await Self.servedCount(store, view: "a") }
         #expect(await gate.waitUntilReached())
         // While a's replay is paused inside a read: append and query b, with a deadline.
         let others = Task.detached { () async throws -> Int64 in
             try await store.append(try batchOf(Self.orders(5, from: 200)), to: "orders", durability: .none)
-            return try Self.servedCount(store, view: "b")
+            return try await Self.servedCount(store, view: "b")
         }
         let done = Locked<Int64?>(nil)
         let watcher = Task.detached { if let n = try? await others.value { done.withLock { $0 = n } } }
@@ -181,8 +181,10 @@ import Testing
         #expect(done.withLock { $0 } == 205, "append and query of another view must not wait for a's replay")
         gate.open()
         _ = await watcher.value
-        #expect(try await slow.value == 205 || (try Self.servedCount(store, view: "a")) == 205)
-        #expect(try Self.servedCount(store, view: "a") == 205)
+        let slowCount = try await slow.value
+        let servedNow = try await Self.servedCount(store, view: "a")
+        #expect(slowCount == 205 || servedNow == 205)
+        await #expect(try Self.servedCount(store, view: "a") == 205)
     }
 
     /// A view whose files are damaged opens as unavailable; every other view and the stream work.
@@ -191,7 +193,7 @@ import Testing
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
         do {
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             try await Self.setUp(store, views: ["a", "b"])
             try await store.append(try batchOf(Self.orders(10, from: 0)), to: "orders", durability: .none)
             _ = try await store.runBatch(view: "a")
@@ -207,20 +209,20 @@ import Testing
         } else {
             try fs.remove(manifest)
         }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         #expect(store.unavailableViews.map(\.view) == ["a"])
         #expect(store.views().map(\.definition.name) == ["b"])
         do {
-            _ = try store.query(QueryRequest(view: "a"))
+            _ = try await store.query(QueryRequest(view: "a"))
             Issue.record("a query of a damaged view must fail")
         } catch {
             #expect(error.message.contains("unavailable"), "\(error)")
         }
         try await store.append(try batchOf(Self.orders(5, from: 10)), to: "orders", durability: .none)
-        #expect(try Self.servedCount(store, view: "b") == 15)
+        await #expect(try Self.servedCount(store, view: "b") == 15)
         _ = try await store.runBatch(view: "b")
-        let status = try store.status()
+        let status = try await store.status()
         #expect(status.json.serialized().contains("\"unavailable\""), "status names the unavailable view")
     }
 
@@ -230,7 +232,7 @@ import Testing
         let sim = SimulatedFileSystem()
         var options = StoreOptions()
         options.fileSystem = sim
-        let store = try Store.open(at: "/s", options: options)
+        let store = try await Store.open(at: "/s", options: options)
         try await Self.setUp(store)
         try await store.append(try batchOf(Self.orders(100, from: 0)), to: "orders", durability: .sync)
         _ = try await store.runBatch(view: "v")
@@ -252,9 +254,9 @@ import Testing
         for (k, image) in all.enumerated() {
             var o = StoreOptions()
             o.fileSystem = image
-            let reopened = try Store.open(at: "/s", options: o)
+            let reopened = try await Store.open(at: "/s", options: o)
             #expect(reopened.unavailableViews.isEmpty, "crash after operation \(k + 1): \(reopened.unavailableViews)")
-            #expect(try Self.servedCount(reopened) == 160, "crash after operation \(k + 1)")
+            await #expect(try Self.servedCount(reopened) == 160, "crash after operation \(k + 1)")
             reopened.close()
         }
     }
@@ -265,7 +267,7 @@ import Testing
     @Test func schemaEvolutionDuringAppendsQueriesAndRunsLosesNothing() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         try await Self.setUp(store)
         let appended = Locked(0)
@@ -303,12 +305,12 @@ import Testing
                     try await Task.sleep(for: .milliseconds(15))
                     var fields = testSchema.fields
                     for extra in 2...v { fields.append(Field(name: "note\(extra)", type: .string, nullable: true)) }
-                    try store.applySchema(Schema(stream: "orders", eventTime: "ts", fields: fields))
+                    try await store.applySchema(Schema(stream: "orders", eventTime: "ts", fields: fields))
                 }
             }
             group.addTask {
                 while !done.withLock({ $0 }) {
-                    _ = try store.query(QueryRequest(view: "v"))
+                    _ = try await store.query(QueryRequest(view: "v"))
                     try await Task.sleep(for: .milliseconds(1))
                 }
             }
@@ -323,8 +325,8 @@ import Testing
             try await group.waitForAll()
         }
         #expect(try store.schema(of: "orders").version == 4)
-        #expect(try Self.servedCount(store) == Int64(appended.withLock { $0 }))
+        await #expect(try Self.servedCount(store) == Int64(appended.withLock { $0 }))
         _ = try await store.runBatch(view: "v")
-        #expect(try Self.servedCount(store) == 600)
+        await #expect(try Self.servedCount(store) == 600)
     }
 }

@@ -271,11 +271,11 @@ enum StressWorkload {
 
         var options = StoreOptions()
         options.logger.logLevel = .error   // drift warnings are expected while the layers race
-        let store = try Store.open(at: dir, options: options)
-        try store.applySchema(StressStream.schema)
+        let store = try await Store.open(at: dir, options: options)
+        try await store.applySchema(StressStream.schema)
         try await store.createView(tumblingA.definition)
         try await store.createView(hopping.definition)
-        if let lifecycle { try store.setStreamPolicy(lifecycle, for: StressStream.name) }
+        if let lifecycle { try await store.setStreamPolicy(lifecycle, for: StressStream.name) }
 
         let deadline = ContinuousClock.now + .milliseconds(Int(config.seconds * 1000))
         let started = ContinuousClock.now
@@ -331,38 +331,38 @@ enum StressWorkload {
         // 3. At rest, after a reopen (speed recovery), and after a final batch: X = the log end.
         let end = Int64(events.count)
         var rng = SplitMix64(seed: config.seed ^ 0xF1A1)
-        func atRest(_ store: Store, _ what: String) throws {
+        func atRest(_ store: Store, _ what: String) async throws {
             var queries = versions.map { StressQuery(view: $0.name, key: nil, from: nil, to: nil) }
             for _ in 0..<40 { queries.append(StressWorkload.query(&rng, views: [tumblingA, hopping], now: rec.eventClock.load(ordering: .relaxed))) }
             var found: [StressViolation] = []
             for (i, q) in queries.enumerated() {
-                let result = try store.query(q.request)
+                let result = try await store.query(q.request)
                 let o = StressObservation(worker: what, sequence: i, query: q, ackedBefore: end, endAfter: end, result: result)
                 if let v = checker.check(o) { found.append(v) }
             }
             report(found, of: queries.count, what: what, config: config)
         }
         rec.doing("final", "queries at rest")
-        do { try atRest(store, "at rest") } catch { Issue.record("a query at rest threw \(error) — \(config.reproduce)") }
+        do { try await atRest(store, "at rest") } catch { Issue.record("a query at rest threw \(error) — \(config.reproduce)") }
         store.close()
         rec.doing("final", "reopen")
         do {
-            let reopened = try Store.open(at: dir, options: options)
+            let reopened = try await Store.open(at: dir, options: options)
             defer { reopened.close() }
-            try atRest(reopened, "after reopen")
+            try await atRest(reopened, "after reopen")
             try expectLogHoldsAcknowledgedRecords(reopened, appends: sorted, config: config)
             for v in reopened.views() {
                 let summary = try await reopened.runBatch(view: v.definition.name)
                 #expect(summary.horizon == end, "final batch of \(v.definition.name): horizon \(summary.horizon), log end \(end) — \(config.reproduce)")
             }
-            try atRest(reopened, "after a final batch")
+            try await atRest(reopened, "after a final batch")
         } catch {
             Issue.record("reopen, a query after it or the final batch threw \(error) — \(config.reproduce)")
         }
 
         // 4. Every checksum of every file.
         rec.doing("final", "verify")
-        let verify = Store.verify(at: dir)
+        let verify = await Store.verify(at: dir)
         #expect(verify.isClean, "verify: \(verify.problems.prefix(5).map(\.description)) — \(config.reproduce)")
         print("concurrency stress: done in \(ContinuousClock.now - started)")
     }
@@ -412,7 +412,7 @@ enum StressWorkload {
                         let q = StressWorkload.query(&rng, views: queryViews, now: rec.eventClock.load(ordering: .relaxed))
                         let ackedBefore = rec.ackedEnd.load(ordering: .acquiring)
                         let answer = await rec.attempt(name, "query", detail: "\(q)") { () throws -> (QueryResult, Int64) in
-                            let result = try store.query(q.request)
+                            let result = try await store.query(q.request)
                             return (result, try store.streamLog(StressStream.name).endOffset)
                         }
                         if let (result, endAfter) = answer {

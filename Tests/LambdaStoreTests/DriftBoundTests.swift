@@ -27,8 +27,8 @@ import LambdaStoreTestSupport
     }
 
     func openStoreWithView(_ dir: String) async throws -> Store {
-        let store = try Store.open(at: dir)
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: dir)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: Self.secondWindow, lateness: "0s")))
         return store
     }
@@ -45,9 +45,9 @@ import LambdaStoreTestSupport
     }
 
     /// The whole-log recompute of view `v`, cell by cell, as `served` returns it.
-    func recomputed(_ store: Store) throws -> [ReferenceModel.Cell: [Value]] {
+    func recomputed(_ store: Store) async throws -> [ReferenceModel.Cell: [Value]] {
         var out: [ReferenceModel.Cell: [Value]] = [:]
-        for row in try store.recompute(view: "v").table.rows() {
+        for row in try await store.recompute(view: "v").table.rows() {
             guard case .string(let m) = row.key[0], let w = row.windowStart else { continue }
             out[ReferenceModel.Cell(window: w, merchant: m)] = row.states.map(\.result)
         }
@@ -67,15 +67,15 @@ import LambdaStoreTestSupport
             try store.appendDriftReport(report(Int64(k), windows: n), view: "v")
             #expect(try payload(store, "DRIFT").count <= Limits.driftFileBytesMax, "after report \(k)")
             if k == 2 {
-                let newest = try #require(try store.driftReports(view: "v").first)
+                let newest = try #require(try await store.driftReports(view: "v").first)
                 #expect(!newest.differingWindowsComplete && newest.differingWindowsTotal == 2_000_000)
                 #expect(newest.differingWindows.count > 100_000, "the newest keeps as many windows as fit")
                 #expect(newest.differingWindows == (0..<newest.differingWindows.count).map { Int64($0) * 3_600_000 }, "a prefix")
-                let older = try store.driftReports(view: "v").dropFirst()
+                let older = try await store.driftReports(view: "v").dropFirst()
                 #expect(older.allSatisfy { $0.differingWindows.isEmpty && !$0.differingWindowsComplete })
             }
         }
-        let r = Array(try store.driftReports(view: "v").reversed())
+        let r = Array(try await store.driftReports(view: "v").reversed())
         #expect(r.map(\.cellsDiffering) == sizes.map(Int64.init))
         #expect(r.map(\.cellsCompared) == sizes.map { Int64($0) * 2 + 1 })
         #expect(r.map(\.differingWindowsTotal) == sizes.map(Int64.init))
@@ -126,7 +126,7 @@ import LambdaStoreTestSupport
         #expect(try #require(s2.drift).cellsDiffering == Int64(n - 1))
         #expect(try manifestBytes(store) < 64 << 10)
         #expect(try payload(store, "DRIFT").count <= Limits.driftFileBytesMax)
-        let reports = try store.driftReports(view: "v")
+        let reports = try await store.driftReports(view: "v")
         #expect(reports.map(\.cellsDiffering) == [Int64(n - 1), Int64(n - 1)])
         #expect(reports.allSatisfy { $0.differingWindowsComplete && $0.differingWindows.count == n - 1 })
 
@@ -135,12 +135,12 @@ import LambdaStoreTestSupport
         truncated.differingWindows = Array(truncated.differingWindows.prefix(10))
         try store.fs.remove(store.driftPath("v"))
         try store.appendDriftReport(truncated, view: "v")
-        #expect(try store.driftReports(view: "v").first?.differingWindowsComplete == false)
+        #expect(try await store.driftReports(view: "v").first?.differingWindowsComplete == false)
         try await store.append(try batchOf(late(n, amount: 4)), to: "orders", durability: .none)
         let incident = try await store.reconcile(view: "v")
         #expect(incident.fullRecompute)
         #expect(incident.windowsTotal == Int64(n - 1) && incident.windows.count == 10)
-        #expect(try served(store) == recomputed(store), "served equals a full recompute after reconcile")
+        await #expect(try served(store) == recomputed(store), "served equals a full recompute after reconcile")
         #expect(try manifestBytes(store) < 64 << 10)
     }
 
@@ -156,24 +156,24 @@ import LambdaStoreTestSupport
         try await store.append(try batchOf(inOrder(n) + late(n, amount: 2)), to: "orders", durability: .none)
         let s1 = try #require(try await store.runBatch(view: "v", mode: .full).drift)
         try store.fs.remove(store.driftPath("v"))   // the lost DRIFT write
-        let seen = try #require(try store.driftReports(view: "v").first)
+        let seen = try #require(try await store.driftReports(view: "v").first)
         #expect(seen.cellsDiffering == s1.cellsDiffering && seen.cellsCompared == s1.cellsCompared && seen.toHorizon == s1.toHorizon)
         #expect(seen.differingWindowsTotal == Int64(n - 1) && seen.differingWindows.isEmpty && !seen.differingWindowsComplete)
 
         try await store.append(try batchOf(late(n, amount: 3)), to: "orders", durability: .none)
         let incident = try await store.reconcile(view: "v")
         #expect(incident.fullRecompute && incident.windowsTotal == Int64(n - 1))
-        #expect(try served(store) == recomputed(store))
+        await #expect(try served(store) == recomputed(store))
         // Reconcile published: the file now holds the lost report's counts and the new report.
-        let r = try store.driftReports(view: "v")
+        let r = try await store.driftReports(view: "v")
         #expect(r.count == 2)
         #expect(r.last?.toHorizon == s1.toHorizon && r.last?.cellsDiffering == s1.cellsDiffering)
         let inFile = try #require(try JSONValue.parse(payload(store, "DRIFT")).arrayValue)
         #expect(inFile.count == 2)
         store.close()
-        let reopened = try Store.open(at: dir)
+        let reopened = try await Store.open(at: dir)
         defer { reopened.close() }
-        #expect(try reopened.driftReports(view: "v").map(\.cellsDiffering) == r.map(\.cellsDiffering))
+        #expect(try await reopened.driftReports(view: "v").map(\.cellsDiffering) == r.map(\.cellsDiffering))
     }
 
     /// The incidents file is bounded by bytes the same way: the oldest incidents' windows go

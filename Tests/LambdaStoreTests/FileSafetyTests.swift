@@ -24,9 +24,9 @@ func treeListing(_ root: String) -> [String: (isDirectory: Bool, mode: UInt32, s
 
 /// A store with a stream, a view, a batch of events and a published snapshot.
 func buildStore(at root: String, options: StoreOptions = StoreOptions()) async throws {
-    let store = try Store.open(at: root, options: options)
+    let store = try await Store.open(at: root, options: options)
     defer { store.close() }
-    try store.applySchema(testSchema)
+    try await store.applySchema(testSchema)
     try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
     var rng = SplitMix64(seed: 5)
     var clock: Int64 = 1_704_067_200_000
@@ -70,7 +70,7 @@ func buildStore(at root: String, options: StoreOptions = StoreOptions()) async t
         let before = treeListing(root)
         var options = StoreOptions()
         options.readOnly = true
-        let store = try Store.open(at: root, options: options)
+        let store = try await Store.open(at: root, options: options)
         let opened = treeListing(root)
         let drill = try await store.replayDrill(view: "v")
         let after = treeListing(root)

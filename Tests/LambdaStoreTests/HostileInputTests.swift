@@ -32,7 +32,7 @@ import Testing
 
     /// The orders stream, view `v` (hourly, no lateness) and `events` appended.
     static func setUpHourly(_ store: Store, _ events: [ReferenceModel.Event]) async throws {
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
         try await store.append(try batchOf(events), to: "orders")
     }
@@ -50,14 +50,14 @@ import Testing
     func windowsOnAnotherTimestampStayByteIdentical(window: String) async throws {
         let a = makeTempDirectory(), b = makeTempDirectory()
         defer { removeTree(a); removeTree(b) }
-        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        let sa = try await Store.open(at: a), sb = try await Store.open(at: b)
         defer { sa.close(); sb.close() }
         let json = Array("""
         {"name":"v","stream":"orders","groupBy":["merchant"],"window":\(window),"allowedLateness":"10m",
          "aggregates":[{"name":"n","fn":"count"},{"name":"total","fn":"sum","field":"amount"}]}
         """.utf8)
         for s in [sa, sb] {
-            try s.applySchema(Self.twoTimes)
+            try await s.applySchema(Self.twoTimes)
             try await s.createView(ViewDefinition.parse(json: json))
         }
         var rng = SplitMix64(seed: 5)
@@ -77,10 +77,10 @@ import Testing
     @Test func targetedRangesAtTheEndsOfTimeDoNotWrap() async throws {
         let a = makeTempDirectory(), b = makeTempDirectory()
         defer { removeTree(a); removeTree(b) }
-        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        let sa = try await Store.open(at: a), sb = try await Store.open(at: b)
         defer { sa.close(); sb.close() }
         for s in [sa, sb] {
-            try s.applySchema(testSchema)
+            try await s.applySchema(testSchema)
             try await s.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "0m")))
         }
         var rng = SplitMix64(seed: 8)
@@ -94,7 +94,7 @@ import Testing
         _ = try await sa.runBatch(view: "v", mode: .targeted(from: 0, to: Int64.max - 1))
         _ = try await sb.runBatch(view: "v", mode: .full)
         #expect(try Self.snapshotBytes(sa, view: "v") == Self.snapshotBytes(sb, view: "v"))
-        #expect(try !sa.query(QueryRequest(view: "v")).rows.isEmpty)
+        await #expect(try !sa.query(QueryRequest(view: "v")).rows.isEmpty)
         _ = try await sa.runBatch(view: "v", mode: .targeted(from: Int64.min, to: Int64.max))
         #expect(try Self.snapshotBytes(sa, view: "v") == Self.snapshotBytes(sb, view: "v"))
     }
@@ -103,13 +103,13 @@ import Testing
     @Test func anEmptyOrInvertedRangeSelectsNothing() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
         for (from, to): (Int64?, Int64?) in [(2, 1), (Self.t0, Self.t0), (Int64.max, Int64.min), (Int64.max, nil), (nil, Int64.min)] {
-            #expect(try store.query(QueryRequest(view: "v", from: from, to: to)).rows.isEmpty, "from \(String(describing: from)) to \(String(describing: to))")
+            #expect(try await store.query(QueryRequest(view: "v", from: from, to: to)).rows.isEmpty, "from \(String(describing: from)) to \(String(describing: to))")
         }
-        #expect(try store.query(QueryRequest(view: "v", from: Self.t0, to: Self.t0 + 1)).rows.count == 1)
+        #expect(try await store.query(QueryRequest(view: "v", from: Self.t0, to: Self.t0 + 1)).rows.count == 1)
     }
 
     /// A MANIFEST whose horizon disagrees with its snapshot (each with a valid checksum) would
@@ -118,7 +118,7 @@ import Testing
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
         do {
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             try await Self.setUpHourly(store, (0..<20).map { .init(ts: Self.t0 + Int64($0), merchant: "a", status: "completed", amount: 1) })
             _ = try await store.runBatch(view: "v")
             store.close()
@@ -127,11 +127,11 @@ import Testing
         var m = try #require(try Manifest.load(fs: fs, directory: dir + "/views/v"))
         m.horizon = 10
         try m.publish(fs: fs, directory: dir + "/views/v")
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         #expect(store.unavailableViews.map(\.view) == ["v"])
         #expect(store.unavailableViews.first?.reason.message.contains("disagrees with the MANIFEST") == true)
-        #expect(throws: LambdaStoreError.self) { try store.query(QueryRequest(view: "v")) }
+        await #expect(throws: LambdaStoreError.self) { try await store.query(QueryRequest(view: "v")) }
     }
 
     /// A full disk part-way through an ingest: the summary still says what was stored (count,
@@ -142,9 +142,9 @@ import Testing
         let fs = HookedFileSystem(PosixFileSystem())
         var options = StoreOptions()
         options.fileSystem = fs
-        let store = try Store.open(at: dir, options: options)
+        let store = try await Store.open(at: dir, options: options)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         let writes = Locked(0)
         fs.setHook { op throws(LambdaStoreError) in
             // The first segment write is its file header; then one write per batch.
@@ -173,7 +173,7 @@ import Testing
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
         do {
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             try await Self.setUpHourly(store, (0..<50).map { .init(ts: Self.t0 + Int64($0) * 1000, merchant: "m\($0 % 3)", status: "completed", amount: Int64($0)) })
             _ = try await store.runBatch(view: "v")
             store.close()
@@ -195,11 +195,11 @@ import Testing
         let info = try writer.finish()
         m.files[0] = ManifestFile(name: file.name, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)
         try m.publish(fs: fs, directory: vdir)
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         for request in [QueryRequest(view: "v"), QueryRequest(view: "v", keys: [(nil, "m1")], from: Self.t0, to: Self.t0 + 1)] {
             do {
-                _ = try store.query(request)
+                _ = try await store.query(request)
                 Issue.record("a mistyped snapshot column must not serve")
             } catch {
                 #expect(error.code == .corruption && error.message.contains("state.n:float64"), "\(error)")
@@ -214,7 +214,7 @@ import Testing
         defer { removeTree(dir) }
         var options = StoreOptions()
         options.viewCellsMax = 100
-        let store = try Store.open(at: dir, options: options)
+        let store = try await Store.open(at: dir, options: options)
         defer { store.close() }
         try await Self.setUpHourly(store, (0..<50).map { .init(ts: Self.t0 + Int64($0) * 3_600_000, merchant: "m", status: "completed", amount: 1) })
         _ = try await store.runBatch(view: "v")
@@ -226,7 +226,7 @@ import Testing
             #expect(error.code == .limitExceeded && error.message.contains("'v'") && error.message.contains("100"), "\(error)")
         }
         #expect(store.views().first?.horizon == 50)
-        #expect(try store.query(QueryRequest(view: "v")).rows.count == 200, "the speed layer still serves everything")
+        #expect(try await store.query(QueryRequest(view: "v")).rows.count == 200, "the speed layer still serves everything")
     }
 
     /// `view create` refuses a view `batch` could never publish (its snapshot would need more
@@ -234,9 +234,9 @@ import Testing
     @Test func aViewThatCannotBePublishedIsRefusedAtCreate() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         func view(_ name: String, sums: Int, counts: Int) -> [UInt8] {
             let aggs = (0..<sums).map { "{\"name\":\"s\($0)\",\"fn\":\"sum\",\"field\":\"amount\"}" }
                 + (0..<counts).map { "{\"name\":\"c\($0)\",\"fn\":\"count\"}" }
@@ -266,7 +266,7 @@ import Testing
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
         do {
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
             store.close()
         }
@@ -274,7 +274,7 @@ import Testing
         var m = try #require(try Manifest.load(fs: fs, directory: dir + "/views/v"))
         m.generation = UInt64.max
         try m.publish(fs: fs, directory: dir + "/views/v")
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         do {
             _ = try await store.runBatch(view: "v")
@@ -282,7 +282,7 @@ import Testing
         } catch {
             #expect(error.code == .corruption && error.message.contains("cannot be advanced"), "\(error)")
         }
-        #expect(try store.query(QueryRequest(view: "v")).rows.count == 1, "the view still serves")
+        #expect(try await store.query(QueryRequest(view: "v")).rows.count == 1, "the view still serves")
     }
 
     /// A DRIFT file (valid container and checksum, written here from format-spec.md §6.1 alone)
@@ -291,7 +291,7 @@ import Testing
     @Test func reconcileOfAWindowAtInt64MaxDoesNotTrap() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
         try await Self.setUpHourly(store, [.init(ts: Self.t0, merchant: "a", status: "completed", amount: 1)])
         _ = try await store.runBatch(view: "v")
@@ -308,10 +308,10 @@ import Testing
         bytes += Array(json.utf8)
         withUnsafeBytes(of: CRC32C.checksum(bytes).littleEndian) { bytes += $0 }
         try fs.writeFileAtomically(path, bytes)
-        #expect(try store.driftReports(view: "v").first?.differingWindows == [Int64.max])
+        #expect(try await store.driftReports(view: "v").first?.differingWindows == [Int64.max])
         let incident = try await store.reconcile(view: "v")
         #expect(incident.windows == [Int64.max])
-        #expect(try store.query(QueryRequest(view: "v")).rows.count == 1)
+        #expect(try await store.query(QueryRequest(view: "v")).rows.count == 1)
     }
 }
 
@@ -352,19 +352,19 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         let fs = SimulatedFileSystem()
         var o = StoreOptions()
         o.fileSystem = fs
-        let store = try Store.open(at: "/store", options: o)
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: "/store", options: o)
+        try await store.applySchema(testSchema)
         store.close()
-        #expect(Store.verify(at: "/store", fileSystem: fs).isClean)
+        #expect(await Store.verify(at: "/store", fileSystem: fs).isClean)
 
         let denied = UnreadableDirectoryFileSystem(fs, denied: "/store")
-        let report = Store.verify(at: "/store", fileSystem: denied)
+        let report = await Store.verify(at: "/store", fileSystem: denied)
         #expect(!report.isClean)
         #expect(report.problems.contains { $0.file == "/store" && $0.message.contains("cannot read the store directory") }, "\(report.problems)")
         var ro = StoreOptions()
         ro.fileSystem = denied
         ro.readOnly = true
-        #expect(throws: LambdaStoreError.self) { _ = try Store.open(at: "/store", options: ro) }
+        await #expect(throws: LambdaStoreError.self) { _ = try await Store.open(at: "/store", options: ro) }
     }
 }
 
@@ -376,9 +376,9 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         var o = StoreOptions()
         o.fileSystem = fs
         o.clock = { 1_767_225_600_000 }
-        let store = try Store.open(at: "/store", options: o)
+        let store = try await Store.open(at: "/store", options: o)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         var rng = SplitMix64(seed: 3)
         var clock: Int64 = 1_704_067_200_000
@@ -386,16 +386,16 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         _ = try await store.runBatch(view: "v")
         try await store.append(try batchOf(randomEvents(&rng, count: 300, clock: &clock)), to: "orders", durability: .none)
         _ = try await store.runBatch(view: "v")
-        let old = try #require(try store.status().views.first)
+        let old = try #require(try await store.status().views.first)
         #expect(old.lastDrift?.fingerprint == old.info.fingerprint)
         // A changed definition: a new version is built from history and swapped in.
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "10m")))
-        let new = try #require(try store.status().views.first)
+        let new = try #require(try await store.status().views.first)
         #expect(new.info.fingerprint != old.info.fingerprint)
         #expect(new.lastDrift == nil || new.lastDrift?.fingerprint == new.info.fingerprint, "status shows drift of fingerprint \(new.lastDrift?.fingerprint ?? "-")")
         try await store.append(try batchOf(randomEvents(&rng, count: 300, clock: &clock)), to: "orders", durability: .none)
         _ = try await store.runBatch(view: "v")
-        #expect(try store.status().views.first?.lastDrift?.fingerprint == new.info.fingerprint)
+        #expect(try await store.status().views.first?.lastDrift?.fingerprint == new.info.fingerprint)
     }
 }
 
@@ -409,8 +409,8 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         var rng = SplitMix64(seed: 4)
         var clock: Int64 = 1_704_067_200_000
         do {
-            let store = try Store.open(at: dir)
-            try store.applySchema(testSchema)
+            let store = try await Store.open(at: dir)
+            try await store.applySchema(testSchema)
             try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
             try await store.append(try batchOf(randomEvents(&rng, count: 50, clock: &clock)), to: "orders", durability: .sync)
             await withTaskGroup(of: Void.self) { g in
@@ -419,9 +419,9 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
             store.close()
             let one = try batchOf(randomEvents(&rng, count: 1, clock: &clock))
             for (what, call) in [("append", { () async throws(LambdaStoreError) in _ = try await store.append(one, to: "orders") }),
-                                 ("query", { () async throws(LambdaStoreError) in _ = try store.query(QueryRequest(view: "v")) }),
+                                 ("query", { () async throws(LambdaStoreError) in _ = try await store.query(QueryRequest(view: "v")) }),
                                  ("batch", { () async throws(LambdaStoreError) in _ = try await store.runBatch(view: "v") }),
-                                 ("status", { () async throws(LambdaStoreError) in _ = try store.status() }),
+                                 ("status", { () async throws(LambdaStoreError) in _ = try await store.status() }),
                                  ("compact", { () async throws(LambdaStoreError) in _ = try await store.compact() })] as [(String, () async throws(LambdaStoreError) -> Void)] {
                 do {
                     try await call()
@@ -433,10 +433,10 @@ final class UnreadableDirectoryFileSystem: FileSystem, Sendable {
         }
         // Released without close: the writer lock goes with it.
         do {
-            let store = try Store.open(at: dir)
-            #expect(try store.query(QueryRequest(view: "v")).rows.count > 0)
+            let store = try await Store.open(at: dir)
+            #expect(try await store.query(QueryRequest(view: "v")).rows.count > 0)
         }
-        let again = try Store.open(at: dir)
+        let again = try await Store.open(at: dir)
         defer { again.close() }
         #expect(try again.streamLog("orders").endOffset == 50)
     }

@@ -80,10 +80,10 @@ import Glibc
         let c = Self.randomCase(&rng)
         let a = makeTempDirectory(), b = makeTempDirectory()
         defer { removeTree(a); removeTree(b) }
-        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        let sa = try await Store.open(at: a), sb = try await Store.open(at: b)
         defer { sa.close(); sb.close() }
         for s in [sa, sb] {
-            try s.applySchema(c.schema)
+            try await s.applySchema(c.schema)
             try await s.createView(ViewDefinition.parse(json: Array(c.viewJSON.utf8)))
         }
         var clock: Int64 = 1_767_225_600_000

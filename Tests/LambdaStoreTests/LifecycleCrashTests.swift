@@ -66,9 +66,9 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
     }
 
     /// Every view's full answer.
-    static func answers(_ s: Store) throws -> [String: [ReferenceModel.Cell: [Value]]] {
+    static func answers(_ s: Store) async throws -> [String: [ReferenceModel.Cell: [Value]]] {
         var out: [String: [ReferenceModel.Cell: [Value]]] = [:]
-        for v in views { out[v] = try served(s, view: v) }
+        for v in views { out[v] = try await served(s, view: v) }
         return out
     }
 
@@ -105,11 +105,11 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         // The store directory's own entry is durable (the caller's business, not the store's).
         try fs.createDirectory(Self.root)
         try fs.syncDirectory("/")
-        let store = try Store.open(at: Self.root, options: Self.options(fs, clock))
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: Self.root, options: Self.options(fs, clock))
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(name: "v", window: ServingTests.windows[0].0, lateness: "10m")))
         try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "10m", filter: nil)))
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096), for: "orders")
         var rng = SplitMix64(seed: 0x11FE_C0DE &+ UInt64(Scenario.allCases.firstIndex(of: scenario)!))
         var eventClock: Int64 = 1_704_067_200_000
         var rows: [[Value]] = []
@@ -128,34 +128,34 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         switch scenario {
         case .archive:
             try await runBatches()
-            try store.setStreamPolicy(archive, for: "orders")
+            try await store.setStreamPolicy(archive, for: "orders")
         case .retention:
-            try store.setStreamPolicy(archive, for: "orders")
+            try await store.setStreamPolicy(archive, for: "orders")
             _ = try await store.compact()
             try await runBatches()
-            try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+            try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
         case .drop:
-            try store.setStreamPolicy(archive, for: "orders")
+            try await store.setStreamPolicy(archive, for: "orders")
             _ = try await store.compact()
             try await runBatches()
-            try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, dropHistoryAfterMillis: 0, allowHistoryLoss: true),
+            try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, dropHistoryAfterMillis: 0, allowHistoryLoss: true),
                                       for: "orders")
         case .gc:
-            for v in Self.views { try store.setViewPolicy(ViewPolicy(keepGenerations: 2), for: v) }
+            for v in Self.views { try await store.setViewPolicy(ViewPolicy(keepGenerations: 2), for: v) }
             for _ in 0..<3 {
                 try await runBatches()
                 try await append(2)
             }
             try await runBatches()
         case .all:
-            for v in Self.views { try store.setViewPolicy(ViewPolicy(keepGenerations: 2), for: v) }
+            for v in Self.views { try await store.setViewPolicy(ViewPolicy(keepGenerations: 2), for: v) }
             for _ in 0..<3 {
                 try await runBatches()
                 try await append(3)
             }
             // The last appends stay past the horizons (served by the speed layers), and the
             // active segment is due by age: compact rolls it first.
-            try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, segmentAgeMillis: 1000, archiveAfterMillis: 0, keepRawMillis: 0,
+            try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, segmentAgeMillis: 1000, archiveAfterMillis: 0, keepRawMillis: 0,
                                                    dropHistoryAfterMillis: 0, allowHistoryLoss: true), for: "orders")
             clock.advance(2000)
         }
@@ -164,7 +164,7 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         #expect(end == Int64(rows.count))
         #expect(log.segments().count >= 4, "enough segments to archive, remove and drop")
         let oldEarliest = log.earliestReplayableOffset
-        let before = try Self.answers(store)
+        let before = try await Self.answers(store)
         let full = try await Self.fullBatchAnswers(fs.crashImage(.everything(tornLastWriteAt: nil)), clock)
 
         // The crashed run: a crash image after every operation.
@@ -201,9 +201,9 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         }
         let expected = Expected(rows: rows, end: end, oldEarliest: oldEarliest, newEarliest: log.earliestReplayableOffset,
                                 before: before, full: full, finalArchive: log.archiveManifest.files, finalDisk: Self.disk(fs))
-        #expect(try Self.answers(store) == before, "the uncrashed compact changed the answers")
+        await #expect(try Self.answers(store) == before, "the uncrashed compact changed the answers")
         store.close()
-        let clean = Store.verify(at: Self.root, fileSystem: fs)
+        let clean = await Store.verify(at: Self.root, fileSystem: fs)
         #expect(clean.isClean, "the uncrashed run: \(clean.problems)")
 
         let all = images.withLock { $0 }
@@ -242,10 +242,10 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
 
     /// Opens `image`, runs a full batch of every view and returns the answers.
     static func fullBatchAnswers(_ image: SimulatedFileSystem, _ clock: Clock) async throws -> [String: [ReferenceModel.Cell: [Value]]] {
-        let s = try Store.open(at: root, options: options(image, clock))
+        let s = try await Store.open(at: root, options: options(image, clock))
         defer { s.close() }
         for v in views { _ = try await s.runBatch(view: v) }
-        return try answers(s)
+        return try await answers(s)
     }
 
     /// Every check of one crash image; the problems found (empty: recovered as promised).
@@ -253,10 +253,10 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         var issues: [String] = []
         func check(_ ok: Bool, _ message: @autoclosure () -> String) { if !ok { issues.append("\(what): \(message())") } }
         // The image as it is, before any recovery: leftovers of a cut-short step are not damage.
-        let raw = Store.verify(at: root, fileSystem: image)
+        let raw = await Store.verify(at: root, fileSystem: image)
         check(raw.isClean, "verify of the crash image: \(raw.problems.map(\.description))")
         let s: Store
-        do { s = try Store.open(at: root, options: options(image, clock)) } catch {
+        do { s = try await Store.open(at: root, options: options(image, clock)) } catch {
             return issues + ["\(what): the store does not open: \(error)"]
         }
         do {
@@ -266,7 +266,7 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
             check(log.endOffset == x.end, "stream ends at \(log.endOffset), not \(x.end)")
             let e = log.earliestReplayableOffset
             check(e == x.oldEarliest || e == x.newEarliest, "earliest replayable offset \(e), neither the old \(x.oldEarliest) nor the new \(x.newEarliest)")
-            check(try answers(s) == x.before, "the answers differ from before the compaction")
+            await check(try answers(s) == x.before, "the answers differ from before the compaction")
             // Every acknowledged event from the earliest replayable offset on, once, in order.
             var got: [[Value]] = []
             try log.forEachBatch(in: e..<x.end) { _, b in got += rows(b) }
@@ -282,13 +282,13 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
                   "after compact again: archive \(log.archiveManifest.files.map(\.name)), want \(x.finalArchive.map(\.name))")
             let d = disk(image)
             check(d == x.finalDisk, "after compact again: files \(d.filter { x.finalDisk[$0.key] != $0.value }), want \(x.finalDisk.filter { d[$0.key] != $0.value })")
-            check(try answers(s) == x.before, "after compact again the answers differ from before")
+            await check(try answers(s) == x.before, "after compact again the answers differ from before")
             for v in views { _ = try await s.runBatch(view: v) }
-            check(try answers(s) == x.full, "after a full batch the answers differ from a full batch of the uncrashed store")
+            await check(try answers(s) == x.full, "after a full batch the answers differ from a full batch of the uncrashed store")
         } catch {
             issues.append("\(what): \(error)")
         }
-        let after = Store.verify(at: root, fileSystem: image)
+        let after = await Store.verify(at: root, fileSystem: image)
         check(after.isClean, "verify after recovery: \(after.problems.map(\.description))")
         return issues
     }
@@ -307,10 +307,10 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         options.fileSystem = fs
         options.batchParallelism = 1
         options.logger.logLevel = .error
-        let store = try Store.open(at: dir, options: options)
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: dir, options: options)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: tumbling, lateness: "10m")))
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0), for: "orders")
         var rng = SplitMix64(seed: seed)
         var clock: Int64 = 1_704_067_200_000
         var events: [ReferenceModel.Event] = []
@@ -339,8 +339,8 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         let sealed = log.segments().filter { !$0.isActive }
         let infos = try log.batchInfos(in: 0..<log.endOffset)
         #expect(infos.allSatisfy { $0.segment.hasSuffix(".segment") }, "raw batches are preferred where both hold a record")
-        _ = try store.query(QueryRequest(view: "v"))   // the speed layer is built: the run reads the log only in its recompute
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+        _ = try await store.query(QueryRequest(view: "v"))   // the speed layer is built: the run reads the log only in its recompute
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
 
         let gate = fs.pauseFirst { op in
             if case .read(let p, _) = op { return p.hasSuffix(".segment") }
@@ -370,18 +370,18 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         #expect(summary.horizon == Int64(events.count))
         var ref = ReferenceModel(view: .init(statusFilter: "completed", size: 3_600_000, slide: nil, lateness: 600_000))
         ref.events = events
-        #expect(try served(store) == expected(ref, horizon: events.count))
+        await #expect(try served(store) == expected(ref, horizon: events.count))
         #expect(!parquetOpens.withLock { $0 }.isEmpty, "the run's later reads came from the archive")
         #expect(report.streams[0].removedSegments == sealed.count, "\(report.json.serialized())")
         for seg in sealed { #expect(!PosixFileSystem().exists(dir + "/streams/orders/" + seg.name)) }
         // The same answer after a reopen (speed recovery and a run over the archive).
         store.close()
-        let reopened = try Store.open(at: dir)
+        let reopened = try await Store.open(at: dir)
         defer { reopened.close() }
-        #expect(try served(reopened) == expected(ref, horizon: events.count))
+        await #expect(try served(reopened) == expected(ref, horizon: events.count))
         _ = try await reopened.runBatch(view: "v")
-        #expect(try served(reopened) == expected(ref, horizon: events.count))
-        #expect(Store.verify(at: dir).isClean)
+        await #expect(try served(reopened) == expected(ref, horizon: events.count))
+        #expect(await Store.verify(at: dir).isClean)
     }
 
     /// A view created while `compact` drops history (after the drop chose its views and
@@ -395,7 +395,7 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         defer { store.close() }
         let log = try store.streamLog("orders")
         _ = try await store.runBatch(view: "v")
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, dropHistoryAfterMillis: 0, allowHistoryLoss: true), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, dropHistoryAfterMillis: 0, allowHistoryLoss: true), for: "orders")
         // Pause the drop while it keeps view v's base checkpoint.
         let gate = fs.pauseFirst { op in
             if case .open(let p, _) = op { return p.hasSuffix(".base.tmp") }
@@ -418,9 +418,9 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
             // Created: it serves and is built from every event (the drop must have left it the
             // history).
             do {
-                #expect(try served(store, view: "z") == expected(ref, horizon: 0), "z's speed layer, replayed from offset 0")
+                await #expect(try served(store, view: "z") == expected(ref, horizon: 0), "z's speed layer, replayed from offset 0")
                 _ = try await store.runBatch(view: "z")
-                #expect(try served(store, view: "z") == expected(ref, horizon: events.count))
+                await #expect(try served(store, view: "z") == expected(ref, horizon: events.count))
             } catch {
                 Issue.record("view z was created, but its batch run fails (earliest replayable offset \(e), report \(report.json.serialized())): \(error)")
             }
@@ -428,8 +428,8 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
             let code = (error as? LambdaStoreError)?.code
             #expect(code == .precondition && e > 0, "refused only for want of dropped history: \(error)")
         }
-        #expect(try served(store) == expected(ref, horizon: events.count), "view v, base checkpoint plus the rest")
-        #expect(Store.verify(at: dir).isClean)
+        await #expect(try served(store) == expected(ref, horizon: events.count), "view v, base checkpoint plus the rest")
+        #expect(await Store.verify(at: dir).isClean)
     }
 
     /// A `forEachBatch` scan is in progress when retention removes the segments it reads: their
@@ -446,7 +446,7 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         let end = log.endOffset
         let oneChunk = try log.batchInfos(in: 0..<end).count <= 256
         #expect(oneChunk == (batches < 256))
-        try store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 4096, archiveAfterMillis: 0, keepRawMillis: 0), for: "orders")
 
         let gate = TestGate()
         struct Seen: Sendable {
@@ -505,6 +505,6 @@ let lifecycleLong: Bool = getenv("LAMBDASTORE_LONG").map { String(cString: $0) =
         }
         #expect(report.streams[0].removedSegments == sealed.count, "\(report.json.serialized())")
         for seg in sealed { #expect(!PosixFileSystem().exists(dir + "/streams/orders/" + seg.name)) }
-        #expect(Store.verify(at: dir).isClean)
+        #expect(await Store.verify(at: dir).isClean)
     }
 }

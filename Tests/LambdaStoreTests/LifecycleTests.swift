@@ -6,9 +6,9 @@ import Testing
     @Test func aChangedDefinitionIsANewVersionBuiltFromHistoryAndSwappedIn() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         let w = ServingTests.windows[0].0
         let v1 = try ViewDefinition.parse(json: viewJSON(window: w, lateness: "10m"))
         guard case .created(let fp1) = try await store.createView(v1) else { Issue.record("expected created"); return }
@@ -28,21 +28,21 @@ import Testing
         #expect(store.views().first?.fingerprint == new)
         var ref = ReferenceModel(view: .init(statusFilter: "cancelled", size: 3_600_000, slide: nil, lateness: 600_000))
         ref.events = events
-        #expect(try served(store) == expected(ref, horizon: events.count))
+        await #expect(try served(store) == expected(ref, horizon: events.count))
         // The old version's file stays until compaction collects it.
         #expect(PosixFileSystem().exists(dir + "/views/v/" + oldFile))
         let c = try await store.compact()
         #expect(c.filesRemoved.contains("views/v/" + oldFile))
         #expect(!PosixFileSystem().exists(dir + "/views/v/" + oldFile))
-        #expect(try served(store) == expected(ref, horizon: events.count))
+        await #expect(try served(store) == expected(ref, horizon: events.count))
     }
 
     @Test func rerunningABatchOnTheSameLogWritesTheSameBytes() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "5m")))
         var rng = SplitMix64(seed: 12)
         var clock: Int64 = 1_704_067_200_000
@@ -72,15 +72,15 @@ import Testing
             var options = StoreOptions()
             options.log.codec = codec
             options.log.dictionaryStrings = dictionaries
-            let store = try Store.open(at: dir, options: options)
+            let store = try await Store.open(at: dir, options: options)
             defer { store.close() }
-            try store.applySchema(testSchema)
+            try await store.applySchema(testSchema)
             try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "5m")))
             for b in batches.prefix(3) { try await store.append(b, to: "orders") }
             _ = try await store.runBatch(view: "v")
             try await store.append(batches[3], to: "orders")
             snapshots.append(try PosixFileSystem().readFile(dir + "/views/v/" + (store.views().first?.snapshotFile ?? ""), limit: 1 << 30))
-            answers.append(String(describing: try store.query(QueryRequest(view: "v")).rows))
+            answers.append(String(describing: try await store.query(QueryRequest(view: "v")).rows))
             logBytes.append(try store.streamLog("orders").batchInfos(in: 0..<2800).reduce(Int64(0)) { $0 + Int64($1.uncompressedBytes) })
         }
         #expect(snapshots.allSatisfy { $0 == snapshots[0] } && !snapshots[0].isEmpty)
@@ -92,35 +92,35 @@ import Testing
     @Test func recoveryRebuildsTheSameSpeedStateAndLateCounts() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        var store = try Store.open(at: dir)
-        try store.applySchema(testSchema)
+        var store = try await Store.open(at: dir)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "10m")))
         var rng = SplitMix64(seed: 13)
         var clock: Int64 = 1_704_067_200_000
         try await store.append(try batchOf(randomEvents(&rng, count: 700, clock: &clock)), to: "orders")
         _ = try await store.runBatch(view: "v")
         for _ in 0..<5 { try await store.append(try batchOf(randomEvents(&rng, count: 150, clock: &clock)), to: "orders") }
-        let live = try store.status().views[0]
-        let liveRows = try store.query(QueryRequest(view: "v")).rows
+        let live = try await store.status().views[0]
+        let liveRows = try await store.query(QueryRequest(view: "v")).rows
         #expect(live.pendingLateEvents > 0, "the data must contain late events after the horizon")
         store.close()
-        store = try Store.open(at: dir)
+        store = try await Store.open(at: dir)
         defer { store.close() }
-        let recovered = try store.status().views[0]
+        let recovered = try await store.status().views[0]
         #expect(recovered.pendingLateEvents == live.pendingLateEvents)
         #expect(recovered.speedCells == live.speedCells)
-        #expect(try store.query(QueryRequest(view: "v")).rows == liveRows)
+        #expect(try await store.query(QueryRequest(view: "v")).rows == liveRows)
     }
 
-    @Test func parityCheckReportsOnlyDifferencesExplainedByLateEvents() throws {
+    @Test func parityCheckReportsOnlyDifferencesExplainedByLateEvents() async throws {
         var rng = SplitMix64(seed: 14)
         var clock: Int64 = 1_704_067_200_000
         let batches = try (0..<6).map { _ in try batchOf(randomEvents(&rng, count: 200, clock: &clock)) }
         let tight = try ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "0m"))
-        let diffs = try ParityCheck.run(definition: tight, schema: testSchema, batches: batches)
+        let diffs = try await ParityCheck.run(definition: tight, schema: testSchema, batches: batches)
         #expect(!diffs.isEmpty, "late events must make the paths differ with zero allowed lateness")
         #expect(diffs.allSatisfy { $0.explainedByLateEvents })
         let loose = try ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[1].0, lateness: "1000d"))
-        #expect(try ParityCheck.run(definition: loose, schema: testSchema, batches: batches).isEmpty)
+        #expect(try await ParityCheck.run(definition: loose, schema: testSchema, batches: batches).isEmpty)
     }
 }

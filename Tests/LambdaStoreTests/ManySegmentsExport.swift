@@ -20,8 +20,8 @@ import Glibc
         options.fileSystem = NoSyncFileSystem()
         options.log.segmentBytesMax = 64   // every batch rolls to a segment of its own
         options.logger.logLevel = .error
-        let store = try Store.open(at: dir, options: options)
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: dir, options: options)
+        try await store.applySchema(testSchema)
         for i in 0..<count {
             let e = ReferenceModel.Event(ts: 1_767_225_600_000 + Int64(i) * 1000, merchant: "m\(i % 7)", status: "completed", amount: Int64(i % 100))
             try await store.append(try batchOf([e]), to: "orders", durability: .none)

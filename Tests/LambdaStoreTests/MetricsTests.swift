@@ -23,11 +23,11 @@ let testMetrics: TestMetrics = {
         var o = StoreOptions()
         o.log.segmentBytesMax = 8192
         o.logger.logLevel = .error
-        let store = try Store.open(at: dir, options: o)
+        let store = try await Store.open(at: dir, options: o)
         defer { store.close() }
         var schema = testSchema
         schema.stream = "mx_orders"
-        try store.applySchema(schema)
+        try await store.applySchema(schema)
         let json = String(decoding: viewJSON(name: "mx_v", window: ServingTests.windows[0].0, lateness: "1m"), as: UTF8.self)
             .replacingOccurrences(of: "\"stream\":\"orders\"", with: "\"stream\":\"mx_orders\"")
         try await store.createView(ViewDefinition.parse(json: Array(json.utf8)))
@@ -56,7 +56,7 @@ let testMetrics: TestMetrics = {
         var late = randomEvents(&rng, count: 200, clock: &clock)
         for i in late.indices where i % 4 == 0 { late[i].ts = late[i].ts.map { $0 - 6 * 3_600_000 } }
         try await store.append(try batch(late), to: "mx_orders", durability: .none)
-        _ = try store.query(QueryRequest(view: "mx_v"))
+        _ = try await store.query(QueryRequest(view: "mx_v"))
         let second = try await store.runBatch(view: "mx_v")
         let lateTotal = (first.drift?.lateEvents ?? 0) + (second.drift?.lateEvents ?? 0)
         #expect(lateTotal > 0, "the test must produce late events")
@@ -75,13 +75,13 @@ let testMetrics: TestMetrics = {
 
         // Bytes per layer: speed layer and freshness at status, tiers at status and compact.
         try await store.append(try batch(randomEvents(&rng, count: 100, clock: &clock)), to: "mx_orders", durability: .none)
-        let status = try store.status()
+        let status = try await store.status()
         let speed = try #require(status.views.first { $0.info.definition.name == "mx_v" })
         #expect(try m.expectGauge("lambdastore_speed_bytes", view).lastValue == Double(speed.speedBytes))
         #expect(try m.expectGauge("lambdastore_freshness_ms", view).lastValue != nil)
         // (The tier gauges are store-wide and other suites' stores record them too: only that they moved.)
         let rawBefore = try m.expectGauge("lambdastore_bytes", [("tier", "raw")]).values.count
-        try store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 0), for: "mx_orders")
+        try await store.setStreamPolicy(StreamPolicy(archiveAfterMillis: 0), for: "mx_orders")
         _ = try await store.compact()
         #expect(try m.expectGauge("lambdastore_bytes", [("tier", "raw")]).values.count > rawBefore)
         #expect(try m.expectGauge("lambdastore_bytes", [("tier", "archive")]).values.contains { $0 > 0 })

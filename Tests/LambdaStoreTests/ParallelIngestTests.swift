@@ -79,9 +79,9 @@ import LambdaStoreTestSupport
             let readMax = [1, 3, 50, 4096, 1 << 20][Int(rng.next() % 5)]
             let dir = makeTempDirectory()
             defer { removeTree(dir) }
-            let store = try Store.open(at: dir)
+            let store = try await Store.open(at: dir)
             defer { store.close() }
-            try store.applySchema(Self.schema)
+            try await store.applySchema(Self.schema)
             var at = 0
             var rejected: [String] = []
             let summary = try await store.ingest(stream: "orders", format: format, durability: .none, batchRows: batchRows, parallelism: parallelism, read: { buf in
@@ -115,9 +115,9 @@ import LambdaStoreTestSupport
     @Test func anOverlongLineIsRejectedInPlaceWithSeveralThreads() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(Self.schema)
+        try await store.applySchema(Self.schema)
         var text = ""
         for i in 0..<5 { text += #"{"event_ts":\#(1_704_067_200_000 + i),"merchant_id":"m","amount_cents":\#(i)}"# + "\n" }
         var input = Array(text.utf8)

@@ -18,15 +18,15 @@ import Testing
     @Test func crashAtEveryWritePointOfAPublishLeavesAReadableSnapshot() async throws {
         let fs = SimulatedFileSystem()
         let root = "/store"
-        let store = try Store.open(at: root, options: options(fs))
-        try store.applySchema(testSchema)
+        let store = try await Store.open(at: root, options: options(fs))
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
         var rng = SplitMix64(seed: 5)
         var clock: Int64 = 1_704_067_200_000
         try await store.append(try batchOf(randomEvents(&rng, count: 400, clock: &clock)), to: "orders", durability: .sync)
         _ = try await store.runBatch(view: "v")
         try await store.append(try batchOf(randomEvents(&rng, count: 400, clock: &clock)), to: "orders", durability: .sync)
-        let before = try served(store)
+        let before = try await served(store)
         let gen1 = try #require(store.views().first?.generation)
 
         let images = Mutex<[(Int, SimulatedFileSystem)]>([])
@@ -37,16 +37,16 @@ import Testing
         }
         _ = try await store.runBatch(view: "v")
         fs.setObserver(nil)
-        let after = try served(store)
+        let after = try await served(store)
         store.close()
         let all = images.withLock { $0 }
         #expect(all.count >= 10, "a publish has several write points")
 
         var sawOld = false, sawNew = false
         for (k, image) in all {
-            let s = try Store.open(at: root, options: options(image))
+            let s = try await Store.open(at: root, options: options(image))
             let info = try #require(s.views().first, "op \(k)")
-            let answer = try served(s)
+            let answer = try await served(s)
             if info.generation == gen1 {
                 sawOld = true
                 #expect(answer == before, "op \(k): previous snapshot must serve the previous answer")
@@ -56,7 +56,8 @@ import Testing
                 #expect(answer == after, "op \(k): new snapshot must serve the new answer")
             }
             s.close()
-            #expect(Store.verify(at: root, fileSystem: image).isClean, "op \(k): \(Store.verify(at: root, fileSystem: image).problems)")
+            let verified = await Store.verify(at: root, fileSystem: image)
+            #expect(verified.isClean, "op \(k): \(verified.problems)")
         }
         #expect(sawOld && sawNew)
     }

@@ -56,9 +56,9 @@ func batchOf(_ events: [ReferenceModel.Event]) throws -> ColumnBatch {
     return b
 }
 
-func served(_ store: Store, view: String = "v") throws -> [ReferenceModel.Cell: [Value]] {
+func served(_ store: Store, view: String = "v") async throws -> [ReferenceModel.Cell: [Value]] {
     var out: [ReferenceModel.Cell: [Value]] = [:]
-    let rows = try store.query(QueryRequest(view: view)).rows
+    let rows = try await store.query(QueryRequest(view: view)).rows
     // Whatever layers answer, rows come once per cell in (window, key) order.
     let order = rows.map { CellKey(windowStart: $0.windowStart, key: GroupKey(values: $0.key)) }
     #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "query rows not strictly in (window, key) order")
@@ -71,21 +71,21 @@ func served(_ store: Store, view: String = "v") throws -> [ReferenceModel.Cell: 
 
 /// Keyed queries (one window, a few windows, open ranges) through both layers equal the
 /// matching rows of the unconstrained query.
-func expectKeyedQueriesMatchFullQuery(_ store: Store, rng: inout SplitMix64, _ what: String) throws {
-    let all = try store.query(QueryRequest(view: "v")).rows
+func expectKeyedQueriesMatchFullQuery(_ store: Store, rng: inout SplitMix64, _ what: String) async throws {
+    let all = try await store.query(QueryRequest(view: "v")).rows
     guard !all.isEmpty else { return }
     for probe in 0..<8 {
         let row = all[Int(rng.next() % UInt64(all.count))]
         guard case .string(let m) = row.key[0], let w = row.windowStart else { continue }
         let (from, to): (Int64?, Int64?) = [(w, w + 1), (w - 3_600_000, w + 7_200_000), (nil, w + 1), (w, nil), (nil, nil)][probe % 5]
-        let got = try store.query(QueryRequest(view: "v", keys: [(nil, m)], from: from, to: to)).rows
+        let got = try await store.query(QueryRequest(view: "v", keys: [(nil, m)], from: from, to: to)).rows
         let want = all.filter { r in
             r.key == row.key && (from.map { r.windowStart! >= $0 } ?? true) && (to.map { r.windowStart! < $0 } ?? true)
         }
         #expect(got == want, "\(what) probe \(probe): key \(m) from \(String(describing: from)) to \(String(describing: to))")
     }
     // A key that does not exist.
-    #expect(try store.query(QueryRequest(view: "v", keys: [(nil, "no-such-merchant")])).rows.isEmpty, "\(what): unknown key")
+    #expect(try await store.query(QueryRequest(view: "v", keys: [(nil, "no-such-merchant")])).rows.isEmpty, "\(what): unknown key")
 }
 
 func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Value]] {
@@ -104,8 +104,8 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
         defer { removeTree(dir) }
         let (wjson, size, slide) = Self.windows[windowIndex]
         var ref = ReferenceModel(view: .init(statusFilter: "completed", size: size, slide: slide, lateness: 600_000))
-        var store = try Store.open(at: dir)
-        try store.applySchema(testSchema)
+        var store = try await Store.open(at: dir)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: wjson, lateness: "10m")))
         var rng = SplitMix64(seed: seed)
         var clock: Int64 = 1_704_067_200_000
@@ -114,7 +114,7 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
             let events = randomEvents(&rng, count: Int(rng.next() % 300) + 1, clock: &clock)
             try await store.append(try batchOf(events), to: "orders", durability: step % 3 == 0 ? .sync : .none)
             ref.events += events
-            #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) step \(step) before batch")
+            await #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) step \(step) before batch")
             if step % 3 == 2 {
                 let mode: BatchMode = [.full, .incremental, .targeted(from: clock - 7_200_000, to: clock)][Int(rng.next() % 3)]
                 let summary = try await store.runBatch(view: "v", mode: mode)
@@ -125,18 +125,18 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
                 #expect(drift.cellsDiffering == Int64(rd.differing), "seed \(seed) step \(step)")
                 #expect(drift.lateEvents == Int64(ref.lateEvents(in: horizon..<ref.events.count)), "seed \(seed) step \(step)")
                 horizon = ref.events.count
-                #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) step \(step) after batch")
-                try expectKeyedQueriesMatchFullQuery(store, rng: &rng, "seed \(seed) step \(step)")
+                await #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) step \(step) after batch")
+                try await expectKeyedQueriesMatchFullQuery(store, rng: &rng, "seed \(seed) step \(step)")
             }
             if step == 7 {
                 // Speed recovery: reopen and get the same answer.
                 store.close()
-                store = try Store.open(at: dir)
-                #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) after reopen")
+                store = try await Store.open(at: dir)
+                await #expect(try served(store) == expected(ref, horizon: horizon), "seed \(seed) after reopen")
             }
         }
         // The in-memory recompute (no publish) equals the reference over every event.
-        let (table, read) = try store.recompute(view: "v")
+        let (table, read) = try await store.recompute(view: "v")
         #expect(read == Int64(ref.events.count))
         var recomputed: [ReferenceModel.Cell: [Value]] = [:]
         for row in table.rows() {
@@ -150,9 +150,9 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
     @Test func provenanceReportsBatchSpeedAndMerged() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try Store.open(at: dir)
+        let store = try await Store.open(at: dir)
         defer { store.close() }
-        try store.applySchema(testSchema)
+        try await store.applySchema(testSchema)
         try await store.createView(ViewDefinition.parse(json: viewJSON(window: Self.windows[0].0, lateness: "2h")))
         let t0: Int64 = 1_704_067_200_000
         try await store.append(try batchOf([.init(ts: t0, merchant: "a", status: "completed", amount: 1),
@@ -160,23 +160,23 @@ func expected(_ ref: ReferenceModel, horizon: Int) -> [ReferenceModel.Cell: [Val
         _ = try await store.runBatch(view: "v")
         try await store.append(try batchOf([.init(ts: t0 + 1, merchant: "b", status: "completed", amount: 3),
                                             .init(ts: t0 + 2, merchant: "c", status: "completed", amount: 4)]), to: "orders")
-        let rows = try store.query(QueryRequest(view: "v")).rows
+        let rows = try await store.query(QueryRequest(view: "v")).rows
         #expect(rows.map(\.source) == [.batch, .merged, .speed])
         #expect(rows.map { $0.values[1] } == [.int64(1), .int64(5), .int64(4)])
         // Key lookups.
-        let b = try store.query(QueryRequest(view: "v", keys: [(nil, "b")])).rows
+        let b = try await store.query(QueryRequest(view: "v", keys: [(nil, "b")])).rows
         #expect(b.count == 1 && b[0].values[0] == .int64(2))
-        #expect(try store.query(QueryRequest(view: "v", keys: [("merchant", "c")])).rows.count == 1)
-        #expect(try store.query(QueryRequest(view: "v", from: t0 + 3_600_000)).rows.isEmpty)
+        #expect(try await store.query(QueryRequest(view: "v", keys: [("merchant", "c")])).rows.count == 1)
+        #expect(try await store.query(QueryRequest(view: "v", from: t0 + 3_600_000)).rows.isEmpty)
     }
 
     @Test func incrementalAndTargetedRunsAreByteIdenticalToFullRuns() async throws {
         let a = makeTempDirectory(), b = makeTempDirectory()
         defer { removeTree(a); removeTree(b) }
-        let sa = try Store.open(at: a), sb = try Store.open(at: b)
+        let sa = try await Store.open(at: a), sb = try await Store.open(at: b)
         defer { sa.close(); sb.close() }
         for s in [sa, sb] {
-            try s.applySchema(testSchema)
+            try await s.applySchema(testSchema)
             try await s.createView(ViewDefinition.parse(json: viewJSON(window: Self.windows[1].0, lateness: "0m")))
         }
         var rng = SplitMix64(seed: 99)

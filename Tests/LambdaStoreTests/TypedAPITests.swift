@@ -35,10 +35,10 @@ import LambdaStoreTestSupport
         var amount_cents: Int
     }
 
-    static func openStore() throws -> (Store, String) {
+    static func openStore() async throws -> (Store, String) {
         let dir = makeTempDirectory("typed")
-        let store = try Store.open(at: dir)
-        try store.applySchema(schema)
+        let store = try await Store.open(at: dir)
+        try await store.applySchema(schema)
         return (store, dir)
     }
 
@@ -89,7 +89,7 @@ import LambdaStoreTestSupport
     // MARK: Typed writes
 
     @Test func encodableAppendEqualsTheColumnBatch() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         var rng = SplitMix64(seed: 13)
         var expected: [[Value]] = []
@@ -108,7 +108,7 @@ import LambdaStoreTestSupport
     }
 
     @Test func millisAndRawRepresentableFields() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         try await store.append([MillisOrder(event_ts: -1, merchant_id: "m", status: .cancelled, amount_cents: 7)], to: "orders")
         #expect(try Self.records(store) == [[.timestamp(-1), .string("m"), .string("cancelled"), .int64(7), .null, .null, .null]])
@@ -118,7 +118,7 @@ import LambdaStoreTestSupport
 
     /// Records of different types (different coding keys) in one append.
     @Test func mixedRecordTypesInOneAppend() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         let records = [AnyRecord(MillisOrder(event_ts: 1, merchant_id: "a", status: .completed, amount_cents: 1)),
                        AnyRecord(Order(event_ts: Date(timeIntervalSince1970: 0.002), merchant_id: "b", amount_cents: 2, flag: true)),
@@ -132,7 +132,7 @@ import LambdaStoreTestSupport
     }
 
     @Test func dateRoundsTowardNegativeInfinity() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         let dates = [Date(timeIntervalSince1970: -0.0005), Date(timeIntervalSince1970: 1.0015), Date(timeIntervalSince1970: 0.001),
                      Date(timeIntervalSince1970: -62_135_596_800), Date(timeIntervalSince1970: 253_402_300_799.999)]
@@ -161,7 +161,7 @@ import LambdaStoreTestSupport
     }
 
     @Test func rowBuilderEqualsTheColumnBatch() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         var rng = SplitMix64(seed: 99)
         let orders = Self.randomOrders(&rng, 500)
@@ -227,7 +227,7 @@ import LambdaStoreTestSupport
     }
 
     @Test func encodableErrorsNameTheField() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         await Self.expectError(.schema, naming: "colour") { try await store.append([Extra()], to: "orders") }
         await Self.expectError(.schema, naming: "merchant_id") { try await store.append([WrongType()], to: "orders") }
@@ -268,7 +268,7 @@ import LambdaStoreTestSupport
     }
 
     @Test func rowBuilderErrorsNameTheFieldAndKeepTheBuilder() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         var b = try store.batchBuilder(for: "orders")
         await Self.expectError(.schema, naming: "colour") { try b.append { row in try row.set("colour", "red") } }
@@ -369,7 +369,7 @@ import LambdaStoreTestSupport
     struct WrongColumnType: Decodable { var merchant_id: Int }
 
     @Test func typedQueriesMatchStoreQuery() async throws {
-        let (store, dir) = try Self.openStore()
+        let (store, dir) = try await Self.openStore()
         defer { store.close(); removeTree(dir) }
         try await store.createView(try ViewDefinition(
             name: "revenue_hourly", stream: "orders", filter: "status = 'completed'", groupBy: ["merchant_id"],
@@ -388,10 +388,10 @@ import LambdaStoreTestSupport
         _ = try await store.runBatch(view: "revenue_hourly")
         try await store.append(orders(200, t0 + 4 * 3_600_000), to: "orders")
 
-        func check(_ keys: [String: QueryKeyValue], _ from: Int64?, _ to: Int64?) throws {
-            let raw = try store.query(QueryRequest(view: "revenue_hourly", keys: keys.map { ($0.key, $0.value.value.description) }, from: from, to: to))
-            let typed = try store.query(view: "revenue_hourly", keys: keys, fromMillis: from, toMillis: to)
-            let byDate = try store.query(view: "revenue_hourly", keys: keys,
+        func check(_ keys: [String: QueryKeyValue], _ from: Int64?, _ to: Int64?) async throws {
+            let raw = try await store.query(QueryRequest(view: "revenue_hourly", keys: keys.map { ($0.key, $0.value.value.description) }, from: from, to: to))
+            let typed = try await store.query(view: "revenue_hourly", keys: keys, fromMillis: from, toMillis: to)
+            let byDate = try await store.query(view: "revenue_hourly", keys: keys,
                                          from: from.map { Date(timeIntervalSince1970: Double($0) / 1000) }, to: to.map { Date(timeIntervalSince1970: Double($0) / 1000) })
             #expect(typed.result.rows == raw.rows && byDate.result.rows == raw.rows)
             #expect(typed.fingerprint == raw.fingerprint && typed.horizon == raw.horizon)
@@ -417,22 +417,22 @@ import LambdaStoreTestSupport
                 #expect(try row.decode(WithEnum.self).source.rawValue == r.source.rawValue)
             }
         }
-        try check([:], nil, nil)
-        try check(["merchant_id": "m1"], nil, nil)
-        try check(["merchant_id": "m2"], t0 + 3_600_000, t0 + 5 * 3_600_000)
-        try check([:], t0 + 4 * 3_600_000, nil)
-        try check([:], nil, t0)
-        let sources = Set(try store.query(view: "revenue_hourly").map(\.source))
+        try await check([:], nil, nil)
+        try await check(["merchant_id": "m1"], nil, nil)
+        try await check(["merchant_id": "m2"], t0 + 3_600_000, t0 + 5 * 3_600_000)
+        try await check([:], t0 + 4 * 3_600_000, nil)
+        try await check([:], nil, t0)
+        let sources = Set(try await store.query(view: "revenue_hourly").map(\.source))
         #expect(sources.contains(.batch) && sources.contains(.speed))
 
-        await Self.expectError(.invalidArgument, naming: "status") { _ = try store.query(view: "revenue_hourly", keys: ["status": "x"]) }
-        await Self.expectError(.invalidArgument, naming: "merchant_id") { _ = try store.query(view: "revenue_hourly", keys: ["merchant_id": 5]) }
-        let answer = try store.query(view: "revenue_hourly")
+        await Self.expectError(.invalidArgument, naming: "status") { _ = try await store.query(view: "revenue_hourly", keys: ["status": "x"]) }
+        await Self.expectError(.invalidArgument, naming: "merchant_id") { _ = try await store.query(view: "revenue_hourly", keys: ["merchant_id": 5]) }
+        let answer = try await store.query(view: "revenue_hourly")
         let row = try #require(answer.first)
         await Self.expectError(.invalidArgument, naming: "nope") { _ = try row.int("nope") }
         await Self.expectError(.schema, naming: "merchant_id") { _ = try row.int("merchant_id") }
         await Self.expectError(.invalidArgument, naming: "nope") { _ = try answer.decode(NeedsMissing.self) }
         await Self.expectError(.schema, naming: "merchant_id") { _ = try answer.decode(WrongColumnType.self) }
-        await Self.expectError(.notFound, naming: "nope") { _ = try store.query(view: "nope") }
+        await Self.expectError(.notFound, naming: "nope") { _ = try await store.query(view: "nope") }
     }
 }

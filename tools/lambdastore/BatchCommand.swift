@@ -21,7 +21,7 @@ struct BatchCommand: AsyncParsableCommand {
             } else {
                 mode = incremental ? .incremental : .full
             }
-            let store = try openStore(common.store)
+            let store = try await openStore(common.store)
             defer { store.close() }
             // Every view gets its run and its line, whichever fails: one broken view does not
             // hide the others' results. Unavailable views are reported as failed.

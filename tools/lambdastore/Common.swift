@@ -15,11 +15,11 @@ struct StoreOptionsGroup: ParsableArguments {
 /// Opens the store for a subcommand. Commands that only read open it without the writer lock,
 /// so they run while another process ingests. The engine logs (swift-log, to stderr) at the
 /// level in `LAMBDASTORE_LOG_LEVEL` (default `error`, so a successful command stays quiet).
-func openStore(_ path: String, readOnly: Bool = false) throws -> Store {
+func openStore(_ path: String, readOnly: Bool = false) async throws -> Store {
     var o = StoreOptions()
     o.readOnly = readOnly
     o.logger.logLevel = logLevel
-    return try Store.open(at: path, options: o)
+    return try await Store.open(at: path, options: o)
 }
 
 /// The log level from `LAMBDASTORE_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical).

@@ -44,7 +44,7 @@ struct DebugCommand: AsyncParsableCommand {
                 var options = StoreOptions()
                 options.log.segmentBytesMax = segmentBytes
                 options.log.codec = Codec(name: codec) ?? .lz4
-                let store = try Store.open(at: common.store, options: options)
+                let store = try await Store.open(at: common.store, options: options)
                 defer { store.close() }
                 let records = CrashLoopRecords(seed: seed, stream: stream)
                 if store.streams.contains(stream) {
@@ -53,7 +53,7 @@ struct DebugCommand: AsyncParsableCommand {
                         throw LambdaStoreError(.schema, "stream '\(stream)' exists with a schema other than the drill's")
                     }
                 } else {
-                    try store.applySchema(records.schema)
+                    try await store.applySchema(records.schema)
                 }
                 var next = try store.streamLog(stream).endOffset
                 try writeStdout("resume \(next)\n")
@@ -154,7 +154,7 @@ struct DebugCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try Store.open(at: common.store)
+                let store = try await Store.open(at: common.store)
                 defer { store.close() }
                 let truncated = store.recoveryReports.reduce(Int64(0)) { $0 + $1.bytesTruncated }
                 if !common.json { for r in store.recoveryReports { print("recovery: \(r)") } }

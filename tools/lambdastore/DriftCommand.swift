@@ -8,9 +8,9 @@ struct DriftCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store, readOnly: true)
+            let store = try await openStore(common.store, readOnly: true)
             defer { store.close() }
-            let reports = try store.driftReports(view: view)
+            let reports = try await store.driftReports(view: view)
             if common.json {
                 print((["reports": .array(reports.map(\.json))] as JSONValue).serialized())
             } else if reports.isEmpty {
@@ -32,7 +32,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store)
+            let store = try await openStore(common.store)
             defer { store.close() }
             let incident = try await store.reconcile(view: view)
             if common.json {
@@ -53,7 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store, readOnly: true)
+            let store = try await openStore(common.store, readOnly: true)
             defer { store.close() }
             let bar = stderrIsTerminal ? ProgressBar(label: "replay \(view)") : nil
             let r = try await store.replayDrill(view: view, recoveryTargetSeconds: target, progress: bar?.handler)
@@ -75,7 +75,7 @@ struct CompactCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store)
+            let store = try await openStore(common.store)
             defer { store.close() }
             let bar = stderrIsTerminal && !dryRun ? ProgressBar(label: "compact") : nil
             let r = try await store.compact(dryRun: dryRun, progress: bar?.handler)

@@ -49,7 +49,7 @@ struct IngestCommand: AsyncParsableCommand {
                 rejects = try fs.open(rejectFile, mode: .truncate)
             }
             defer { try? rejects?.close() }
-            let store = try openStore(common.store)
+            let store = try await openStore(common.store)
             defer { store.close() }
             var position: Int64 = 0
             let summary = try await store.ingest(stream: stream, format: fmt, durability: dur, read: { buf throws(LambdaStoreError) in

@@ -58,10 +58,10 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try openStore(common.store)
+                let store = try await openStore(common.store)
                 defer { store.close() }
                 if let stream {
-                    var p = try store.streamPolicy(stream)
+                    var p = try await store.streamPolicy(stream)
                     p.segmentBytes = try PolicyCommand.byteCount(segmentBytes, option: "--segment-bytes").apply(to: p.segmentBytes)
                     p.segmentAgeMillis = try PolicyCommand.duration(segmentAge, option: "--segment-age").apply(to: p.segmentAgeMillis)
                     p.archiveAfterMillis = try PolicyCommand.duration(archiveAfter, option: "--archive-after").apply(to: p.archiveAfterMillis)
@@ -72,18 +72,18 @@ struct PolicyCommand: AsyncParsableCommand {
                     // without it again withdraws it (and `validate` then refuses the drop).
                     p.allowHistoryLoss = allowHistoryLoss || (p.allowHistoryLoss && dropHistoryAfter == nil)
                     if p.dropHistoryAfterMillis == nil { p.allowHistoryLoss = false }
-                    try store.setStreamPolicy(p, for: stream)
+                    try await store.setStreamPolicy(p, for: stream)
                 } else if let view {
-                    var p = try store.viewPolicy(view)
+                    var p = try await store.viewPolicy(view)
                     if let k = keepGenerations {
                         if k == "none" { p.keepGenerations = nil } else {
                             guard let n = Int(k) else { throw ValidationError("--keep-generations: '\(k)' is not an integer or none") }
                             p.keepGenerations = n
                         }
                     }
-                    try store.setViewPolicy(p, for: view)
+                    try await store.setViewPolicy(p, for: view)
                 }
-                let shown = try store.policiesJSON(stream: stream, view: view)
+                let shown = try await store.policiesJSON(stream: stream, view: view)
                 if common.json { print(shown.serialized()) } else { PolicyCommand.printPolicies(shown) }
                 return 0
             }
@@ -98,9 +98,9 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try openStore(common.store, readOnly: true)
+                let store = try await openStore(common.store, readOnly: true)
                 defer { store.close() }
-                let shown = try store.policiesJSON(stream: stream, view: view)
+                let shown = try await store.policiesJSON(stream: stream, view: view)
                 if common.json { print(shown.serialized()) } else { PolicyCommand.printPolicies(shown) }
                 return 0
             }

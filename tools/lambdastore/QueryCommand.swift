@@ -14,7 +14,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store, readOnly: true)
+            let store = try await openStore(common.store, readOnly: true)
             defer { store.close() }
             let info = try store.viewInfo(view)
             let keys: [(field: String?, value: String)] = key.map { k in
@@ -28,7 +28,7 @@ struct QueryCommand: AsyncParsableCommand {
                 throw ValidationError("--from (\(f)) must be before --to (\(t)): windows start in [from, to)")
             }
             let request = QueryRequest(view: view, keys: keys, from: fromTime, to: toTime)
-            let result = try store.query(request)
+            let result = try await store.query(request)
             if let note = result.note { printError("lambdastore: note: \(note)") }
             let out = QueryOutput(result: result)
             if common.json {

@@ -13,9 +13,9 @@ struct SchemaCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let bytes = try PosixFileSystem().readFile(file, limit: Limits.metadataBytesMax)
                 let schema = try SchemaFile.parse(json: bytes)
-                let store = try openStore(common.store)
+                let store = try await openStore(common.store)
                 defer { store.close() }
-                let result = try store.applySchema(schema)
+                let result = try await store.applySchema(schema)
                 let (what, version): (String, UInt32) = switch result {
                 case .created(let v): ("created", v)
                 case .evolved(let v): ("evolved", v)

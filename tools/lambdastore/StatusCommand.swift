@@ -7,9 +7,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try openStore(common.store, readOnly: true)
+            let store = try await openStore(common.store, readOnly: true)
             defer { store.close() }
-            let s = try store.status()
+            let s = try await store.status()
             if common.json {
                 print(s.json.serialized())
                 return 0

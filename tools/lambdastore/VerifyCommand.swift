@@ -10,7 +10,7 @@ struct VerifyCommand: AsyncParsableCommand {
             guard PosixFileSystem().isDirectory(common.store) else {
                 throw LambdaStoreError(.notFound, "no store here", path: common.store)
             }
-            let r = Store.verify(at: common.store)
+            let r = await Store.verify(at: common.store)
             if common.json {
                 print(r.json.serialized())
             } else {
@@ -38,7 +38,7 @@ struct RepairCommand: AsyncParsableCommand {
             guard PosixFileSystem().isDirectory(common.store) else {
                 throw LambdaStoreError(.notFound, "no store here", path: common.store)
             }
-            let r = try Store.repair(at: common.store)
+            let r = try await Store.repair(at: common.store)
             if common.json {
                 print((["repaired": .array(r.log.map { a in
                     (["stream": .string(a.stream), "file": .string(a.file), "offset": .int(a.offset), "reason": .string(a.reason),

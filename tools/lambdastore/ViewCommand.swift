@@ -15,7 +15,7 @@ struct ViewCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let bytes = try PosixFileSystem().readFile(file, limit: Limits.metadataBytesMax)
                 let def = try ViewDefinition.parse(json: bytes)
-                let store = try openStore(common.store)
+                let store = try await openStore(common.store)
                 defer { store.close() }
                 let result = try await store.createView(def, fromEarliestReplayable: fromEarliest)
                 let (what, fp): (String, String) = switch result {
@@ -39,7 +39,7 @@ struct ViewCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try openStore(common.store, readOnly: true)
+                let store = try await openStore(common.store, readOnly: true)
                 defer { store.close() }
                 let views = store.views()
                 if common.json {

@@ -16,15 +16,15 @@ extension Bench {
         main.close()
         mainStore = nil
         _ = try Files.run("/bin/cp", ["-a", mainRoot, dir])
-        let store = try Store.open(at: dir, options: storeOptions())
+        let store = try await Store.open(at: dir, options: storeOptions())
         defer { store.close() }
         let stream = try store.streamLog("orders")
         let rawBytes = stream.rawBytes
         log("== archive: raw \(rawBytes) B (\(fixed(Double(rawBytes) / Double(n), 2)) B/event)")
 
         // Recompute from raw segments.
-        let fromRaw = try timeRunsSync {
-            let r = try store.recompute(view: Workload.viewName)
+        let fromRaw = try await timeRunsAsync {
+            let r = try await store.recompute(view: Workload.viewName)
             guard r.events == Int64(self.n) else { throw WorkloadError(description: "recompute read \(r.events)") }
             return r.table.cellCount
         }
@@ -32,10 +32,10 @@ extension Bench {
                    code: "store.recompute(view: \"revenue_hourly\") with every event in raw segments")
 
         // compact: roll (segment bytes lowered so the active segment is due), archive everything.
-        var p = try store.streamPolicy("orders")
+        var p = try await store.streamPolicy("orders")
         p.segmentBytes = StreamPolicy.segmentBytesMin
         p.archiveAfterMillis = 0
-        try store.setStreamPolicy(p, for: "orders")
+        try await store.setStreamPolicy(p, for: "orders")
         gate.waitQuiet()
         let t0 = nowNanos()
         let report1 = try await store.compact()
@@ -72,10 +72,10 @@ extension Bench {
 
         // Raw copies gone: history is read from the archive alone.
         p.keepRawMillis = 0
-        try store.setStreamPolicy(p, for: "orders")
+        try await store.setStreamPolicy(p, for: "orders")
         _ = try await store.compact()
-        let fromArchive = try timeRunsSync {
-            let r = try store.recompute(view: Workload.viewName)
+        let fromArchive = try await timeRunsAsync {
+            let r = try await store.recompute(view: Workload.viewName)
             guard r.events == Int64(self.n) else { throw WorkloadError(description: "recompute read \(r.events)") }
             return r.table.cellCount
         }

@@ -29,17 +29,12 @@ final class StopFlag: Sendable {
     var isRaised: Bool { raised.load(ordering: .relaxed) }
 }
 
-/// Runs `body(i)` for `i` in `0..<count`, each on a thread of its own: outside Swift's
-/// cooperative pool (two threads here), which a loop that never suspends would hold.
-func onThreads<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+/// Runs `body(i)` for `i` in `0..<count`, each in a task of its own (`Store.query` is async:
+/// it reads snapshot chunks off the cooperative pool, and serves a view held in memory alone
+/// on the calling task).
+func onTasks<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
     try await withThrowingTaskGroup(of: (Int, T).self) { group in
-        for i in 0..<count {
-            group.addTask {
-                try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int, T), any Error>) in
-                    Thread { c.resume(with: Result { (i, try body(i)) }) }.start()
-                }
-            }
-        }
+        for i in 0..<count { group.addTask { (i, try await body(i)) } }
         var out: [(Int, T)] = []
         for try await r in group { out.append(r) }
         return out.sorted { $0.0 < $1.0 }.map(\.1)
@@ -58,7 +53,7 @@ extension Bench {
         log("== building the \(kind) template store (untimed)")
         let s: Store
         if kind == "published" {
-            s = try Store.open(at: try copyStore(all, as: name), options: storeOptions())
+            s = try await Store.open(at: try copyStore(all, as: name), options: storeOptions())
             _ = try await s.runBatch(view: Workload.viewName)
         } else {
             s = try await freshStore(name, view: true)
@@ -96,7 +91,7 @@ extension Bench {
             store = nil
             let dir = try copyStore(template, as: "run")
             let t0 = nowNanos()
-            let s = try Store.open(at: dir, options: storeOptions())
+            let s = try await Store.open(at: dir, options: storeOptions())
             opens.append(seconds(since: t0))
             store = s
             try await prepare(s)
@@ -138,13 +133,13 @@ extension Bench {
     }
 
     /// `store.query` over `requests` (from `first`, cyclically) for `seconds`.
-    nonisolated static func queryLoop(_ store: Store, _ requests: [QueryRequest], first: Int, seconds limit: Double) throws -> LoopResult {
+    nonisolated static func queryLoop(_ store: Store, _ requests: [QueryRequest], first: Int, seconds limit: Double) async throws -> LoopResult {
         var r = LoopResult()
         let start = nowNanos()
         var i = first
         while seconds(since: start) < limit {
             let t0 = nowNanos()
-            blackHole(try store.query(requests[i % requests.count]))
+            blackHole(try await store.query(requests[i % requests.count]))
             r.lat.append(Double(nowNanos() &- t0) / 1e3)
             i += 1
         }
@@ -163,7 +158,7 @@ extension Bench {
 
     /// One query that makes the store build the view's speed layer (untimed).
     func buildSpeed(_ s: Store) async throws {
-        _ = try s.query(QueryRequest(view: Workload.viewName, keys: [(field: nil, value: Workload.merchantName(0))], from: 0, to: Workload.hourMillis))
+        _ = try await s.query(QueryRequest(view: Workload.viewName, keys: [(field: nil, value: Workload.merchantName(0))], from: 0, to: Workload.hourMillis))
     }
 
     /// Rows for loops measured by ``storeRuns``: the median rate (min–max over the runs) and
@@ -224,8 +219,8 @@ extension Bench {
         let requests = sampleCells(try requireSpeedTable(), count: o.queries).map(request)
         let loadSeconds = o.loadSeconds
         // Warm-up, untimed: builds the speed layer, decodes the row groups, checks one row per cell.
-        func warmQueries(_ s: Store) throws {
-            for r in requests where try s.query(r).rows.count != 1 {
+        func warmQueries(_ s: Store) async throws {
+            for r in requests where try await s.query(r).rows.count != 1 {
                 throw WorkloadError(description: "query of \(r.keys[0].value) at \(r.from ?? 0) did not return one row")
             }
         }
@@ -235,8 +230,8 @@ extension Bench {
                 let (t, runs, _) = try await storeRuns(template, prepare: warmQueries) { s in
                     let stop = StopFlag()
                     async let appends = Self.appendLoop(s, batches, span: span, limit: appender ? .max : 0, stop: stop)
-                    let q = try await onThreads(threads) { i in
-                        try Bench.queryLoop(s, requests, first: i * requests.count / threads, seconds: loadSeconds)
+                    let q = try await onTasks(threads) { i in
+                        try await Bench.queryLoop(s, requests, first: i * requests.count / threads, seconds: loadSeconds)
                     }
                     stop.raise()
                     return (LoopResult(merging: q), try await appends)
@@ -245,7 +240,7 @@ extension Bench {
                 loopRows("queryload.q\(threads)" + (appender ? ".append" : ""),
                          "Store.query key + one window, \(threads) query thread\(threads > 1 ? "s" : "")" + (appender ? ", one task appending (none, 1k batches)" : ", no appender"),
                          t, runs.map(\.0), unit: "queries/s", threads: threads,
-                         code: "store.query(QueryRequest(view:, keys: [(nil, merchant)], from: w, to: w + 1h)) in a loop on each thread for \(loadSeconds) s"
+                         code: "store.query(QueryRequest(view:, keys: [(nil, merchant)], from: w, to: w + 1h)) in a loop in each task for \(loadSeconds) s"
                              + (appender ? "; store.append(1k batch, durability: .none) in a loop meanwhile" : ""),
                          notes: "batch snapshot over 90 % of the events + speed part (the last 10 %" + (appender ? " and the appended events" : "")
                              + "); decoded row groups warm" + (appender ? "; appender ev/s per run: \(appendRates)" : ""))

@@ -115,8 +115,8 @@ extension Bench {
         let requests = sample.map(request)
         let keys: [[String: QueryKeyValue]] = requests.map { ["merchant_id": QueryKeyValue($0.keys[0].value)] }
         for i in 0..<min(20, requests.count) {
-            let raw = try store.query(requests[i])
-            let typed = try store.query(view: Workload.viewName, keys: keys[i], fromMillis: requests[i].from, toMillis: requests[i].to)
+            let raw = try await store.query(requests[i])
+            let typed = try await store.query(view: Workload.viewName, keys: keys[i], fromMillis: requests[i].from, toMillis: requests[i].to)
             guard typed.result.rows == raw.rows, typed.count == 1 else {
                 throw WorkloadError(description: "typed query \(i) differs from Store.query")
             }
@@ -126,9 +126,9 @@ extension Bench {
         let a = NoiseMeter.Mark()
         for (i, r) in requests.enumerated() {
             let t0 = nowNanos()
-            let raw = try store.query(r)
+            let raw = try await store.query(r)
             let t1 = nowNanos()
-            let typed = try store.query(view: Workload.viewName, keys: keys[i], fromMillis: r.from, toMillis: r.to)
+            let typed = try await store.query(view: Workload.viewName, keys: keys[i], fromMillis: r.from, toMillis: r.to)
             let t2 = nowNanos()
             let revenue = try typed.first?.int("revenue")
             let t3 = nowNanos()
@@ -148,7 +148,7 @@ extension Bench {
                 target: nil, code: "store.query(view: \"revenue_hourly\", keys: [\"merchant_id\": m], fromMillis: w, toMillis: w + 1h)",
                 notes: "p50 overhead vs Store.query \(fixed(overhead50 * 1000, 0)) ns, p99 overhead \(fixed(overhead99 * 1000, 0)) ns (target < 1 µs: \(overhead99 < 1 ? "met" : "missed"))")
         latency("typedquery.typed_read", "Typed query + row.int(\"revenue\")", readLat, foreign: foreign, target: nil,
-                code: "try store.query(view:…).first?.int(\"revenue\")")
+                code: "try await store.query(view:…).first?.int(\"revenue\")")
         report.add(Measurement(id: "typedquery.p99_overhead", title: "Typed query p99 overhead vs Store.query", value: overhead99, unit: "us",
                                threads: 1, runs: requests.count, target: Target(text: "< 1 µs", met: overhead99 < 1),
                                cmd: cmd + "  # p99(typed) − p99(Store.query), interleaved calls", foreignMax: foreign))

@@ -18,16 +18,16 @@ extension Store {
     /// }
     /// try await store.append(b, durability: .sync)
     /// ```
-    /// - Throws: ``LambdaStoreError/Code/notFound`` for an unknown stream.
+    /// - Throws: `LambdaStoreError/Code/notFound` for an unknown stream.
     public func batchBuilder(for stream: String, capacity: Int = 0) throws(LambdaStoreError) -> BatchBuilder {
         BatchBuilder(schema: try schema(of: stream), capacity: capacity)
     }
 
     /// Appends the records of `builder` to its stream (see
-    /// `append(_:to:durability:)` of a ``ColumnBatch``). The builder is left as it was: call
+    /// `append(_:to:durability:)` of a `ColumnBatch`). The builder is left as it was: call
     /// ``BatchBuilder/removeAll(keepingCapacity:)`` to reuse it.
     /// - Returns: the offsets assigned (empty for an empty builder).
-    /// - Throws: as `append(_:to:durability:)` of a ``ColumnBatch`` (`.schema` when the stream's
+    /// - Throws: as `append(_:to:durability:)` of a `ColumnBatch` (`.schema` when the stream's
     ///   schema changed since the builder was made).
     @discardableResult
     public func append(_ builder: BatchBuilder, durability: Durability = .sync) async throws(LambdaStoreError) -> Range<Int64> {
@@ -39,7 +39,7 @@ extension Store {
     }
 }
 
-/// Builds a ``ColumnBatch`` record by record, setting fields by name; every value is checked
+/// Builds a `ColumnBatch` record by record, setting fields by name; every value is checked
 /// against the schema as it is set, and every record when it is complete.
 ///
 /// A record that fails (a thrown `set`, or a required field left unset) is not added: the
@@ -75,7 +75,7 @@ public struct BatchBuilder: Sendable {
     /// Adds one record: `body` sets its fields on `row`; fields it leaves unset take their
     /// default, else null when nullable.
     /// - Throws: the first error of `body` (a ``RowBuilder`` `set` throws a
-    ///   ``LambdaStoreError`` naming the field), or ``LambdaStoreError/Code/schema``
+    ///   `LambdaStoreError` naming the field), or `LambdaStoreError/Code/schema`
     ///   `missing field 'x'` for an unset field that is neither nullable nor defaulted. The
     ///   record is then not added.
     public mutating func append(_ body: (inout RowBuilder) throws -> Void) throws {
@@ -145,7 +145,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets a `string` field.
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist or
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist or
     ///   is not a `string`.
     public mutating func set(_ field: String, _ value: String) throws(LambdaStoreError) {
         let f = try self.field(field)
@@ -155,7 +155,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets an `int64` field, a `float64` field (converted) or a `timestamp` field (epoch ms).
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist, has
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist, has
     ///   another type, or (a timestamp) the value is outside `Timestamp.supportedRange`.
     public mutating func set(_ field: String, _ value: Int64) throws(LambdaStoreError) {
         let f = try self.field(field)
@@ -175,7 +175,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets a `float64` field.
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist or
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist or
     ///   is not a `float64`.
     public mutating func set(_ field: String, _ value: Double) throws(LambdaStoreError) {
         let f = try self.field(field)
@@ -185,7 +185,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets a `bool` field.
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist or
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist or
     ///   is not a `bool`.
     public mutating func set(_ field: String, _ value: Bool) throws(LambdaStoreError) {
         let f = try self.field(field)
@@ -195,7 +195,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets a `timestamp` field to `value` in epoch milliseconds, rounded toward −∞.
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist, is
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist, is
     ///   not a `timestamp`, or the date is outside `Timestamp.supportedRange`.
     public mutating func set(_ field: String, _ value: Date) throws(LambdaStoreError) {
         let f = try self.field(field)
@@ -205,8 +205,8 @@ public struct RowBuilder: Sendable {
         kinds[f] = 1
     }
 
-    /// Sets a field from a ``Value`` of its type, or null (``Value/null``).
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist, the
+    /// Sets a field from a `Value` of its type, or null (`Value/null`).
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist, the
     ///   value has another type, or it is null and the field is not nullable.
     public mutating func set(_ field: String, _ value: Value) throws(LambdaStoreError) {
         switch value {
@@ -226,7 +226,7 @@ public struct RowBuilder: Sendable {
     }
 
     /// Sets a field to null.
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the field when it does not exist or
+    /// - Throws: `LambdaStoreError/Code/schema` naming the field when it does not exist or
     ///   is not nullable.
     public mutating func setNull(_ field: String) throws(LambdaStoreError) {
         let f = try self.field(field)

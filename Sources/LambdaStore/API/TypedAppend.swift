@@ -19,26 +19,26 @@ extension Store {
     /// try await store.append(orders, to: "orders", durability: .none)
     /// ```
     ///
-    /// Each value is encoded straight into the columns of one ``ColumnBatch`` (a keyed container
-    /// only), then appended as `append(_:to:durability:)` of a ``ColumnBatch`` does:
+    /// Each value is encoded straight into the columns of one `ColumnBatch` (a keyed container
+    /// only), then appended as `append(_:to:durability:)` of a `ColumnBatch` does:
     /// - `Date` → `timestamp` (epoch milliseconds, rounded toward −∞; a date outside
     ///   `Timestamp.supportedRange` is refused); an integer into a `timestamp` field is read
     ///   as epoch milliseconds.
     /// - Swift integers → `int64` (a `UInt64` above `Int64.max` is refused), or `float64`.
     /// - `Double`, `Float` → `float64`; `Bool` → `bool`; `String` → `string`.
-    /// - A `nil` (``Encoder`` `encodeNil`) → null when the field is nullable. A field the value
+    /// - A `nil` (`Encoder` `encodeNil`) → null when the field is nullable. A field the value
     ///   does not encode (an omitted `Optional`) takes the field's default, else null when
     ///   nullable.
     /// - A type with its own single-value encoding (a `RawRepresentable` enum) is stored as
     ///   the value it encodes.
     ///
     /// - Returns: the offsets assigned, dense and increasing (empty for no values).
-    /// - Throws: ``LambdaStoreError/Code/schema`` naming the record (its position in `values`)
+    /// - Throws: `LambdaStoreError/Code/schema` naming the record (its position in `values`)
     ///   and the field: a key that is not a field, a field encoded twice, a missing field that
     ///   is neither nullable nor defaulted, a null in a non-nullable field, a value of another
     ///   type, an out-of-range integer or date, a nested or unkeyed container;
-    ///   ``LambdaStoreError/Code/invalidArgument`` for an error the value's own `encode(to:)`
-    ///   threw; and whatever `append(_:to:durability:)` of a ``ColumnBatch`` throws.
+    ///   `LambdaStoreError/Code/invalidArgument` for an error the value's own `encode(to:)`
+    ///   threw; and whatever `append(_:to:durability:)` of a `ColumnBatch` throws.
     /// - Complexity: O(records × fields); no per-record allocation besides the one keyed
     ///   container box `KeyedEncodingContainer` needs.
     @discardableResult

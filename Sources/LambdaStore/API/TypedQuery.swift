@@ -7,7 +7,7 @@ import LambdaStoreCore
 import LambdaStoreViews
 
 /// A group-key value for a typed query: a string, integer, floating-point or Boolean
-/// literal, a ``Value``, or a date (``date(_:)``) for a `timestamp` group field.
+/// literal, a `Value`, or a date (``date(_:)``) for a `timestamp` group field.
 ///
 /// Thread safety: a value type.
 public struct QueryKeyValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
@@ -15,7 +15,7 @@ public struct QueryKeyValue: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     /// The value.
     public var value: Value
 
-    /// A key value from a ``Value``.
+    /// A key value from a `Value`.
     public init(_ value: Value) { self.value = value }
     /// A `string` key.
     public init(_ value: String) { self.value = .string(value) }
@@ -46,26 +46,27 @@ extension Store {
     /// types.
     ///
     /// ```swift
-    /// let answer = try store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"],
-    ///                              from: start, to: end)
+    /// let answer = try await store.query(view: "revenue_hourly", keys: ["merchant_id": "m1"],
+    ///                                    from: start, to: end)
     /// for row in answer { print(try row.date("window_start")!, try row.int("revenue") ?? 0, row.source) }
     /// let hours = try answer.decode(RevenueHour.self)
     /// ```
     /// - Parameters:
+    ///   - view: the view's name.
     ///   - keys: group-by field → value (every row has these values); empty: every key.
     ///   - from: windows starting at or after this instant (nil: no bound).
     ///   - to: windows starting before this instant (nil: no bound).
-    /// - Throws: ``LambdaStoreError/Code/invalidArgument`` naming a key that is not a
+    /// - Throws: `LambdaStoreError/Code/invalidArgument` naming a key that is not a
     ///   group-by field or whose value does not fit its type; `.notFound` for an unknown view;
     ///   whatever ``query(_:)`` throws.
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) throws(LambdaStoreError) -> QueryAnswer {
-        try query(view: view, keys: keys,
+    public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) async throws(LambdaStoreError) -> QueryAnswer {
+        try await query(view: view, keys: keys,
                   fromMillis: from.map { Self.boundMillis($0) }, toMillis: to.map { Self.boundMillis($0) })
     }
 
     /// ``query(view:keys:from:to:)`` with the range of window starts in epoch milliseconds:
     /// windows with `fromMillis <= start < toMillis` (a nil bound is open).
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) throws(LambdaStoreError) -> QueryAnswer {
+    public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) async throws(LambdaStoreError) -> QueryAnswer {
         var request = QueryRequest(view: view, from: fromMillis, to: toMillis)
         if !keys.isEmpty {
             let h = try handle(view)
@@ -78,7 +79,7 @@ extension Store {
                 request.keys.append((name, try Self.keyText(k.value, g)))
             }
         }
-        let result = try query(request)
+        let result = try await query(request)
         return QueryAnswer(result: result, columns: AnswerColumns(result))
     }
 
@@ -190,7 +191,7 @@ public struct AnswerRow: Sendable {
     public var windowStartMillis: Int64? { raw.windowStart }
 
     /// The value of `column`, or nil when the answer has no such column (a null value is
-    /// ``Value/null``).
+    /// `Value/null`).
     public subscript(column: String) -> Value? {
         guard let i = columns.index[column] else { return nil }
         return value(at: i)
@@ -208,7 +209,7 @@ public struct AnswerRow: Sendable {
     }
 
     /// The value of `column`.
-    /// - Throws: ``LambdaStoreError/Code/invalidArgument`` naming the column when the answer
+    /// - Throws: `LambdaStoreError/Code/invalidArgument` naming the column when the answer
     ///   has none of that name.
     public func value(_ column: String) throws(LambdaStoreError) -> Value {
         guard let v = self[column] else {
@@ -222,8 +223,8 @@ public struct AnswerRow: Sendable {
     }
 
     /// An integer column (`int64`, or a `timestamp` as epoch ms); nil when null.
-    /// - Throws: ``LambdaStoreError/Code/invalidArgument`` for an unknown column,
-    ///   ``LambdaStoreError/Code/schema`` naming it for a value of another type.
+    /// - Throws: `LambdaStoreError/Code/invalidArgument` for an unknown column,
+    ///   `LambdaStoreError/Code/schema` naming it for a value of another type.
     public func int(_ column: String) throws(LambdaStoreError) -> Int64? {
         switch try value(column) {
         case .null: return nil
@@ -278,8 +279,8 @@ public struct AnswerRow: Sendable {
     /// `float64` or `int64`, `String`, `Bool`, `Date` from `timestamp`, `Optional` for a null
     /// or absent column, and a type decoding itself from one of those (a `RawRepresentable`
     /// enum, such as one for `source`).
-    /// - Throws: ``LambdaStoreError/Code/invalidArgument`` naming a column `T` needs and the
-    ///   answer lacks, ``LambdaStoreError/Code/schema`` naming a column whose value does not
+    /// - Throws: `LambdaStoreError/Code/invalidArgument` naming a column `T` needs and the
+    ///   answer lacks, `LambdaStoreError/Code/schema` naming a column whose value does not
     ///   fit (or is null for a non-optional property).
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(LambdaStoreError) -> T {
         do {

@@ -10,7 +10,7 @@ import LambdaStoreViews
 /// .milliseconds(1500)
 /// ```
 ///
-/// A negative length is kept as is; ``ViewDefinition/validate()`` rejects it by key path, as
+/// A negative length is kept as is; `ViewDefinition/validate()` rejects it by key path, as
 /// it rejects the same value in a view file. The factories trap when the length in
 /// milliseconds overflows `Int64`, as integer arithmetic does.
 ///
@@ -80,9 +80,9 @@ extension AggregateSpec {
 }
 
 extension ViewDefinition {
-    /// A definition built in Swift, validated as ``parse(json:)`` validates a view file; the
-    /// result equals the parsed form of the same view and has the same ``canonicalForm`` and
-    /// ``fingerprint``.
+    /// A definition built in Swift, validated as `parse(json:)` validates a view file; the
+    /// result equals the parsed form of the same view and has the same `canonicalForm` and
+    /// `fingerprint`.
     ///
     /// ```swift
     /// let view = try ViewDefinition(
@@ -91,8 +91,8 @@ extension ViewDefinition {
     ///     allowedLateness: .minutes(10),
     ///     aggregates: [.sum("amount_cents", as: "revenue"), .count(as: "orders")])
     /// ```
-    /// - Throws: ``LambdaStoreError/Code/view`` naming the key path of the offending value,
-    ///   exactly as ``validate()`` does (`window.slide: …`, `aggregates[1].name: …`).
+    /// - Throws: `LambdaStoreError/Code/view` naming the key path of the offending value,
+    ///   exactly as `validate()` does (`window.slide: …`, `aggregates[1].name: …`).
     public init(name: String, stream: String, filter: String? = nil, groupBy: [String] = [], window: WindowSpec = .none,
                 allowedLateness: ViewInterval, aggregates: [AggregateSpec], drift: DriftThresholds = DriftThresholds()) throws(LambdaStoreError) {
         self.init(name: name, stream: stream, filter: filter, groupBy: groupBy, window: window,
@@ -100,10 +100,10 @@ extension ViewDefinition {
         try validate()
     }
 
-    /// This definition after ``validate()``: for one made with the memberwise
+    /// This definition after `validate()`: for one made with the memberwise
     /// `init(name:stream:filter:groupBy:window:allowedLateness:aggregates:drift:)` that takes
     /// lateness in milliseconds and does not validate.
-    /// - Throws: as ``validate()``.
+    /// - Throws: as `validate()`.
     public func validated() throws(LambdaStoreError) -> ViewDefinition {
         try validate()
         return self

@@ -81,7 +81,16 @@ extension Store {
     }
 
     /// A batch run of `handle`, whose ``ViewHandle/runs`` turn the caller holds.
+    /// The run itself (replay, recompute, snapshot write, publish) blocks a thread for as long
+    /// as it takes: it runs off the cooperative pool.
     func runBatchLocked(_ handle: ViewHandle, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler?) async throws(LambdaStoreError) -> BatchSummary {
+        try await Blocking.run { () throws(LambdaStoreError) -> BatchSummary in
+            try self.runBatchBlocking(handle, mode: mode, replacing: replacing, progress: progress)
+        }
+    }
+
+    /// ``runBatchLocked(_:mode:replacing:progress:)`` on the calling thread.
+    func runBatchBlocking(_ handle: ViewHandle, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler?) throws(LambdaStoreError) -> BatchSummary {
         try requireWritable()
         let name = handle.name
         let started = options.clock()
@@ -392,7 +401,14 @@ extension Store {
     /// included), for what-if checks and for measuring the aggregation alone.
     /// - Returns: the table over `[0, visible end)` and the number of events read.
     /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
-    public func recompute(view name: String, progress: ProgressHandler? = nil) throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
+    ///
+    /// Reads the whole log and aggregates on its own threads: off the cooperative pool.
+    public func recompute(view name: String, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
+        try await Blocking.run { () throws(LambdaStoreError) -> (table: ViewTable, events: Int64) in try self.recomputeBlocking(view: name, progress: progress) }
+    }
+
+    /// ``recompute(view:progress:)`` on the calling thread.
+    func recomputeBlocking(view name: String, progress: ProgressHandler?) throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
         let rt = try runtime(name)
         let stream = try log.stream(rt.definition.stream)
         let (table, events) = try recomputeAll(stream: stream, view: rt.compiled, horizon: stream.visibleEndOffset, progress: progress)

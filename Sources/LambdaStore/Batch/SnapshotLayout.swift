@@ -149,7 +149,7 @@ struct SnapshotLayout: Sendable {
 
     /// Reads the cells of `reader` whose window start is in `range` and whose group values match
     /// `keys`, using the row-group statistics to skip the rest. Row groups are decoded through
-    /// the reader's cache (``SnapshotReader/rowGroupColumns(_:)``) when the read is narrow (a
+    /// the reader's cache (`SnapshotReader/rowGroupColumns(_:)`) when the read is narrow (a
     /// window range or a key given); within a group, rows sorted by (window, key) are found by
     /// binary search.
     func read(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {

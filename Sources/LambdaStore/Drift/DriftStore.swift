@@ -89,7 +89,7 @@ extension Store {
     func driftPath(_ view: String) -> String { Path.join(viewDirectory(view), "DRIFT") }
 
     /// Reads a view's persisted drift reports, oldest first (format-spec.md §6.1, §6.4). Files
-    /// written before ``Limits/driftFileBytesMax`` existed may be up to ``Limits/metadataBytesMax``.
+    /// written before `Limits/driftFileBytesMax` existed may be up to `Limits/metadataBytesMax`.
     func loadDriftReports(view: String) throws(LambdaStoreError) -> [DriftReport] {
         let path = driftPath(view)
         guard fs.exists(path) else { return [] }
@@ -103,7 +103,7 @@ extension Store {
     }
 
     /// Appends a report: the file is rewritten atomically (temp, fsync, rename, fsync dir),
-    /// bounded to ``Limits/driftFileBytesMax`` by ``DetailBound`` (the oldest reports'
+    /// bounded to `Limits/driftFileBytesMax` by `DetailBound` (the oldest reports'
     /// `differingWindows` go first, their counts stay).
     ///
     /// The newest report's summary is also carried in the manifest, so a crash between the
@@ -129,7 +129,14 @@ extension Store {
     /// The persisted drift reports of `view`, newest first. A report read back from the
     /// manifest's summary (its `DRIFT` write was lost) has no `differingWindows`.
     /// - Throws: `.notFound` for an unknown view, `.corruption` for a damaged drift file.
-    public func driftReports(view: String) throws(LambdaStoreError) -> [DriftReport] {
+    ///
+    /// Reads the view's `DRIFT` file: off the cooperative pool.
+    public func driftReports(view: String) async throws(LambdaStoreError) -> [DriftReport] {
+        try await Blocking.run { () throws(LambdaStoreError) -> [DriftReport] in try self.driftReportsBlocking(view: view) }
+    }
+
+    /// ``driftReports(view:)`` on the calling thread.
+    func driftReportsBlocking(view: String) throws(LambdaStoreError) -> [DriftReport] {
         let v = try runtime(view)
         var all = try loadDriftReports(view: view)
         if let text = v.manifest.extra["drift"] {

@@ -95,7 +95,14 @@ public struct CompactReport: Sendable {
 
 extension Store {
     /// Bytes per tier now: raw segments, archive files, view snapshot and base files.
-    public func tierBytes() -> TierBytes {
+    ///
+    /// Lists and opens the snapshot files: off the cooperative pool.
+    public func tierBytes() async -> TierBytes {
+        await Blocking.run { () -> TierBytes in self.tierBytesBlocking() }
+    }
+
+    /// ``tierBytes()`` on the calling thread.
+    func tierBytesBlocking() -> TierBytes {
         var t = TierBytes()
         for name in log.streamNames() {
             guard let s = try? log.stream(name) else { continue }
@@ -125,12 +132,14 @@ extension Store {
     /// dropped; a crash at any point leaves the old or the new state. Runs beside appends,
     /// queries and batch runs (each view's part in that view's turn; history drops hold the
     /// turns of every view of the stream); two compactions take turns.
-    /// - Parameter dryRun: report what would be done, change nothing.
+    /// - Parameters:
+    ///   - dryRun: report what would be done, change nothing.
+    ///   - progress: called with the events archived so far and the events to archive.
     /// - Throws: `.precondition` when read-only; `.corruption`/`.io` from the files involved.
     public func compact(dryRun: Bool = false, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> CompactReport {
         try requireWritable()
         return try await lifecycle.withLock { () async throws(LambdaStoreError) -> CompactReport in
-            let before = tierBytes()
+            let before = await tierBytes()
             var streams: [StreamCompaction] = []
             var removedFiles: [String] = []
             var reclaimed: Int64 = 0
@@ -142,7 +151,7 @@ extension Store {
             let prog = Progress(total: max(1, plannedEvents), handler: progress)
             for name in names {
                 let s = try log.stream(name)
-                let policy = try streamPolicy(name)
+                let policy = try await streamPolicy(name)
                 var r = StreamCompaction(stream: name)
                 try await compactStream(s, policy: policy, now: now, dryRun: dryRun, report: &r, removed: &removedFiles, bytes: &reclaimed, progress: prog)
                 r.earliestReplayableOffset = s.earliestReplayableOffset
@@ -151,7 +160,7 @@ extension Store {
             let (snapshots, files, bytes) = try await collectSnapshots(dryRun: dryRun)
             removedFiles += files
             reclaimed += bytes
-            let after = dryRun ? before : tierBytes()
+            let after = dryRun ? before : await tierBytes()
             Metrics.tierBytes(after)
             return CompactReport(dryRun: dryRun, streams: streams, snapshotsRemoved: snapshots, filesRemoved: removedFiles,
                                  bytesReclaimed: reclaimed, before: before, after: after)
@@ -197,7 +206,7 @@ extension Store {
                 wouldSeal = SegmentCandidate(baseOffset: seg.baseOffset, endOffset: seg.endOffset, bytes: seg.bytes, newestAppendMillis: now, isArchived: false)
             }
         } else {
-            r.rolled = try s.rollIfDue()
+            r.rolled = try await Blocking.run { () throws(LambdaStoreError) -> Bool in try s.rollIfDue() }
             // The segment just sealed was appended to until the roll, after `now` was read:
             // read the clock again, so that `--archive-after 0s` and `--keep-raw 0s` (at once)
             // take it in this same run, as they take every other sealed segment.
@@ -206,7 +215,7 @@ extension Store {
         func sealed() -> [SegmentCandidate] { s.sealedSegments().map(SegmentCandidate.init) + (wouldSeal.map { [$0] } ?? []) }
         // Leftovers of a crashed archive run or drop (files the manifest does not list).
         if !dryRun {
-            let (o, b) = try s.removeArchiveOrphans()
+            let (o, b) = try await Blocking.run { () throws(LambdaStoreError) -> ([String], Int64) in try s.removeArchiveOrphans() }
             removed += o
             bytes += b
         }
@@ -217,8 +226,13 @@ extension Store {
                 r.archivedSegments += 1
                 r.archivedEvents += seg.endOffset - seg.baseOffset
                 if dryRun { continue }
-                let files = try s.writeArchiveFiles(segmentBase: seg.baseOffset, now: now)
-                try s.publishArchive(adding: files)
+                // Encoding a segment as Parquet and publishing it: off the cooperative pool.
+                let base = seg.baseOffset, at = now
+                let files = try await Blocking.run { () throws(LambdaStoreError) -> [ArchivedFile] in
+                    let files = try s.writeArchiveFiles(segmentBase: base, now: at)
+                    try s.publishArchive(adding: files)
+                    return files
+                }
                 r.archivedBytes += files.reduce(0) { $0 + $1.bytes }
                 progress.add(Int(seg.endOffset - seg.baseOffset))
             }
@@ -310,7 +324,7 @@ extension Store {
                     guard h.current.manifest.horizon >= target else {
                         throw LambdaStoreError(.precondition, "view '\(h.name)' moved below offset \(target) meanwhile")
                     }
-                    _ = try keepBase(h, stream: s, at: target)
+                    try await Blocking.run { () throws(LambdaStoreError) in _ = try self.keepBase(h, stream: s, at: target) }
                 }
                 return try await s.dropHistory(below: target, now: now)
             }
@@ -337,38 +351,52 @@ extension Store {
         var count = 0
         let handles = state.withLock { st in st.views.sorted { $0.key < $1.key }.map(\.value) }
         for h in handles {
-            let keep = (try? viewPolicy(h.name))?.effectiveKeepGenerations ?? 1
-            try await h.runs.withLock { () async throws(LambdaStoreError) in
-                let cur = h.current
-                let live = Set(cur.manifest.files.map(\.name))
-                let dir = viewDirectory(h.name)
-                let names = try fs.list(dir)
-                // The newest `keep` generations stay (the live one always).
-                let generations = names.compactMap { n -> UInt64? in
-                    guard n.hasSuffix(".snapshot") else { return nil }
-                    return UInt64(n.dropLast(".snapshot".count))
-                }.sorted(by: >)
-                let kept = Set(generations.prefix(keep).map { Store.snapshotFileName(generation: $0) }).union(live)
-                let stale = Set(staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint, in: names))
-                var changed = false
-                for name in names {
-                    let isOldSnapshot = name.hasSuffix(".snapshot") && !kept.contains(name)
-                    let isTemp = name.hasSuffix(".tmp")
-                    let path = Path.join(dir, name)
-                    guard isOldSnapshot || isTemp || stale.contains(name), !pins.isPinned(path) else { continue }
-                    if let hd = try? fs.open(path, mode: .read) {
-                        bytes += (try? hd.size()) ?? 0
-                        try? hd.close()
-                    }
-                    if name.hasSuffix(".snapshot") || name.hasSuffix(".base") { count += 1 }
-                    removed.append("views/\(h.name)/\(name)")
-                    if dryRun { continue }
-                    try fs.remove(path)
-                    changed = true
+            let keep = (try? await viewPolicy(h.name))?.effectiveKeepGenerations ?? 1
+            let (c, files, b) = try await h.runs.withLock { () async throws(LambdaStoreError) -> (Int, [String], Int64) in
+                try await Blocking.run { () throws(LambdaStoreError) -> (Int, [String], Int64) in
+                    try self.collectSnapshotsBlocking(h, keep: keep, dryRun: dryRun)
                 }
-                if changed { try fs.syncDirectory(dir) }
             }
+            count += c
+            removed += files
+            bytes += b
         }
+        return (count, removed, bytes)
+    }
+
+    /// One view's share of ``collectSnapshots(dryRun:)``, in its turn, on the calling thread.
+    func collectSnapshotsBlocking(_ h: ViewHandle, keep: Int, dryRun: Bool) throws(LambdaStoreError) -> (Int, [String], Int64) {
+        var removed: [String] = []
+        var bytes: Int64 = 0
+        var count = 0
+        let cur = h.current
+        let live = Set(cur.manifest.files.map(\.name))
+        let dir = viewDirectory(h.name)
+        let names = try fs.list(dir)
+        // The newest `keep` generations stay (the live one always).
+        let generations = names.compactMap { n -> UInt64? in
+            guard n.hasSuffix(".snapshot") else { return nil }
+            return UInt64(n.dropLast(".snapshot".count))
+        }.sorted(by: >)
+        let kept = Set(generations.prefix(keep).map { Store.snapshotFileName(generation: $0) }).union(live)
+        let stale = Set(staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint, in: names))
+        var changed = false
+        for name in names {
+            let isOldSnapshot = name.hasSuffix(".snapshot") && !kept.contains(name)
+            let isTemp = name.hasSuffix(".tmp")
+            let path = Path.join(dir, name)
+            guard isOldSnapshot || isTemp || stale.contains(name), !pins.isPinned(path) else { continue }
+            if let hd = try? fs.open(path, mode: .read) {
+                bytes += (try? hd.size()) ?? 0
+                try? hd.close()
+            }
+            if name.hasSuffix(".snapshot") || name.hasSuffix(".base") { count += 1 }
+            removed.append("views/\(h.name)/\(name)")
+            if dryRun { continue }
+            try fs.remove(path)
+            changed = true
+        }
+        if changed { try fs.syncDirectory(dir) }
         return (count, removed, bytes)
     }
 }

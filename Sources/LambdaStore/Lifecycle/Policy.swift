@@ -219,7 +219,14 @@ extension Store {
 
     /// The stored policy of `stream` (all options unset when none was stored).
     /// - Throws: `.notFound` for an unknown stream; `.corruption` for a damaged policy file.
-    public func streamPolicy(_ stream: String) throws(LambdaStoreError) -> StreamPolicy {
+    ///
+    /// Reads the policy file: off the cooperative pool.
+    public func streamPolicy(_ stream: String) async throws(LambdaStoreError) -> StreamPolicy {
+        try await Blocking.run { () throws(LambdaStoreError) -> StreamPolicy in try self.streamPolicyBlocking(stream) }
+    }
+
+    /// ``streamPolicy(_:)`` on the calling thread.
+    func streamPolicyBlocking(_ stream: String) throws(LambdaStoreError) -> StreamPolicy {
         _ = try log.stream(stream)
         let path = streamPolicyPath(stream)
         guard fs.exists(path) else { return StreamPolicy() }
@@ -229,7 +236,14 @@ extension Store {
 
     /// The stored policy of `view` (unset when none was stored).
     /// - Throws: `.notFound` for an unknown view; `.corruption` for a damaged policy file.
-    public func viewPolicy(_ view: String) throws(LambdaStoreError) -> ViewPolicy {
+    ///
+    /// Reads the policy file: off the cooperative pool.
+    public func viewPolicy(_ view: String) async throws(LambdaStoreError) -> ViewPolicy {
+        try await Blocking.run { () throws(LambdaStoreError) -> ViewPolicy in try self.viewPolicyBlocking(view) }
+    }
+
+    /// ``viewPolicy(_:)`` on the calling thread.
+    func viewPolicyBlocking(_ view: String) throws(LambdaStoreError) -> ViewPolicy {
         guard state.withLock({ $0.views[view] != nil || $0.unavailable[view] != nil }) else {
             throw LambdaStoreError(.notFound, "no view '\(view)'")
         }
@@ -243,7 +257,13 @@ extension Store {
     /// it takes effect at the next ``compact(dryRun:progress:)``.
     /// - Throws: `.invalidArgument` / `.precondition` from ``StreamPolicy/validate(stream:)``
     ///   (nothing is written then); `.notFound`; `.io`.
-    public func setStreamPolicy(_ policy: StreamPolicy, for stream: String) throws(LambdaStoreError) {
+    ///
+    /// Writes the policy file durably: off the cooperative pool.
+    public func setStreamPolicy(_ policy: StreamPolicy, for stream: String) async throws(LambdaStoreError) {
+        try await Blocking.run { () throws(LambdaStoreError) in try self.setStreamPolicyBlocking(policy, for: stream) }
+    }
+
+    func setStreamPolicyBlocking(_ policy: StreamPolicy, for stream: String) throws(LambdaStoreError) {
         try requireWritable()
         let s = try log.stream(stream)
         do throws(LambdaStoreError) {
@@ -265,7 +285,13 @@ extension Store {
 
     /// Validates and stores `policy` for `view`.
     /// - Throws: `.invalidArgument`; `.notFound`; `.io`.
-    public func setViewPolicy(_ policy: ViewPolicy, for view: String) throws(LambdaStoreError) {
+    ///
+    /// Writes the policy file durably: off the cooperative pool.
+    public func setViewPolicy(_ policy: ViewPolicy, for view: String) async throws(LambdaStoreError) {
+        try await Blocking.run { () throws(LambdaStoreError) in try self.setViewPolicyBlocking(policy, for: view) }
+    }
+
+    func setViewPolicyBlocking(_ policy: ViewPolicy, for view: String) throws(LambdaStoreError) {
         try requireWritable()
         guard state.withLock({ $0.views[view] != nil || $0.unavailable[view] != nil }) else {
             throw LambdaStoreError(.notFound, "no view '\(view)'")
@@ -277,18 +303,24 @@ extension Store {
 
     /// Every stream's and view's policy, with the values in effect: the `policy show --json`
     /// object `{"streams": {S: {...}}, "views": {V: {...}}}`.
-    public func policiesJSON(stream: String? = nil, view: String? = nil) throws(LambdaStoreError) -> JSONValue {
+    ///
+    /// Reads every policy file: off the cooperative pool.
+    public func policiesJSON(stream: String? = nil, view: String? = nil) async throws(LambdaStoreError) -> JSONValue {
+        try await Blocking.run { () throws(LambdaStoreError) -> JSONValue in try self.policiesJSONBlocking(stream: stream, view: view) }
+    }
+
+    func policiesJSONBlocking(stream: String?, view: String?) throws(LambdaStoreError) -> JSONValue {
         var streams: [JSONMember] = [], views: [JSONMember] = []
         let all = stream == nil && view == nil
         for s in log.streamNames().sorted() where all || s == stream {
-            let p = try streamPolicy(s)
+            let p = try streamPolicyBlocking(s)
             let limits = rollLimits(p)
             streams.append(JSONMember(s, p.json(segmentBytes: limits.bytes, segmentAgeMillis: limits.ageMillis)))
         }
         if let stream, streams.isEmpty { throw LambdaStoreError(.notFound, "no stream '\(stream)'") }
         let names = state.withLock { Set($0.views.keys).union($0.unavailable.keys) }.sorted()
         for v in names where all || v == view {
-            views.append(JSONMember(v, try viewPolicy(v).json))
+            views.append(JSONMember(v, try viewPolicyBlocking(v).json))
         }
         if let view, views.isEmpty { throw LambdaStoreError(.notFound, "no view '\(view)'") }
         return .object([JSONMember("streams", .object(streams)), JSONMember("views", .object(views))])

@@ -59,29 +59,29 @@ extension Store {
     func reconcileLocked(_ h: ViewHandle) async throws(LambdaStoreError) -> ReconcileIncident {
         let name = h.name
         let start = DispatchTime.now().uptimeNanoseconds
-        let report = try driftReports(view: name).first
+        let report = try await driftReports(view: name).first
         let windows = report?.differingWindows ?? []
         let starts = windows.compactMap { $0 }
         let full = !(report?.differingWindowsComplete ?? true) || windows.contains(where: { $0 == nil })
         // What is served now for the flagged windows (every window for a full recompute).
-        func servedCells() throws(LambdaStoreError) -> [String: [Value]] {
+        func servedCells() async throws(LambdaStoreError) -> [String: [Value]] {
             var out: [String: [Value]] = [:]
             if full {
-                for row in try query(QueryRequest(view: name)).rows {
+                for row in try await query(QueryRequest(view: name)).rows {
                     out["\(row.windowStart.map { String($0) } ?? "nil")|\(row.key)"] = row.values
                 }
                 return out
             }
             for w in starts {
-                for row in try query(QueryRequest(view: name, from: w, to: w == .max ? nil : w + 1)).rows {
+                for row in try await query(QueryRequest(view: name, from: w, to: w == .max ? nil : w + 1)).rows {
                     out["\(w)|\(row.key)"] = row.values
                 }
             }
             return out
         }
-        let before = try servedCells()
+        let before = try await servedCells()
         let summary = try await runBatchLocked(h, mode: full ? .full : .windows(starts), replacing: nil, progress: nil)
-        let after = try servedCells()
+        let after = try await servedCells()
         var corrected: Int64 = 0
         for k in Set(before.keys).union(after.keys) where before[k] != after[k] { corrected += 1 }
         let total = report?.differingWindowsTotal ?? 0
@@ -89,15 +89,15 @@ extension Store {
                                          fullRecompute: full, cellsCorrected: corrected,
                                          horizon: summary.horizon, reportHorizon: report?.toHorizon,
                                          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, at: options.clock())
-        try appendIncident(incident)
+        try await Blocking.run { () throws(LambdaStoreError) in try self.appendIncident(incident) }
         options.logger.notice("reconciled \(total) flagged windows\(full ? " by a full recompute" : ""), \(corrected) cells corrected",
                               metadata: ["view": .string(name), "horizon": .stringConvertible(summary.horizon)])
         Metrics.reconciled(view: name, cells: corrected)
         return incident
     }
 
-    /// Appends an incident: at most ``Limits/incidentsCountMax`` incidents and
-    /// ``Limits/incidentsFileBytesMax`` bytes of JSON, the oldest incidents' `windows` dropped
+    /// Appends an incident: at most `Limits/incidentsCountMax` incidents and
+    /// `Limits/incidentsFileBytesMax` bytes of JSON, the oldest incidents' `windows` dropped
     /// first (format-spec.md §6.5).
     func appendIncident(_ incident: ReconcileIncident) throws(LambdaStoreError) {
         let path = Path.join(viewDirectory(incident.view), "INCIDENTS")

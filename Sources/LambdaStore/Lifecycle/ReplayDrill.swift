@@ -44,7 +44,16 @@ extension Store {
     /// directory exactly as it was.
     /// - Complexity: O(events below the published horizon); memory for the rebuilt snapshot
     ///   and, when one is published, the published file.
+    ///
+    /// The replay blocks a thread for as long as it takes: it runs off the cooperative pool.
     public func replayDrill(view name: String, recoveryTargetSeconds: Double = 60, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> ReplayReport {
+        try await Blocking.run { () throws(LambdaStoreError) -> ReplayReport in
+            try self.replayDrillBlocking(view: name, recoveryTargetSeconds: recoveryTargetSeconds, progress: progress)
+        }
+    }
+
+    /// ``replayDrill(view:recoveryTargetSeconds:progress:)`` on the calling thread.
+    func replayDrillBlocking(view name: String, recoveryTargetSeconds: Double, progress: ProgressHandler?) throws(LambdaStoreError) -> ReplayReport {
         let v = try runtime(name)
         let stream = try log.stream(v.definition.stream)
         let published = v.manifest.files.first

@@ -68,7 +68,25 @@ extension Store {
     /// layer never applies events to closed windows.
     /// - Throws: `.notFound` for an unknown view, `.invalidArgument` for a bad key.
     /// - Complexity: O(matching snapshot row groups + matching speed cells).
-    public func query(_ request: QueryRequest) throws(LambdaStoreError) -> QueryResult {
+    ///
+    /// Reads snapshot chunks and, the first time a view is served in this process, replays
+    /// its stream from the batch horizon to build the speed layer: off the cooperative pool.
+    /// A view served from memory alone (its speed layer built, no snapshot published) is read
+    /// on the calling task: that is an in-memory read, and a thread hop would cost more than it.
+    public func query(_ request: QueryRequest) async throws(LambdaStoreError) -> QueryResult {
+        if try servedFromMemory(request.view) { return try queryBlocking(request) }
+        return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.queryBlocking(request) }
+    }
+
+    /// Whether a query of `view` reads no file now: its speed layer is built and it has no
+    /// snapshot. (A publish or a speed-layer rebuild racing the query may still make it read
+    /// one snapshot or replay the tail of the log on the calling task.)
+    func servedFromMemory(_ view: String) throws(LambdaStoreError) -> Bool {
+        try handle(view).state.withLock { $0.speed != nil && $0.snapshot == nil }
+    }
+
+    /// ``query(_:)`` on the calling thread.
+    func queryBlocking(_ request: QueryRequest) throws(LambdaStoreError) -> QueryResult {
         let h = try handle(request.view)
         try ensureSpeed(h)
         // One instant, under the view's lock: the batch part (pinned, read below without the

@@ -3,7 +3,7 @@ import LambdaStoreViews
 
 /// The speed contribution of one view since a batch horizon (DESIGN.md "Serving merge").
 ///
-/// Events are applied with ``ViewTable/LatePolicy/dropLate``: a late event is counted and not
+/// Events are applied with `ViewTable/LatePolicy/dropLate`: a late event is counted and not
 /// applied. A generation is keyed by the batch horizon it starts at; the active (last)
 /// generation takes new events, earlier ones are frozen while a batch that will cover them runs.
 struct SpeedGeneration: Sendable {

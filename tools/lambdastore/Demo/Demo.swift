@@ -31,12 +31,12 @@ enum Demo {
         if fs.exists(path), !(try fs.list(path)).isEmpty {
             throw LambdaStoreError(.alreadyExists, "the demo needs a fresh store directory; this one is not empty", path: path)
         }
-        let store = try Store.open(at: path, options: options)
+        let store = try await Store.open(at: path, options: options)
         defer { store.close() }
         say("LambdaStore demo — store at \(path)")
         say("")
         say("1. Schema and view")
-        try store.applySchema(MarketplaceGenerator.schema)
+        try await store.applySchema(MarketplaceGenerator.schema)
         let def = try ViewDefinition.parse(json: Array(MarketplaceGenerator.revenueHourlyJSON.utf8))
         _ = try await store.createView(def)
         let fp = try store.viewInfo(def.name).fingerprint
@@ -53,8 +53,8 @@ enum Demo {
         say("2. Ingest, first half (\(2 * perStep) orders, ~3 % arriving up to 2 h late)")
         for _ in 0..<2 { try await store.append(gen.batch(perStep), to: "orders", durability: .sync) }
         let top = MarketplaceGenerator.merchantID(0)
-        try show(store, merchant: top, title: "   Speed layer answer for merchant \(top) (no batch yet, every row comes from the speed layer):", say: say)
-        let st1 = try store.status()
+        try await show(store, merchant: top, title: "   Speed layer answer for merchant \(top) (no batch yet, every row comes from the speed layer):", say: say)
+        let st1 = try await store.status()
         if let v = st1.views.first {
             say("   The speed layer applied each event as it was appended and skipped \(v.pendingLateEvents) late events whose window had already")
             say("   closed (maxEventTime ≥ window end + 10 min): it never changes a closed window. Only the batch layer will count them.")
@@ -64,18 +64,18 @@ enum Demo {
         say("3. Batch: recompute the view from the whole log and publish a columnar snapshot")
         let b1 = try await store.runBatch(view: def.name)
         describe(b1, say: say)
-        try show(store, merchant: top, title: "   Served after the batch (settled windows come from the batch snapshot alone):", say: say)
+        try await show(store, merchant: top, title: "   Served after the batch (settled windows come from the batch snapshot alone):", say: say)
         say("")
 
         say("4. Ingest the second half, with more late arrivals")
         for _ in 0..<2 { try await store.append(gen.batch(perStep), to: "orders", durability: .sync) }
-        try show(store, merchant: top, title: "   Served now: batch ⊕ speed (\"merged\" rows hold both; new windows come from the speed layer):", say: say, last: 4)
+        try await show(store, merchant: top, title: "   Served now: batch ⊕ speed (\"merged\" rows hold both; new windows come from the speed layer):", say: say, last: 4)
         say("")
 
         say("5. Second batch: the drift monitor compares what was served just before with the new truth")
         let b2 = try await store.runBatch(view: def.name, mode: .incremental)
         describe(b2, say: say)
-        try show(store, merchant: top, title: "   Corrected answer:", say: say, last: 4)
+        try await show(store, merchant: top, title: "   Corrected answer:", say: say, last: 4)
         say("")
 
         say("6. Replay drill: rebuild the view from the whole history and compare with what is published")
@@ -104,9 +104,9 @@ enum Demo {
         }
     }
 
-    static func show(_ store: Store, merchant: String, title: String, say: (String) -> Void, last: Int = 3) throws(LambdaStoreError) {
+    static func show(_ store: Store, merchant: String, title: String, say: (String) -> Void, last: Int = 3) async throws(LambdaStoreError) {
         say(title)
-        let rows = try store.query(QueryRequest(view: "revenue_hourly", keys: [(nil, merchant)])).rows
+        let rows = try await store.query(QueryRequest(view: "revenue_hourly", keys: [(nil, merchant)])).rows
         for row in rows.suffix(last) {
             let w = row.windowStart.map { Timestamp.format($0) } ?? "-"
             say("     \(w)  revenue \(row.values[0])  orders \(row.values[1])  [\(row.source.rawValue)]")
