@@ -34,7 +34,7 @@ public enum OrdersModel {
     /// them (DESIGN.md: an identical schema or view applied again changes nothing).
     /// - Throws: the store's error when the store holds an incompatible schema or view.
     public static func prepare(_ store: Store) async throws(LambdaStoreError) {
-        _ = try store.applySchema(schema)
+        _ = try await store.applySchema(schema)
         _ = try await store.createView(try revenueHourlyView())
     }
 }

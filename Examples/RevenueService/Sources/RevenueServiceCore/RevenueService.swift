@@ -73,7 +73,7 @@ public final class RevenueService: Sendable {
         self.logger = logger
         var options = StoreOptions()
         options.logger = logger
-        let store = try Store.open(at: configuration.storePath, options: options)
+        let store = try await Store.open(at: configuration.storePath, options: options)
         do {
             try await OrdersModel.prepare(store)
         } catch {

@@ -15,10 +15,10 @@ extension RevenueService {
         }
         router.get("/views/:view") { request, context in
             let view = try context.parameters.require("view")
-            return JSONResponse.make(try self.query(view: view, parameters: request.uri.queryParameters))
+            return JSONResponse.make(try await self.query(view: view, parameters: request.uri.queryParameters))
         }
         router.get("/drift") { request, _ in
-            JSONResponse.make(try self.drift(view: request.uri.queryParameters["view"].map(String.init)))
+            JSONResponse.make(try await self.drift(view: request.uri.queryParameters["view"].map(String.init)))
         }
         router.post("/admin/batch") { request, _ in
             let p = request.uri.queryParameters
@@ -38,7 +38,7 @@ extension RevenueService {
         router.get("/metrics") { _, _ in
             // `status` refreshes the gauges that are only recorded when it runs (freshness,
             // bytes per tier); a failure there must not hide the other metrics.
-            _ = try? self.store.status()
+            _ = try? await self.store.status()
             return Response(status: .ok, headers: [.contentType: PrometheusExport.contentType],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: PrometheusExport.scrape())))
         }
@@ -86,7 +86,7 @@ extension RevenueService {
     /// Serves `view` with the typed query API; rows keyed by column name, each with its
     /// `source`, plus the `fingerprint` and `horizon` of the served version.
     /// - Throws: ``APIError``: 400 for a bad key or bound, 404 for an unknown view.
-    func query(view: String, parameters: FlatDictionary<Substring, Substring>) throws -> JSONValue {
+    func query(view: String, parameters: FlatDictionary<Substring, Substring>) async throws -> JSONValue {
         do {
             let from = try QueryText.instant(parameters["from"], parameter: "from")
             let to = try QueryText.instant(parameters["to"], parameter: "to")
@@ -111,7 +111,7 @@ extension RevenueService {
                 }
                 keys[field] = try QueryText.keyValue(value, field: field, type: type(of: field))
             }
-            let answer = try store.query(view: view, keys: keys, fromMillis: from, toMillis: to)
+            let answer = try await store.query(view: view, keys: keys, fromMillis: from, toMillis: to)
             let names = answer.columnNames
             let rows: [JSONValue] = answer.map { row -> JSONValue in
                 .object(names.map { JSONMember($0, JSONValue(row[$0] ?? .null)) })
@@ -133,11 +133,11 @@ extension RevenueService {
     /// `{"views": [{"view", "reports": [...]}]}`: the persisted drift reports of `view` (or of
     /// every view), newest first, in the JSON form of `lambdastore drift --json`.
     /// - Throws: ``APIError`` 404 for an unknown view.
-    func drift(view: String?) throws -> JSONValue {
+    func drift(view: String?) async throws -> JSONValue {
         do throws(LambdaStoreError) {
             var out: [JSONValue] = []
             for name in view.map({ [$0] }) ?? viewNames {
-                let reports = try store.driftReports(view: name)
+                let reports = try await store.driftReports(view: name)
                 out.append(["view": .string(name), "reports": .array(reports.map(\.json))] as JSONValue)
             }
             return ["views": .array(out)] as JSONValue
