@@ -221,6 +221,11 @@ public final class SnapshotReader: Sendable {
         return (cols, index)
     }
 
+    /// Whether every group of `groups` is decoded in the cache (reading them reads no file).
+    public func isDecoded(_ groups: [Int]) -> Bool {
+        decodedGroups.withLock { cache in groups.allSatisfy { cache.groups[$0] != nil } }
+    }
+
     /// ``rowGroupColumns(_:index:)``, but the index is built only from the group's second
     /// use on: a group read once (a one-shot query process, a cold cache) is searched without
     /// one, which costs less than building it; a group read again gets it. Nil on a first use.

@@ -183,6 +183,17 @@ struct SnapshotLayout: Sendable {
         return out
     }
 
+    /// Whether ``read(_:windowStartRange:keys:)`` with these arguments would read only row
+    /// groups already decoded in `reader`'s cache (no file read, no decode).
+    func readsOnlyDecodedGroups(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> Bool {
+        guard range != nil || !keys.isEmpty else { return false }
+        var preds: [ColumnPredicate] = []
+        if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
+        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
+        guard let groups = try? reader.rowGroups(where: preds) else { return false }
+        return reader.isDecoded(groups)
+    }
+
     /// The group key `keys` pins down when it names every group field (nil otherwise, or when
     /// two constraints on one field disagree).
     func fullKey(_ keys: [(groupIndex: Int, value: Value)]) -> GroupKey? {

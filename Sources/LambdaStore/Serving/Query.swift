@@ -71,18 +71,30 @@ extension Store {
     ///
     /// Reads snapshot chunks and, the first time a view is served in this process, replays
     /// its stream from the batch horizon to build the speed layer: off the cooperative pool.
-    /// A view served from memory alone (its speed layer built, no snapshot published) is read
-    /// on the calling task: that is an in-memory read, and a thread hop would cost more than it.
+    /// A query served from memory alone (the view's speed layer built, and no snapshot or only
+    /// snapshot row groups already decoded in its cache to read) runs on the calling task:
+    /// that is an in-memory read, and a thread hop would cost more than it.
     public func query(_ request: QueryRequest) async throws(LambdaStoreError) -> QueryResult {
-        if try servedFromMemory(request.view) { return try queryBlocking(request) }
+        if try servedFromMemory(request) { return try queryBlocking(request) }
         return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.queryBlocking(request) }
     }
 
-    /// Whether a query of `view` reads no file now: its speed layer is built and it has no
-    /// snapshot. (A publish or a speed-layer rebuild racing the query may still make it read
-    /// one snapshot or replay the tail of the log on the calling task.)
-    func servedFromMemory(_ view: String) throws(LambdaStoreError) -> Bool {
-        try handle(view).state.withLock { $0.speed != nil && $0.snapshot == nil }
+    /// Whether `request` reads no file now: its view's speed layer is built and it has no
+    /// snapshot, or every snapshot row group the request selects is decoded in the cache.
+    /// (A publish, an eviction or a speed-layer rebuild racing the query may still make it
+    /// read one row group, a snapshot or the tail of the log on the calling task.)
+    func servedFromMemory(_ request: QueryRequest) throws(LambdaStoreError) -> Bool {
+        let (built, snapshot, layout, schema) = try handle(request.view).state.withLock { rt in
+            (rt.speed != nil, rt.snapshot, rt.compiled.layout, rt.compiled.schema)
+        }
+        guard built else { return false }
+        guard let snapshot else { return true }
+        guard request.from != nil || request.to != nil || !request.keys.isEmpty,
+              let keys = try? Self.resolveKeys(request.keys, layout: layout, schema: schema),
+              let codec = try? SnapshotLayout(layout: layout) else { return false }
+        let lower = request.from ?? Int64.min, upper = request.to ?? Int64.max
+        let range: Range<Int64>? = (request.from != nil || request.to != nil) ? lower..<max(lower, upper) : nil
+        return codec.readsOnlyDecodedGroups(snapshot, windowStartRange: range, keys: keys)
     }
 
     /// ``query(_:)`` on the calling thread.
