@@ -7,7 +7,7 @@ command, wall clock from fork to exit), with DuckDB doing the same jobs in the s
 Steps, alternating LambdaStore and DuckDB run by run (medians of --runs, min-max kept):
   ingest CSV / JSON Lines, `sync`      vs  CREATE TABLE AS SELECT * FROM read_csv/read_json + CHECKPOINT (file db)
   first publish (view create + batch)  vs  -
-  full `batch` (steady state)          vs  CREATE OR REPLACE TABLE v AS <view> FROM events (native table)
+  full `batch` (steady state)          vs  CREATE OR REPLACE TEMP TABLE v AS <view> FROM events (native table)
   `replay`, warm and cold              vs  the same materialization (warm; cold after dropping the page cache)
   `batch --incremental` after +1 %     vs  a full `batch` over the same store (the ratio is the target)
   `query --key K --from --to`          vs  SELECT … FROM v WHERE merchant_id = K AND window_start in range
@@ -36,9 +36,13 @@ VIEW = {"name": "revenue_hourly", "stream": "orders", "filter": "status = 'compl
         "aggregates": [{"name": "revenue", "fn": "sum", "field": "amount_cents"}, {"name": "orders", "fn": "count"}]}
 COLUMNS = ("{'event_id': 'UBIGINT', 'event_ts': 'BIGINT', 'merchant_id': 'VARCHAR', "
            "'status': 'VARCHAR', 'amount_cents': 'BIGINT', 'currency': 'VARCHAR'}")
-VIEW_SQL = ("CREATE OR REPLACE TABLE v AS SELECT (event_ts // 3600000) * 3600000 AS window_start, merchant_id, "
+# The materialization timed against `batch`/`replay` (a TEMP table, as the issue measured it:
+# DuckDB keeps it in memory, where our batch writes and fsyncs a snapshot file); VIEW_SQL_KEEP
+# makes the persistent table the DuckDB query step reads (untimed).
+VIEW_SQL = ("CREATE OR REPLACE TEMP TABLE v AS SELECT (event_ts // 3600000) * 3600000 AS window_start, merchant_id, "
             "CAST(SUM(amount_cents) AS BIGINT) AS revenue, COUNT(*) AS orders FROM events "
             "WHERE status = 'completed' GROUP BY ALL")
+VIEW_SQL_KEEP = VIEW_SQL.replace("CREATE OR REPLACE TEMP TABLE v", "CREATE OR REPLACE TABLE vq")
 QUERY_KEY = "m00042"
 QUERY_FROM, QUERY_TO = 1704067200000, 1704067200000 + 7 * 86400000
 
@@ -235,12 +239,14 @@ def main():
 
     # 4. Query: one key, one week, whole process.
     if "query" not in skip:
+        if duck:
+            duck_job(duckdb_file, VIEW_SQL_KEEP, "setup.query")
         for r in range(max(a.runs, 5)):
             el, o = run(ls_cmd("query", "--view", "revenue_hourly", "--key", QUERY_KEY, "--from", str(QUERY_FROM),
                                "--to", str(QUERY_TO), "--format", "jsonl", store=store))
             R.add("query.warm", el, run=r, rows=len(o.splitlines()))
             if duck:
-                duck_job(duckdb_file, f"SELECT * FROM v WHERE merchant_id = '{QUERY_KEY}' AND window_start >= {QUERY_FROM} "
+                duck_job(duckdb_file, f"SELECT * FROM vq WHERE merchant_id = '{QUERY_KEY}' AND window_start >= {QUERY_FROM} "
                                       f"AND window_start < {QUERY_TO} ORDER BY window_start", "query.warm")
 
     # 5. Incremental after 1 % more events (the first 1 % of the input, 30 days later), against

@@ -59,14 +59,14 @@ extension Store {
     /// - Throws: `LambdaStoreError/Code/invalidArgument` naming a key that is not a
     ///   group-by field or whose value does not fit its type; `.notFound` for an unknown view;
     ///   whatever ``query(_:)`` throws.
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) async throws(LambdaStoreError) -> QueryAnswer {
+    nonisolated(nonsending) public func query(view: String, keys: [String: QueryKeyValue] = [:], from: Date? = nil, to: Date? = nil) async throws(LambdaStoreError) -> QueryAnswer {
         try await query(view: view, keys: keys,
                   fromMillis: from.map { Self.boundMillis($0) }, toMillis: to.map { Self.boundMillis($0) })
     }
 
     /// ``query(view:keys:from:to:)`` with the range of window starts in epoch milliseconds:
     /// windows with `fromMillis <= start < toMillis` (a nil bound is open).
-    public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) async throws(LambdaStoreError) -> QueryAnswer {
+    nonisolated(nonsending) public func query(view: String, keys: [String: QueryKeyValue] = [:], fromMillis: Int64?, toMillis: Int64?) async throws(LambdaStoreError) -> QueryAnswer {
         var request = QueryRequest(view: view, from: fromMillis, to: toMillis)
         if !keys.isEmpty {
             let h = try handle(view)

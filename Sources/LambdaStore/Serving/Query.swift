@@ -74,7 +74,7 @@ extension Store {
     /// A query served from memory alone (the view's speed layer built, and no snapshot or only
     /// snapshot row groups already decoded in its cache to read) runs on the calling task:
     /// that is an in-memory read, and a thread hop would cost more than it.
-    public func query(_ request: QueryRequest) async throws(LambdaStoreError) -> QueryResult {
+    nonisolated(nonsending) public func query(_ request: QueryRequest) async throws(LambdaStoreError) -> QueryResult {
         if try servedFromMemory(request) { return try queryBlocking(request) }
         return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.queryBlocking(request) }
     }
