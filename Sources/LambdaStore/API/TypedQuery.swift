@@ -106,20 +106,29 @@ extension Store {
 }
 
 /// The column names of a typed answer and their positions (shared by its rows).
+///
+/// A view has a handful of columns, so a name is found by a linear scan of `names` (the
+/// first match): cheaper, for the few lookups of a point query, than building a dictionary
+/// for every answer.
 final class AnswerColumns: Sendable {
     /// `window_start, window_end, <group-by…>, <aggregates…>, source`.
     let names: [String]
-    let index: [String: Int]
     let groupCount: Int
 
     init(_ r: QueryResult) {
-        names = ["window_start", "window_end"] + r.groupBy + r.aggregates + ["source"]
-        var m: [String: Int] = [:]
-        m.reserveCapacity(names.count)
-        for (i, n) in names.enumerated() where m[n] == nil { m[n] = i }
-        index = m
+        var names: [String] = []
+        names.reserveCapacity(r.groupBy.count + r.aggregates.count + 3)
+        names.append("window_start")
+        names.append("window_end")
+        names.append(contentsOf: r.groupBy)
+        names.append(contentsOf: r.aggregates)
+        names.append("source")
+        self.names = names
         groupCount = r.groupBy.count
     }
+
+    /// The position of column `name`, nil when the answer has none.
+    func position(of name: String) -> Int? { names.firstIndex(of: name) }
 }
 
 /// The answer of a typed query: the rows of a ``QueryResult``, readable by column name, with
@@ -193,7 +202,7 @@ public struct AnswerRow: Sendable {
     /// The value of `column`, or nil when the answer has no such column (a null value is
     /// `Value/null`).
     public subscript(column: String) -> Value? {
-        guard let i = columns.index[column] else { return nil }
+        guard let i = columns.position(of: column) else { return nil }
         return value(at: i)
     }
 
@@ -352,7 +361,7 @@ struct RowContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var codingPath: [any CodingKey] { [] }
     var allKeys: [Key] { row.columns.names.compactMap { Key(stringValue: $0) } }
 
-    func contains(_ key: Key) -> Bool { row.columns.index[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool { row.columns.position(of: key.stringValue) != nil }
     func decodeNil(forKey key: Key) throws -> Bool { try row.value(key.stringValue) == .null }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try ColumnRead.bool(row, key.stringValue) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try ColumnRead.string(row, key.stringValue) }
