@@ -9,20 +9,42 @@ import LambdaStoreViews
 /// Thread safety: a value type, guarded by its ``ViewHandle``'s lock.
 struct ViewRuntime: Sendable {
     var definition: ViewDefinition
-    var compiled: CompiledView
+    var compiled: CompiledView {
+        didSet { codec = try? SnapshotLayout(layout: compiled.layout) }
+    }
     /// The live manifest.
     var manifest: Manifest
     /// The live snapshot file, when a batch has published one.
     var snapshot: SnapshotReader?
     /// Built lazily from the manifest's horizon.
     var speed: SpeedLayer?
+    /// The snapshot layout of `compiled` (nil when its aggregates have no snapshot form),
+    /// built once per compiled view instead of once per query.
+    private(set) var codec: SnapshotLayout?
+
+    init(definition: ViewDefinition, compiled: CompiledView, manifest: Manifest, snapshot: SnapshotReader?, speed: SpeedLayer?) {
+        self.definition = definition
+        self.compiled = compiled
+        self.manifest = manifest
+        self.snapshot = snapshot
+        self.speed = speed
+        self.codec = try? SnapshotLayout(layout: compiled.layout)
+    }
 
     var horizon: Int64 { manifest.horizon }
+
+    /// The snapshot layout of `compiled`, or the error building it gives.
+    func snapshotLayout() throws(LambdaStoreError) -> SnapshotLayout {
+        if let codec { return codec }
+        return try SnapshotLayout(layout: compiled.layout)
+    }
 
     /// This runtime without its speed layer: a copy that keeps no reference to the speed
     /// tables, so the next append does not have to copy them (copy-on-write).
     var withoutSpeed: ViewRuntime {
-        ViewRuntime(definition: definition, compiled: compiled, manifest: manifest, snapshot: snapshot, speed: nil)
+        var copy = self
+        copy.speed = nil
+        return copy
     }
 }
 

@@ -221,6 +221,13 @@ public final class SnapshotReader: Sendable {
         return (cols, index)
     }
 
+    /// Whether every row group of the file is decoded in the cache (no read of it reads the
+    /// file): one count under the cache's lock.
+    public var isFullyDecoded: Bool {
+        let n = rowGroups.count
+        return decodedGroups.withLock { $0.groups.count == n }
+    }
+
     /// Whether every group of `groups` is decoded in the cache (reading them reads no file).
     public func isDecoded(_ groups: [Int]) -> Bool {
         decodedGroups.withLock { cache in groups.allSatisfy { cache.groups[$0] != nil } }

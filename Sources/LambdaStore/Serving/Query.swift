@@ -84,14 +84,15 @@ extension Store {
     /// (A publish, an eviction or a speed-layer rebuild racing the query may still make it
     /// read one row group, a snapshot or the tail of the log on the calling task.)
     func servedFromMemory(_ request: QueryRequest) throws(LambdaStoreError) -> Bool {
-        let (built, snapshot, layout, schema) = try handle(request.view).state.withLock { rt in
-            (rt.speed != nil, rt.snapshot, rt.compiled.layout, rt.compiled.schema)
+        let (built, snapshot, layout, schema, codec) = try handle(request.view).state.withLock { rt in
+            (rt.speed != nil, rt.snapshot, rt.compiled.layout, rt.compiled.schema, rt.codec)
         }
         guard built else { return false }
         guard let snapshot else { return true }
+        if snapshot.isFullyDecoded { return true }
         guard request.from != nil || request.to != nil || !request.keys.isEmpty,
               let keys = try? Self.resolveKeys(request.keys, layout: layout, schema: schema),
-              let codec = try? SnapshotLayout(layout: layout) else { return false }
+              let codec else { return false }
         let lower = request.from ?? Int64.min, upper = request.to ?? Int64.max
         let range: Range<Int64>? = (request.from != nil || request.to != nil) ? lower..<max(lower, upper) : nil
         return codec.readsOnlyDecodedGroups(snapshot, windowStartRange: range, keys: keys)
@@ -131,8 +132,7 @@ extension Store {
             if batchFingerprint != v.compiled.fingerprint {
                 note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
             } else {
-                let codec = try SnapshotLayout(layout: layout)
-                batchRows = try codec.read(snap, windowStartRange: range, keys: keyConstraints)
+                batchRows = try v.snapshotLayout().read(snap, windowStartRange: range, keys: keyConstraints)
             }
         }
         let groupBy = layout.groupBy.map(\.name), aggregates = layout.aggregates.map(\.name)
