@@ -145,6 +145,9 @@ extension Store {
             while true {
                 let n = try typed { try input.withUnsafeMutableBytes { try read($0) } }
                 if n == 0 { break }
+                guard n > 0, n <= input.count else {
+                    throw LambdaStoreError(.invalidArgument, "the read callback returned \(n) for a buffer of \(input.count) bytes")
+                }
                 var position = 0
                 while position < n {
                     // Feed the splitter at most up to the line that completes this chunk.
