@@ -134,4 +134,18 @@ import LambdaStoreTestSupport
         #expect(rejected == ["line 6: line longer than \(Limits.lineBytesMax) bytes (Limits.lineBytesMax)"])
         #expect(summary.appended == 10 && summary.rejected == 1 && summary.lastLine == 11, "\(summary)")
     }
+
+    /// A read callback that claims more bytes than the buffer it was given (a caller's bug) stops
+    /// the ingest with an error naming both numbers; nothing is read out of bounds.
+    @Test func aReadCallbackOverclaimingItsBufferIsAnErrorNotATrap() async throws {
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try await Store.open(at: dir)
+        defer { store.close() }
+        try await store.applySchema(Self.schema)
+        let summary = try await store.ingest(stream: "orders", format: .jsonl, read: { buf in buf.count + 1 }, onReject: { _ in })
+        let failure = try #require(summary.failure)
+        #expect(failure.code == .invalidArgument && failure.message.contains("returned \(4 << 20 + 1)"), "\(failure)")
+        #expect(summary.appended == 0)
+    }
 }
