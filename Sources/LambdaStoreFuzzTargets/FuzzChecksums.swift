@@ -1,4 +1,6 @@
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 
 /// Recomputes the CRC32C fields of a (mutated) file so the fuzz targets reach the decoders
 /// behind the checksum checks. Each function follows the byte layout of its format-spec.md

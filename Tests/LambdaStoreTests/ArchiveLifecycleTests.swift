@@ -1,4 +1,6 @@
 @testable import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 import Logging
 import Testing

@@ -1,5 +1,7 @@
 import Testing
 @testable import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,7 @@
 import Dispatch
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 import Logging
 import Synchronization

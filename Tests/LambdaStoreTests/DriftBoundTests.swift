@@ -1,5 +1,7 @@
 import Testing
 @testable import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 
 /// Issue 10 ("Unbounded manifest"): drift details live in the `DRIFT` file, bounded by

@@ -1,4 +1,6 @@
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 import Testing
 #if canImport(Glibc)

@@ -1,6 +1,8 @@
 import CoreMetrics
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 import MetricsTestKit
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LambdaStore
+import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreLog
 import LambdaStoreTestSupport

@@ -1,4 +1,6 @@
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 
 /// A deliberately plain model of DESIGN.md's semantics, independent of the engine: it keeps

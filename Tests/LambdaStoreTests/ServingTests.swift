@@ -1,5 +1,7 @@
 import Testing
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 #if canImport(Glibc)
 import Glibc

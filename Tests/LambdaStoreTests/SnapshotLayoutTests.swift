@@ -1,5 +1,7 @@
 import Testing
 @testable import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreViews
 
 /// The window starts a keyed batch query probes, against a plain enumeration of every

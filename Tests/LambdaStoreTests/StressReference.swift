@@ -1,4 +1,6 @@
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 
 // The naive reference model of the concurrency stress test (ConcurrencyStressTests.swift) and
 // the checker that judges a recorded query answer against it.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreTestSupport
 
 /// The typed API (issue 13): Encodable appends and the row builder against hand-built

@@ -1,5 +1,7 @@
 import ArgumentParser
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 
 /// `lambdastore debug …` (hidden): the two halves of the kill -9 durability drill
 /// (`tools/crashloop.sh`, `Tests/LambdaStoreToolTests/CrashLoopTests.swift`).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreParquet
 
 struct DumpCommand: AsyncParsableCommand {

@@ -1,5 +1,7 @@
 import Benchmark
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 
 /// Orders-shaped batches (the peers' workload shape) for the micro benchmarks.
 func ordersBatch(rows: Int, seed: UInt64) -> (Schema, ColumnBatch) {

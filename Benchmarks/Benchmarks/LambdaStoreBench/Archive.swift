@@ -1,5 +1,7 @@
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import LambdaStoreParquet
 
 /// Issue 12's measurements: the Parquet history archive of the 10 M events (bytes per event

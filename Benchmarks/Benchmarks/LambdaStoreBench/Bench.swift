@@ -1,5 +1,7 @@
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import Logging
 
 /// Keeps a value alive and opaque to the optimiser.

@@ -1,5 +1,7 @@
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 import Synchronization
 
 // Issue 10's measurements: appends during a batch run, queries during appends, and the first

@@ -1,5 +1,7 @@
 import Foundation
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 
 /// One event of the peers' workload as a Swift value (the typed append's input).
 struct OrderEvent: Encodable {

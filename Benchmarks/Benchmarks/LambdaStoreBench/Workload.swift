@@ -1,4 +1,6 @@
 import LambdaStore
+import LambdaStoreColumnar
+import LambdaStoreLog
 #if canImport(Glibc)
 import Glibc
 #endif
