@@ -1,8 +1,6 @@
 import Foundation
 import Testing
 import LambdaStore
-import LambdaStoreColumnar
-import LambdaStoreLog
 import LambdaStoreTestSupport
 
 // Every code sample of the DocC catalog (Sources/LambdaStore/LambdaStore.docc) and the example
