@@ -153,9 +153,7 @@ struct SnapshotLayout: Sendable {
     /// window range or a key given); within a group, rows sorted by (window, key) are found by
     /// binary search.
     func read(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
-        var preds: [ColumnPredicate] = []
-        if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
-        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
+        let preds = predicates(windowStartRange: range, keys: keys)
         let groups = try reader.rowGroups(where: preds)
         if groups.isEmpty { return [] }
         // Names, types and nullability: the decoders below read each column's storage for its
@@ -183,13 +181,19 @@ struct SnapshotLayout: Sendable {
         return out
     }
 
+    /// The row-group statistics predicates of a read: the window-start range and each key.
+    func predicates(windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> [ColumnPredicate] {
+        var preds: [ColumnPredicate] = []
+        if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
+        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
+        return preds
+    }
+
     /// Whether ``read(_:windowStartRange:keys:)`` with these arguments would read only row
     /// groups already decoded in `reader`'s cache (no file read, no decode).
     func readsOnlyDecodedGroups(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> Bool {
         guard range != nil || !keys.isEmpty else { return false }
-        var preds: [ColumnPredicate] = []
-        if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
-        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
+        let preds = predicates(windowStartRange: range, keys: keys)
         guard let groups = try? reader.rowGroups(where: preds) else { return false }
         return reader.isDecoded(groups)
     }

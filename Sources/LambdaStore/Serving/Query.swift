@@ -62,6 +62,16 @@ public struct QueryResult: Sendable {
     public var note: String?
 }
 
+extension QueryRequest {
+    /// The window starts the request selects, `from..<to` with an open side for a nil bound;
+    /// nil when neither is given. `from >= to` is an empty range, never a trap.
+    var windowStartRange: Range<Int64>? {
+        guard from != nil || to != nil else { return nil }
+        let lower = from ?? Int64.min, upper = to ?? Int64.max
+        return lower..<max(lower, upper)
+    }
+}
+
 extension Store {
     /// Serves `batch ⊕ speed-since-horizon` for the cells matching `request` (DESIGN.md
     /// "Serving merge"). Settled windows come from the batch part alone, because the speed
@@ -93,8 +103,7 @@ extension Store {
         guard request.from != nil || request.to != nil || !request.keys.isEmpty,
               let keys = try? Self.resolveKeys(request.keys, layout: layout, schema: schema),
               let codec else { return false }
-        let lower = request.from ?? Int64.min, upper = request.to ?? Int64.max
-        let range: Range<Int64>? = (request.from != nil || request.to != nil) ? lower..<max(lower, upper) : nil
+        let range = request.windowStartRange
         return codec.readsOnlyDecodedGroups(snapshot, windowStartRange: range, keys: keys)
     }
 
@@ -105,8 +114,7 @@ extension Store {
         // One instant, under the view's lock: the batch part (pinned, read below without the
         // lock) and the speed cells that go with its horizon.
         // `from >= to` selects no window (never a trap: the range is only formed when valid).
-        let lower = request.from ?? Int64.min, upper = request.to ?? Int64.max
-        let range: Range<Int64>? = (request.from != nil || request.to != nil) ? lower..<max(lower, upper) : nil
+        let range = request.windowStartRange
         let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], String?) in
             let keyConstraints = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
             let rows: [[ViewRow]] = range.map { $0.isEmpty } == true ? [] : (rt.speed?.generations ?? []).map {
