@@ -251,11 +251,17 @@ public final class Store: Sendable {
     /// - Throws: `.schema` for a batch that does not match the schema, `.io` on write failure.
     @discardableResult
     public func append(_ batch: ColumnBatch, to stream: String, durability: Durability = .sync) async throws(LambdaStoreError) -> Range<Int64> {
+        try await append(batch, to: stream, durability: durability, valuesChecked: false)
+    }
+
+    /// The append behind every form; `valuesChecked` for batches the typed forms built, whose
+    /// values were checked one by one (see `ColumnBatch.validate(against:valuesChecked:)`).
+    func append(_ batch: ColumnBatch, to stream: String, durability: Durability, valuesChecked: Bool) async throws(LambdaStoreError) -> Range<Int64> {
         try requireWritable()
         let s = try log.stream(stream)
         try ensureObserver(s)
         let start = DispatchTime.now().uptimeNanoseconds
-        let r = try await s.append(batch, durability: durability)
+        let r = try await s.append(batch, durability: durability, valuesChecked: valuesChecked)
         // End-to-end freshness of the speed path: from the call to the events being served.
         Metrics.appended(stream: stream, events: r.count, visibleAfterNanos: DispatchTime.now().uptimeNanoseconds - start)
         return r

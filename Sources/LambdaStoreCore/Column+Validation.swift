@@ -62,11 +62,18 @@ extension Column {
     /// written.
     /// - Complexity: O(count + bytes).
     public func problem(nullable: Bool) -> String? {
+        problem(nullable: nullable, valuesChecked: false)
+    }
+
+    /// ``problem(nullable:)``; with `valuesChecked` (values checked one by one as they were
+    /// appended, see `ColumnBatch.validate(against:valuesChecked:)`) only the O(1) checks.
+    package func problem(nullable: Bool, valuesChecked: Bool) -> String? {
         if let m = misTypedAppend { return m }
         if let p = storageProblem() { return p }
         let n = count
         if hasNulls {
             guard nullable else { return "null in a non-nullable field" }
+            if valuesChecked { return nil }
             var valid = 0
             _validity.withUnsafeBufferPointer { v in
                 for b in 0..<(n >> 3) { valid += v[b].nonzeroBitCount }
@@ -74,6 +81,7 @@ extension Column {
             }
             if n - valid != _nullCount { return "null count \(_nullCount) but the bitmap has \(n - valid) nulls" }
         }
+        if valuesChecked { return nil }
         switch type {
         case .bool:
             if let i = _ints.firstIndex(where: { $0 != 0 && $0 != 1 }) { return "bool value \(_ints[i]) at row \(i) (0 or 1 allowed)" }

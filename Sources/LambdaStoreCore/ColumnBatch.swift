@@ -58,13 +58,23 @@ public struct ColumnBatch: Sendable {
     ///   (`field 'status': append(int:) on a string column`).
     /// - Complexity: O(rows + string bytes).
     public func validate(against schema: Schema) throws(LambdaStoreError) {
+        try validate(against: schema, valuesChecked: false)
+    }
+
+    /// ``validate(against:)`` for a batch whose values were each checked as they were added
+    /// (the typed appends: `RecordEncoder` and `BatchBuilder` in LambdaStore, which take only
+    /// Swift `String`s, write `bool`s as 0/1 and nulls only into nullable fields): with
+    /// `valuesChecked` the shape (column count, types, row counts, storage consistency,
+    /// mis-typed appends, nulls in non-nullable fields) is still checked, in O(columns), and
+    /// the per-value scans (UTF-8, `bool` values, the bitmap's null count) are skipped.
+    package func validate(against schema: Schema, valuesChecked: Bool) throws(LambdaStoreError) {
         guard columns.count == schema.fields.count else {
             throw LambdaStoreError(.schema, "batch has \(columns.count) columns, schema v\(schema.version) of '\(schema.stream)' has \(schema.fields.count) fields")
         }
         for (c, f) in zip(columns, schema.fields) {
             guard c.type == f.type else { throw LambdaStoreError(.schema, "field '\(f.name)': column is \(c.type), schema says \(f.type)") }
             guard c.count == count else { throw LambdaStoreError(.schema, "field '\(f.name)': column has \(c.count) rows, batch has \(count)") }
-            if let p = c.problem(nullable: f.nullable) { throw LambdaStoreError(.schema, "field '\(f.name)': \(p)") }
+            if let p = c.problem(nullable: f.nullable, valuesChecked: valuesChecked) { throw LambdaStoreError(.schema, "field '\(f.name)': \(p)") }
         }
     }
 

@@ -404,7 +404,13 @@ public final class StreamLog: Sendable {
     ///   log is read-only, closed, or failed after an fdatasync error; `.io`.
     /// - Complexity: O(batch bytes).
     public func append(_ batch: ColumnBatch, durability: Durability) async throws(LambdaStoreError) -> Range<Int64> {
-        let range = try write(batch, durability: durability)
+        try await append(batch, durability: durability, valuesChecked: false)
+    }
+
+    /// ``append(_:durability:)`` of a batch whose values were checked as they were added
+    /// (see `ColumnBatch.validate(against:valuesChecked:)`): the per-value scans are skipped.
+    package func append(_ batch: ColumnBatch, durability: Durability, valuesChecked: Bool) async throws(LambdaStoreError) -> Range<Int64> {
+        let range = try write(batch, durability: durability, valuesChecked: valuesChecked)
         guard !range.isEmpty else { return range }
         if durability == .sync {
             try await waitDurable(range.upperBound)
@@ -417,7 +423,7 @@ public final class StreamLog: Sendable {
     /// The synchronous part of an append: encode and compress (outside the writer lock, so
     /// concurrent appenders compress in parallel), then, under the writer lock, assign the
     /// offsets, finish the header, write, publish and notify.
-    func write(_ batch: ColumnBatch, durability: Durability) throws(LambdaStoreError) -> Range<Int64> {
+    func write(_ batch: ColumnBatch, durability: Durability, valuesChecked: Bool = false) throws(LambdaStoreError) -> Range<Int64> {
         guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
         // Dictionary-coded strings only into format-2 segments: a format-1 segment can only be
         // the active one found on open, and every roll creates a format-2 one.
@@ -426,7 +432,7 @@ public final class StreamLog: Sendable {
         guard batch.schemaVersion == schema.version else {
             throw LambdaStoreError(.schema, "batch is under schema version \(batch.schemaVersion), stream '\(name)' is at version \(schema.version)")
         }
-        try batch.validate(against: schema)
+        try batch.validate(against: schema, valuesChecked: valuesChecked)
         let n = batch.count
         guard n <= Limits.batchRecordsMax else {
             throw LambdaStoreError(.limitExceeded, "batch of \(n) records exceeds \(Limits.batchRecordsMax)")

@@ -35,7 +35,7 @@ extension Store {
             let end = try streamLog(builder.schema.stream).endOffset
             return end..<end
         }
-        return try await append(builder.batch, to: builder.schema.stream, durability: durability)
+        return try await append(builder.batch, to: builder.schema.stream, durability: durability, valuesChecked: true)
     }
 }
 

@@ -49,7 +49,7 @@ extension Store {
             let end = try streamLog(stream).endOffset
             return end..<end
         }
-        return try await append(batch, to: stream, durability: durability)
+        return try await append(batch, to: stream, durability: durability, valuesChecked: true)
     }
 }
 
