@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "lambdastore",
             dependencies: [
-                "LambdaStore", "LambdaStoreParquet",
+                "LambdaStore", "LambdaStoreCore", "LambdaStoreViews", "LambdaStoreLog", "LambdaStoreColumnar", "LambdaStoreParquet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,11 +80,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "LambdaStoreFuzzTargets",
-            dependencies: ["LambdaStore", "LambdaStoreParquet", "LambdaStoreTestSupport"],
+            dependencies: ["LambdaStore", "LambdaStoreCore", "LambdaStoreViews", "LambdaStoreParquet", "LambdaStoreTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreFuzzTests",
-            dependencies: ["LambdaStoreFuzzTargets", "LambdaStore"],
+            dependencies: ["LambdaStoreFuzzTargets", "LambdaStore", "LambdaStoreCore", "LambdaStoreViews"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreCoreTests",
@@ -108,7 +108,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LambdaStoreTests",
-            dependencies: ["LambdaStore", "LambdaStoreTestSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["LambdaStore", "LambdaStoreCore", "LambdaStoreViews", "LambdaStoreLog", "LambdaStoreColumnar",
+                           "LambdaStoreTestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: swiftSettings),
         .testTarget(

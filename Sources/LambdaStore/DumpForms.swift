@@ -11,8 +11,8 @@ extension SegmentDump {
         }
     }
 
-    /// A human-readable listing.
-    public var text: String {
+    /// A human-readable listing (the `lambdastore dump` text form).
+    package var text: String {
         var out = "segment \(file): format v\(formatVersion), base offset \(baseOffset), \(fileBytes) bytes (\(validBytes) valid), tail: \(tailDescription)\n"
         for b in batches {
             let t = b.minEventTime.map { "\(Timestamp.format($0)) … \(Timestamp.format(b.maxEventTime ?? $0))" } ?? "no event times"
@@ -25,8 +25,8 @@ extension SegmentDump {
 }
 
 extension IndexDump {
-    /// A human-readable listing.
-    public var text: String {
+    /// A human-readable listing (the `lambdastore dump` text form).
+    package var text: String {
         var out = "\(kind) \(file): format v\(formatVersion), segment base offset \(segmentBaseOffset), \(entries.count) entries\n"
         for e in entries {
             out += "  @\(e.entryPosition)  → position \(e.position)  offset \(e.baseOffset.map(String.init) ?? "-")  count \(e.count.map(String.init) ?? "-")  time \(e.minEventTime.map(String.init) ?? "-")…\(e.maxEventTime.map(String.init) ?? "-")  checksum \(e.checksumOk ? "ok" : "BAD")\n"

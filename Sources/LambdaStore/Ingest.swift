@@ -249,3 +249,54 @@ struct ParsedChunk: Sendable {
         return ParsedChunk(batch: batch, rejections: rejections, lastLine: lastLine, buffers: chunk)
     }
 }
+
+extension Store {
+    /// Parses `bytes` (JSON Lines or CSV with a header line, the rules of
+    /// ``ingest(stream:format:durability:batchRows:parallelism:read:onReject:)`` and
+    /// `lambdastore ingest`) into one batch of `stream`'s latest schema, without appending it:
+    /// for a caller that appends all or nothing (an HTTP request body, a message), or
+    /// inspects the records first.
+    ///
+    /// ```swift
+    /// let (batch, rejected) = try store.parse(body, format: .jsonl, stream: "orders")
+    /// if let first = rejected.first { throw first }          // "line 3: field 'amount_cents': …"
+    /// try await store.append(batch, to: "orders")
+    /// ```
+    ///
+    /// In memory and bounded by `bytes`: sync.
+    /// - Returns: the records of the good lines, in order, and every bad line (numbered from
+    ///   1, the reason naming the field); a line over `Limits.lineBytesMax` bytes is one of
+    ///   them. A CSV header that does not match the schema is rejected with `isFatal` set,
+    ///   and every line after it is rejected as unreadable, as `ingest` reports them.
+    /// - Throws: `.notFound` for an unknown stream; `.precondition` after ``close()``.
+    public func parse(_ bytes: UnsafeRawBufferPointer, format: InputFormat, stream: String) throws(LambdaStoreError) -> (batch: ColumnBatch, rejected: [RejectedLine]) {
+        try requireOpen()
+        var parser = try RecordParser(schema: try schema(of: stream), format: format)
+        var batch = parser.makeBatch()
+        var rejected: [RejectedLine] = []
+        var splitter = LineSplitter()
+        func handle(_ event: LineSplitter.Event) {
+            switch event {
+            case .line(let line, let number):
+                if let r = parser.parse(line: line, lineNumber: number, into: &batch) { rejected.append(r) }
+            case .overlong(let r):
+                rejected.append(r)
+            }
+        }
+        splitter.feed(bytes, handle)
+        splitter.finish(handle)
+        return (batch, rejected)
+    }
+
+    /// ``parse(_:format:stream:)`` of the bytes of an array, `Data` or any contiguous collection.
+    public func parse(_ bytes: some Collection<UInt8>, format: InputFormat, stream: String) throws(LambdaStoreError) -> (batch: ColumnBatch, rejected: [RejectedLine]) {
+        if let r = bytes.withContiguousStorageIfAvailable({ buf in
+            Result { () throws(LambdaStoreError) in try parse(UnsafeRawBufferPointer(buf), format: format, stream: stream) }
+        }) { return try r.get() }
+        let copy = Array(bytes)
+        let r = copy.withUnsafeBytes { b in
+            Result { () throws(LambdaStoreError) in try parse(b, format: format, stream: stream) }
+        }
+        return try r.get()
+    }
+}

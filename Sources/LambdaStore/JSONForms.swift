@@ -3,7 +3,7 @@ import LambdaStoreViews
 
 extension JSONValue {
     /// An optional integer (nil → null).
-    public static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
+    package static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
 }
 
 extension BatchSummary {

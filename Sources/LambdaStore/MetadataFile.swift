@@ -6,13 +6,13 @@ import LambdaStoreCore
 /// Public so that `verify`, the fuzz targets (`Fuzz/README.md`) and other tools share one
 /// decoder path; it never touches the file system.
 /// Thread safety: stateless.
-public enum MetadataInspector {
+package enum MetadataInspector {
     /// Checks the bytes of a metadata file named `fileName` (`DRIFT` or `INCIDENTS`).
     /// - Returns: how many items the file's JSON array holds.
     /// - Throws: `.corruption` / `.unsupported` for the container, a JSON syntax error, a
     ///   payload that is not an array, or (`DRIFT`) a report missing or mistyping a key.
     /// - Complexity: O(bytes).
-    public static func check(_ bytes: [UInt8], fileName: String, path: String) throws(LambdaStoreError) -> Int {
+    package static func check(_ bytes: [UInt8], fileName: String, path: String) throws(LambdaStoreError) -> Int {
         let isDrift = fileName == "DRIFT"
         let payload = try MetadataFile.decode(bytes, kind: isDrift ? "DRIFT" : "INCIDENT", path: path)
         guard case .array(let items) = try JSONValue.parse(payload) else {

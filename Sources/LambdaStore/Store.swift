@@ -237,10 +237,48 @@ public final class Store: Sendable {
         try log.stream(stream).latestSchema
     }
 
-    /// The log of `stream` (read access for tools and tests).
-    public func streamLog(_ stream: String) throws(LambdaStoreError) -> StreamLog {
+    /// The log of `stream`, with its segments, indexes and archive: read access for the
+    /// `lambdastore` tool, the tests and the benchmarks (`@_spi(Internals) import
+    /// LambdaStore`), not part of the user's API; ``endOffset(of:)`` and
+    /// ``batches(of:in:)`` are.
+    @_spi(Internals) public func streamLog(_ stream: String) throws(LambdaStoreError) -> StreamLog {
         try requireOpen()
         return try log.stream(stream)
+    }
+
+    /// The offset the next event appended to `stream` gets: the stream holds offsets
+    /// `0..<endOffset(of:)` (dense), including events appended but not yet durable under
+    /// `none` or `interval`.
+    ///
+    /// In memory: sync.
+    /// - Throws: `.notFound` for an unknown stream; `.precondition` after ``close()``.
+    public func endOffset(of stream: String) throws(LambdaStoreError) -> Int64 {
+        try requireOpen()
+        return try log.stream(stream).endOffset
+    }
+
+    /// The events of `stream` at `offsets` (clamped to the stream's end), read from the raw
+    /// segments and the archive as one history, checked against their checksums, and laid
+    /// out under the stream's latest schema (fields a later version added hold their default,
+    /// else null). Batches come in offset order and hold every offset once; their boundaries
+    /// are the stored batches' (sliced to `offsets`).
+    ///
+    /// Reads the whole range into memory: meant for ranges that fit there (a scan of a long
+    /// history belongs in a view).
+    ///
+    /// Reads files on a thread of its own: off the cooperative pool.
+    /// - Throws: `.notFound` for an unknown stream or history dropped by retention;
+    ///   `.corruption` naming the file and offset; `.io`.
+    public func batches(of stream: String, in offsets: Range<Int64>) async throws(LambdaStoreError) -> [ColumnBatch] {
+        try requireOpen()
+        let log = try self.log.stream(stream)
+        return try await Blocking.run { () throws(LambdaStoreError) -> [ColumnBatch] in
+            let range = Swift.max(0, offsets.lowerBound)..<Swift.max(0, Swift.min(offsets.upperBound, log.endOffset))
+            var out: [ColumnBatch] = []
+            guard !range.isEmpty else { return out }
+            try log.forEachBatch(in: range) { _, b in out.append(b) }
+            return out
+        }
     }
 
     /// Appends a batch of records (laid out under the stream's latest schema) and applies it to

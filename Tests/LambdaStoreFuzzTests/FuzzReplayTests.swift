@@ -1,5 +1,7 @@
 import Foundation
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreFuzzTargets
 import Testing
 

@@ -1,4 +1,6 @@
-@testable import LambdaStore
+@_spi(Internals) @testable import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreTestSupport

@@ -186,9 +186,8 @@ extension RevenueHour: Equatable {}
         let offsets = try await store.append(builder, durability: .sync)   // 1..<2
 
         // Old records are read projected onto the latest schema.
-        let log = try store.streamLog("orders")
         var channels: [Value] = []
-        try log.forEachBatch(in: 0..<log.endOffset) { _, batch in
+        for batch in try await store.batches(of: "orders", in: 0..<store.endOffset(of: "orders")) {
             for r in 0..<batch.count { channels.append(batch.columns[3].value(at: r)) }
         }
         // end sample
@@ -371,7 +370,7 @@ extension RevenueHour: Equatable {}
             }
             try await group.waitForAll()
         }
-        let end = try store.streamLog("orders").endOffset             // 100: offsets 0..<100, dense
+        let end = try store.endOffset(of: "orders")                   // 100: offsets 0..<100, dense
 
         store.close()                                                 // idempotent
         var afterClose: LambdaStoreError.Code? = nil

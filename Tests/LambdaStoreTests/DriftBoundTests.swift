@@ -1,5 +1,7 @@
 import Testing
-@testable import LambdaStore
+@_spi(Internals) @testable import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreTestSupport

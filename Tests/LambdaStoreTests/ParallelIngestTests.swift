@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import LambdaStore
+@_spi(Internals) @testable import LambdaStore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreLog
@@ -109,6 +110,34 @@ import LambdaStoreTestSupport
             }
             #expect(rows == expected.rows, "\(context)")
         }
+    }
+
+    /// `Store.parse` (all or nothing, no append) gives the one-parser reference too, and its
+    /// batch appended then read back with `Store.batches(of:in:)` holds the same rows.
+    @Test(arguments: [InputFormat.jsonl, .csv])
+    func parseGivesTheOneParserResult(format: InputFormat) async throws {
+        var rng = SplitMix64(seed: format == .csv ? 5 : 3)
+        let dir = makeTempDirectory()
+        defer { removeTree(dir) }
+        let store = try await Store.open(at: dir)
+        defer { store.close() }
+        try await store.applySchema(Self.schema)
+        for round in 0..<12 {
+            let input = Self.randomInput(&rng, format: format, lines: Int(rng.next() % 300))
+            let expected = try Self.reference(input, format: format)
+            let (batch, rejected) = try store.parse(input, format: format, stream: "orders")
+            #expect(rejected.map(\.description) == expected.rejected, "round \(round)")
+            #expect((0..<batch.count).map { r in batch.columns.map { $0.value(at: r) } } == expected.rows, "round \(round)")
+            let start = try store.endOffset(of: "orders")
+            let range = try await store.append(batch, to: "orders", durability: .none)
+            #expect(range == start..<(start + Int64(batch.count)))
+            var back: [[Value]] = []
+            for b in try await store.batches(of: "orders", in: range.lowerBound..<(range.upperBound + 5)) {
+                for r in 0..<b.count { back.append(b.columns.map { $0.value(at: r) }) }
+            }
+            #expect(back == expected.rows, "round \(round)")
+        }
+        #expect(throws: LambdaStoreError.self) { _ = try store.parse([UInt8](), format: format, stream: "nope") }
     }
 
     /// A line past `Limits.lineBytesMax` between good lines: rejected in its place, the lines

@@ -1,4 +1,6 @@
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreTestSupport

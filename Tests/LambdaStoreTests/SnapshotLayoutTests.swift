@@ -1,5 +1,6 @@
 import Testing
-@testable import LambdaStore
+@_spi(Internals) @testable import LambdaStore
+import LambdaStoreCore
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreViews

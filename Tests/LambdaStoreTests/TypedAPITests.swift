@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreTestSupport

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "batch", abstract: "Recompute views from the log and publish them atomically.")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct DriftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "drift", abstract: "Print a view's persisted drift reports, newest first.")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 import LambdaStoreColumnar
 import LambdaStoreLog
 import LambdaStoreParquet

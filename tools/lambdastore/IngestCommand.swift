@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 /// `path` with every symbolic link and `.`/`..` resolved, as far as it exists: an absent last
 /// component (a file about to be created) is resolved through its directory.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 /// `lambdastore`: drive a LambdaStore from the shell (DESIGN.md "The lambdastore command").
 /// Every subcommand takes `--store DIR` and `--json`, exits 0 on success and non-zero with a

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 /// `policy set|show`: the lifecycle policies of DESIGN.md "Lifecycle".
 struct PolicyCommand: AsyncParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "query", abstract: "Serve merged rows (batch ⊕ speed) of a view.")

@@ -1,4 +1,6 @@
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 /// Renders query rows as a table, JSON Lines or CSV. Columns: `window_start`, `window_end`
 /// (epoch ms), each group-by field, each aggregate, `source`.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct SchemaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "schema", abstract: "Manage stream schemas.", subcommands: [Apply.self])

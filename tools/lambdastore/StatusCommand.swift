@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Streams, offsets, schema versions, views, horizons, freshness, pending late events, last drift.")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum in the store (read-only); exit non-zero on any corruption.")

@@ -1,5 +1,7 @@
 import ArgumentParser
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreCore
+import LambdaStoreViews
 
 struct ViewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "view", abstract: "Register and list views.", subcommands: [Create.self, List.self])

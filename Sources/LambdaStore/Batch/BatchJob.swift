@@ -420,7 +420,11 @@ extension Store {
     /// - Throws: `.notFound` for an unknown view; I/O and corruption errors from the log.
     ///
     /// Reads the whole log and aggregates on its own threads: off the cooperative pool.
-    public func recompute(view name: String, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
+    ///
+    /// System programming interface (`@_spi(Internals) import LambdaStore`): it hands back the
+    /// engine's aggregation table, which is not part of the user's API; the benchmarks and
+    /// the tests use it to time and check the aggregation alone.
+    @_spi(Internals) public func recompute(view name: String, progress: ProgressHandler? = nil) async throws(LambdaStoreError) -> (table: ViewTable, events: Int64) {
         try await Blocking.run { () throws(LambdaStoreError) -> (table: ViewTable, events: Int64) in try self.recomputeBlocking(view: name, progress: progress) }
     }
 

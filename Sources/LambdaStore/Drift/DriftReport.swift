@@ -171,25 +171,25 @@ extension DriftReport {
 ///
 /// Integer aggregates compare exactly; floating-point ones with a relative tolerance of 1e-9
 /// (DESIGN.md "Drift"). A cell present on one side only has its missing side counted as 0.
-public struct DriftAccumulator: Sendable {
+package struct DriftAccumulator: Sendable {
     /// The aggregate names, in view order.
-    public let names: [String]
+    package let names: [String]
     private var absError: [Double]
     private var absTruth: [Double]
     private var isNumeric: [Bool]
     /// Cells compared so far.
-    public private(set) var compared: Int64 = 0
+    package private(set) var compared: Int64 = 0
     /// Cells differing so far.
-    public private(set) var differing: Int64 = 0
+    package private(set) var differing: Int64 = 0
     /// The windows of differing cells.
-    public private(set) var differingWindows: Set<Int64?> = []
+    package private(set) var differingWindows: Set<Int64?> = []
 
     /// Relative tolerance for floating-point aggregates.
-    public static let floatTolerance = 1e-9
+    package static let floatTolerance = 1e-9
 
     /// An accumulator for aggregates named `names`; `numeric[i]` says whether aggregate i has a
     /// numeric result (it then gets a `relativeError` entry).
-    public init(names: [String], numeric: [Bool]) {
+    package init(names: [String], numeric: [Bool]) {
         self.names = names
         absError = Array(repeating: 0, count: names.count)
         absTruth = Array(repeating: 0, count: names.count)
@@ -227,7 +227,7 @@ public struct DriftAccumulator: Sendable {
 
     /// Compares one cell. `served`/`truth` are the final aggregate values (nil = the cell is
     /// absent on that side).
-    public mutating func compare(window: Int64?, served: [Value]?, truth: [Value]?) {
+    package mutating func compare(window: Int64?, served: [Value]?, truth: [Value]?) {
         compared += 1
         // A cell present on one side only differs (DESIGN.md "Drift").
         var differs = (served == nil) != (truth == nil)
@@ -247,7 +247,7 @@ public struct DriftAccumulator: Sendable {
 
     /// Adds the comparisons of `other` (same aggregates), as if its cells had been compared
     /// after this one's.
-    public mutating func merge(_ other: DriftAccumulator) {
+    package mutating func merge(_ other: DriftAccumulator) {
         precondition(other.names == names, "merging drift accumulators of different aggregates")
         compared += other.compared
         differing += other.differing
@@ -259,7 +259,7 @@ public struct DriftAccumulator: Sendable {
     }
 
     /// `relativeError` per numeric aggregate.
-    public var relativeError: [String: Double] {
+    package var relativeError: [String: Double] {
         var out: [String: Double] = [:]
         for i in 0..<names.count where isNumeric[i] {
             out[names[i]] = absTruth[i] == 0 ? 0 : absError[i] / absTruth[i]

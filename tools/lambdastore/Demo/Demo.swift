@@ -1,4 +1,4 @@
-import LambdaStore
+@_spi(Internals) import LambdaStore
 import LambdaStoreCore
 import LambdaStoreViews
 

@@ -1,4 +1,5 @@
-import LambdaStore
+@_spi(Internals) import LambdaStore
+import LambdaStoreViews
 import LambdaStoreCore
 
 /// Generates marketplace order events like `shared/peers/gen_events.py` (in miniature): a

@@ -51,20 +51,9 @@ extension RevenueService {
     ///   the field) or for an empty body, 404 for an unknown stream.
     func ingest(stream: String, body: ByteBuffer) async throws -> JSONValue {
         do {
-            var parser = try RecordParser(schema: try store.schema(of: stream), format: .jsonl)
-            var batch = parser.makeBatch()
-            var rejected: [RejectedLine] = []
-            var splitter = LineSplitter()
-            func handle(_ event: LineSplitter.Event) {
-                switch event {
-                case .line(let bytes, let number):
-                    if let r = parser.parse(line: bytes, lineNumber: number, into: &batch) { rejected.append(r) }
-                case .overlong(let r):
-                    rejected.append(r)
-                }
+            let (batch, rejected) = try body.withUnsafeReadableBytes { bytes throws(LambdaStoreError) in
+                try store.parse(bytes, format: .jsonl, stream: stream)
             }
-            body.withUnsafeReadableBytes { splitter.feed($0, handle) }
-            splitter.finish(handle)
             if let first = rejected.first {
                 let more = rejected.count > 1 ? " (and \(rejected.count - 1) more bad line\(rejected.count == 2 ? "" : "s"); nothing was appended)" : " (nothing was appended)"
                 throw APIError(.badRequest, first.description + more, rejected: rejected.prefix(100).map(\.description))
