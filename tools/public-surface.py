@@ -68,6 +68,12 @@ def main() -> int:
             title = ".".join(s["pathComponents"])
             decl = "".join(fr["spelling"] for fr in s.get("declarationFragments", []))
             decl = re.sub(r"\s+", " ", decl).strip()
+            # Opaque parameters (`some Sequence<some Encodable & Sendable>`) render without
+            # their constraints in the fragments; the graph lists them separately.
+            constraints = [f"{c['lhs']} {':' if c.get('kind') == 'conformance' else '=='} {c['rhs']}"
+                           for c in s.get("swiftGenerics", {}).get("constraints", [])]
+            if constraints and " where " not in decl:
+                decl += " where " + ", ".join(sorted(constraints))
             lines.append(f"{kind} {title} :: {decl}" if decl else f"{kind} {title}")
             for fr in s.get("declarationFragments", []):
                 pid = fr.get("preciseIdentifier", "")

@@ -256,7 +256,7 @@ import LambdaStoreTestSupport
             #expect(e.code == .schema && e.message.contains("unkeyed"), "\(e)")
         }
         do {
-            try await store.append([Missing(), Missing()].enumerated().map { i, m in i == 0 ? Extra() as any Encodable : m }.map(AnyRecord.init), to: "orders")
+            try await store.append([Missing(), Missing()].enumerated().map { i, m in i == 0 ? Extra() as any Encodable & Sendable : m }.map(AnyRecord.init), to: "orders")
         } catch {
             let e = error
             #expect(e.message.hasPrefix("record 0: "), "\(e)")
@@ -265,9 +265,9 @@ import LambdaStoreTestSupport
         await Self.expectError(.notFound, naming: "nope") { try await store.append([Missing()], to: "nope") }
     }
 
-    struct AnyRecord: Encodable {
-        let base: any Encodable
-        init(_ base: any Encodable) { self.base = base }
+    struct AnyRecord: Encodable, Sendable {
+        let base: any Encodable & Sendable
+        init(_ base: any Encodable & Sendable) { self.base = base }
         func encode(to encoder: any Encoder) throws { try base.encode(to: encoder) }
     }
 

@@ -64,8 +64,13 @@ enum TypedValues {
         guard ms.isFinite, ms >= Double(Timestamp.supportedRange.lowerBound) - 1, ms <= Double(Timestamp.supportedRange.upperBound) + 1 else { return nil }
         var m = Int64(ms)
         // Floating-point rounding in the seconds → ms product may land one millisecond off:
-        // settle on the largest m whose instant is not after `date`.
-        if self.date(m + 1) <= date { m += 1 } else if self.date(m) > date { m -= 1 }
+        // settle on the largest m whose instant is not after `date`. The instant of m is
+        // `Date(timeIntervalSince1970: Double(m) / 1000)`, which Foundation stores as that
+        // minus the 1970→2001 interval; the comparison is written out on those doubles (the
+        // same arithmetic, without two `Date` calls per value).
+        let r = date.timeIntervalSinceReferenceDate
+        func instant(_ m: Int64) -> Double { Double(m) / 1000 - Date.timeIntervalBetween1970AndReferenceDate }
+        if instant(m + 1) <= r { m += 1 } else if instant(m) > r { m -= 1 }
         return Timestamp.supportedRange.contains(m) ? m : nil
     }
 

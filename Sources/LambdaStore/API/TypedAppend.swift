@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Dispatch
 import LambdaStoreCore
 
 extension Store {
@@ -41,10 +42,26 @@ extension Store {
     ///   threw; and whatever `append(_:to:durability:)` of a `ColumnBatch` throws.
     /// - Complexity: O(records × fields); no per-record allocation besides the one keyed
     ///   container box `KeyedEncodingContainer` needs.
+    ///
+    /// From 4,096 values on, the encoding runs off the cooperative pool, on
+    /// ``StoreOptions/batchParallelism`` threads of its own (each encodes a contiguous part
+    /// into its own columns; the parts are joined in order): the values are `Sendable` for
+    /// that. Fewer values are encoded on the calling task, where a thread hop would cost more
+    /// than the encoding. Either way the append is one batch, all or nothing, and an error
+    /// names the first bad record by its position in `values`.
     @discardableResult
-    public func append(_ values: some Sequence<some Encodable>, to stream: String, durability: Durability = .sync) async throws(LambdaStoreError) -> Range<Int64> {
+    public func append(_ values: some Sequence<some Encodable & Sendable>, to stream: String, durability: Durability = .sync) async throws(LambdaStoreError) -> Range<Int64> {
         let plan = SchemaPlan(try schema(of: stream))
-        let batch = try RecordEncoder.encode(values, plan: plan)
+        let items = Array(values)
+        let batch: ColumnBatch
+        if items.count < RecordEncoder.offPoolMin {
+            batch = try RecordEncoder.encode(items, plan: plan)
+        } else {
+            let parts = Swift.max(1, Swift.min(options.batchParallelism, items.count / RecordEncoder.partMin))
+            batch = try await Blocking.run { () throws(LambdaStoreError) -> ColumnBatch in
+                try RecordEncoder.encode(items, plan: plan, parts: parts)
+            }
+        }
         guard batch.count > 0 else {
             let end = try streamLog(stream).endOffset
             return end..<end
@@ -60,7 +77,9 @@ final class RecordEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     let plan: SchemaPlan
-    @exclusivity(unchecked) var columns: [Column]
+    /// The columns being built, in raw storage: written per encoded value, and an array's
+    /// uniqueness check per write (the encoder is a class) showed up in perf.
+    let columns: UnsafeMutablePointer<Column>
     /// Per field: its type, and `stamp[f] == generation` when it has a value in the current
     /// record. Raw storage: read per encoded value, without array retains in the unspecialized
     /// generic code the `Encodable` calls run in.
@@ -88,7 +107,8 @@ final class RecordEncoder: Encoder {
     init(plan: SchemaPlan, capacity: Int) {
         self.plan = plan
         let n = plan.fieldCount
-        columns = plan.schema.fields.map { Column(type: $0.type, capacity: capacity) }
+        columns = .allocate(capacity: max(1, n))
+        for (i, f) in plan.schema.fields.enumerated() { (columns + i).initialize(to: Column(type: f.type, capacity: capacity)) }
         types = .allocate(capacity: max(1, n))
         types.initialize(from: plan.types, count: n)
         stamps = .allocate(capacity: max(1, n))
@@ -99,6 +119,8 @@ final class RecordEncoder: Encoder {
     }
 
     deinit {
+        columns.deinitialize(count: plan.fieldCount)
+        columns.deallocate()
         types.deinitialize(count: plan.fieldCount)
         types.deallocate()
         stamps.deallocate()
@@ -107,8 +129,44 @@ final class RecordEncoder: Encoder {
         predictedFields.deallocate()
     }
 
-    /// Encodes every value of `values` into a batch of `plan`'s schema.
-    static func encode(_ values: some Sequence<some Encodable>, plan: SchemaPlan) throws(LambdaStoreError) -> ColumnBatch {
+    /// Appends of at least this many values encode off the cooperative pool.
+    static let offPoolMin = 4_096
+    /// The fewest values one encoding thread takes.
+    static let partMin = 2_048
+
+    /// Encodes `values` in `parts` contiguous parts on as many threads, each into its own
+    /// columns, then joins the parts in order: the batch ``encode(_:plan:recordBase:)`` of
+    /// all of them gives. An error is the one of the first bad record.
+    static func encode<E: Encodable & Sendable>(_ values: [E], plan: SchemaPlan, parts: Int) throws(LambdaStoreError) -> ColumnBatch {
+        let n = values.count
+        let parts = Swift.max(1, Swift.min(parts, n))
+        if parts == 1 { return try encode(values, plan: plan) }
+        let results = Locked([Result<ColumnBatch, LambdaStoreError>?](repeating: nil, count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            let range = (n * k / parts)..<(n * (k + 1) / parts)
+            let r = Result { () throws(LambdaStoreError) -> ColumnBatch in try encode(values[range], plan: plan, recordBase: range.lowerBound) }
+            results.withLock { $0[k] = r }
+        }
+        let done = results.withLock { $0 }
+        var joined: ColumnBatch? = nil
+        for r in done {
+            guard let r else { throw LambdaStoreError(.precondition, "an encoding part did not finish") }
+            let part = try r.get()
+            if joined == nil {
+                joined = part
+            } else if var j = joined {
+                joined = nil   // uniquely referenced while the part is appended
+                for f in j.columns.indices { try j.columns[f].append(contentsOf: part.columns[f]) }
+                joined = j
+            }
+        }
+        guard let joined else { throw LambdaStoreError(.precondition, "no encoding part") }
+        return joined
+    }
+
+    /// Encodes every value of `values` into a batch of `plan`'s schema; errors name a record
+    /// by `recordBase` plus its position in `values`.
+    static func encode(_ values: some Sequence<some Encodable>, plan: SchemaPlan, recordBase: Int = 0) throws(LambdaStoreError) -> ColumnBatch {
         let e = RecordEncoder(plan: plan, capacity: values.underestimatedCount)
         defer { e.cachedContainer = nil }
         var record = 0
@@ -119,7 +177,7 @@ final class RecordEncoder: Encoder {
                 do throws(LambdaStoreError) {
                     try e.encodeRecord(buf[i])
                 } catch {
-                    failure = LambdaStoreError(error.code, "record \(i): " + error.message)
+                    failure = LambdaStoreError(error.code, "record \(recordBase + i - buf.startIndex): " + error.message)
                     return
                 }
             }
@@ -130,12 +188,12 @@ final class RecordEncoder: Encoder {
                 do throws(LambdaStoreError) {
                     try e.encodeRecord(v)
                 } catch {
-                    throw LambdaStoreError(error.code, "record \(record): " + error.message)
+                    throw LambdaStoreError(error.code, "record \(recordBase + record): " + error.message)
                 }
                 record += 1
             }
         }
-        return ColumnBatch(schemaVersion: plan.schema.version, columns: e.columns)
+        return ColumnBatch(schemaVersion: plan.schema.version, columns: Array(UnsafeBufferPointer(start: e.columns, count: plan.fieldCount)))
     }
 
     func encodeRecord(_ value: some Encodable) throws(LambdaStoreError) {
