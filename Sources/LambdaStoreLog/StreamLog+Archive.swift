@@ -45,7 +45,7 @@ extension StreamLog {
     /// - Returns: the manifest entries of the files.
     /// - Throws: `.notFound` when no sealed segment starts at `base` or it is not next in line
     ///   (the archive must stay contiguous); `.corruption` from reading the segment; `.io`.
-    public func writeArchiveFiles(segmentBase base: Int64, now: Int64, rowGroupRows: Int = 1 << 20,
+    public func writeArchiveFiles(segmentBase base: Int64, now: Int64, rowGroupRows: Int = 1 << 18,
                                   zstdLevel: Int32 = 3) throws(LambdaStoreError) -> [ArchivedFile] {
         guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
         let found: (SegmentState, Int64, SchemaHistory, Int64)? = shared.withLock { s in
