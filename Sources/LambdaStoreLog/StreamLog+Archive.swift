@@ -179,8 +179,9 @@ extension StreamLog {
     /// their index files and the segment files. Never the active segment, never a segment the
     /// archive does not hold.
     /// - Returns: the segments whose files were removed, and their bytes. Segments still being
-    ///   read after `waitMillis` stay on disk (a later run removes them).
-    public func removeArchivedSegments(_ bases: Set<Int64>, waitMillis: Int = 10_000) async throws(LambdaStoreError) -> (removed: [String], bytes: Int64) {
+    ///   read after `waitMillis` (nil: 10 s) stay on disk, listed in ``pendingSegmentRemovals``; every
+    ///   later call (with any `bases`, empty included) removes them first.
+    public func removeArchivedSegments(_ bases: Set<Int64>, waitMillis: Int? = nil) async throws(LambdaStoreError) -> (removed: [String], bytes: Int64) {
         guard !options.readOnly else { throw LambdaStoreError(.precondition, "the log is open read-only") }
         let taken: [SegmentState] = shared.withLock { s in
             var out: [SegmentState] = []
@@ -191,34 +192,51 @@ extension StreamLog {
             }
             return out
         }
-        guard !taken.isEmpty else { return ([], 0) }
-        return await unlink(taken, waitMillis: waitMillis)
+        return await unlink(taken, waitMillis: waitMillis ?? unlinkWaitMillis.withLock { $0 })
     }
 
-    /// Unlinks removed segments once no raw read is in flight.
+    /// Segments taken out of the log whose files are still on disk, waiting for raw reads in
+    /// flight to finish (see ``removeArchivedSegments(_:waitMillis:)``): relative paths.
+    public var pendingSegmentRemovals: [String] { pendingUnlinks.withLock { $0.map(\.segment.relPath) } }
+
+    /// Unlinks removed segments — those left pending by earlier calls first — once no raw read
+    /// is in flight. What cannot be unlinked now (reads still in flight after `waitMillis`, a
+    /// failed unlink) stays pending for the next call, never forgotten.
     func unlink(_ taken: [SegmentState], waitMillis: Int) async -> (removed: [String], bytes: Int64) {
+        let all: [SegmentState] = pendingUnlinks.withLock { p in
+            let a = p + taken
+            p = []
+            return a
+        }
+        guard !all.isEmpty else { return ([], 0) }
         var waited = 0
         while rawReaders.withLock({ $0 }) > 0 && waited < waitMillis {
             try? await Task.sleep(nanoseconds: 1_000_000)
             waited += 1
         }
-        guard rawReaders.withLock({ $0 }) == 0 else { return ([], 0) }
+        guard rawReaders.withLock({ $0 }) == 0 else {
+            pendingUnlinks.withLock { $0 = all + $0 }
+            return ([], 0)
+        }
         var removed: [String] = []
         var bytes: Int64 = 0
-        for st in taken {
+        var left: [SegmentState] = []
+        for st in all {
+            guard left.isEmpty else { left.append(st); continue }
             let stem = String(st.segment.path.dropLast(LogFormat.segmentSuffix.count))
             do throws(LambdaStoreError) {
                 for suffix in [LogFormat.indexSuffix, LogFormat.timeIndexSuffix] where fs.exists(stem + suffix) {
                     try fs.remove(stem + suffix)
                 }
                 try? st.segment.handle.close()
-                try fs.remove(st.segment.path)
+                if fs.exists(st.segment.path) { try fs.remove(st.segment.path) }
                 removed.append(st.segment.relPath)
                 bytes += st.size
             } catch {
-                break   // left for a later run (the archive holds the records either way)
+                left.append(st)   // retried by the next call (the archive holds the records either way)
             }
         }
+        if !left.isEmpty { pendingUnlinks.withLock { $0 = left + $0 } }
         try? fs.syncDirectory(dir)
         return (removed, bytes)
     }
@@ -261,7 +279,7 @@ extension StreamLog {
             while s.segments.count > 1, let first = s.segments.first, first.endOffset <= offset { out.append(s.segments.removeFirst()) }
             return out
         }
-        let (raw, rawBytes) = await unlink(taken, waitMillis: 10_000)
+        let (raw, rawBytes) = await unlink(taken, waitMillis: unlinkWaitMillis.withLock { $0 })
         return (removed + raw, bytes + rawBytes, events)
     }
 

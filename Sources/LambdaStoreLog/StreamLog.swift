@@ -177,6 +177,13 @@ public final class StreamLog: Sendable {
     let archiveWrites = Locked<Int>(0)
     /// Raw-segment reads in flight: retention unlinks a removed segment's file only at zero.
     let rawReaders = Locked<Int>(0)
+    /// Segments retention or a history drop took out of the log (readers no longer see them)
+    /// whose files could not be unlinked yet: raw reads were still in flight past the wait, or
+    /// an unlink failed. Every later removal retries them first.
+    let pendingUnlinks = Locked<[SegmentState]>([])
+    /// How long a removal waits for raw reads in flight before leaving segments pending, in
+    /// milliseconds (tests shorten it).
+    package let unlinkWaitMillis = Locked<Int>(10_000)
 
     init(name: String, dir: String, relDir: String, fs: any FileSystem, options: LogOptions, history: SchemaHistory,
          segments: [SegmentState], index: IndexAppender?, pool: SegmentFilePool, checkpoint: Int64 = 0,

@@ -254,14 +254,22 @@ extension Store {
             if dryRun {
                 r.removedSegments += doomed.count
                 r.removedSegmentBytes += doomed.reduce(0) { $0 + $1.bytes }
-            } else if !doomed.isEmpty {
+            } else if !doomed.isEmpty || !s.pendingSegmentRemovals.isEmpty {
+                // Also removes the segments an earlier run left pending (reads in flight then).
                 let (files, b) = try await s.removeArchivedSegments(Set(doomed.map(\.baseOffset)))
                 r.removedSegments += files.count
                 r.removedSegmentBytes += b
                 removed += files
                 bytes += b
-                if files.count < doomed.count { r.notes.append("\(doomed.count - files.count) raw segments were still being read; a later compact removes them") }
+                let pending = s.pendingSegmentRemovals.count
+                if pending > 0 { r.notes.append("\(pending) raw segments were still being read; the next compact removes them") }
             }
+        } else if !dryRun && !s.pendingSegmentRemovals.isEmpty {
+            let (files, b) = try await s.removeArchivedSegments([])
+            r.removedSegments += files.count
+            r.removedSegmentBytes += b
+            removed += files
+            bytes += b
         }
         // 4. History drop behind base checkpoints.
         if let drop = policy.dropHistoryAfterMillis, policy.allowHistoryLoss {
