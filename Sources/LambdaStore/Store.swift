@@ -273,7 +273,8 @@ public final class Store: Sendable {
         try requireOpen()
         let log = try self.log.stream(stream)
         return try await Blocking.run { () throws(LambdaStoreError) -> [ColumnBatch] in
-            let range = Swift.max(0, offsets.lowerBound)..<Swift.max(0, Swift.min(offsets.upperBound, log.endOffset))
+            let lower = Swift.max(0, offsets.lowerBound)
+            let range = lower..<Swift.max(lower, Swift.min(offsets.upperBound, log.endOffset))
             var out: [ColumnBatch] = []
             guard !range.isEmpty else { return out }
             try log.forEachBatch(in: range) { _, b in out.append(b) }

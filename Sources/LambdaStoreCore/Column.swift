@@ -219,14 +219,21 @@ public struct Column: Sendable {
         }
     }
 
+    /// Replaces the (absent) bitmap of a column without nulls by one marking its `count` rows
+    /// valid, with room for `rows` rows (the bits past `count` clear).
+    mutating func materializeValidity(rows: Int) {
+        let n = count
+        _validity = [UInt8](repeating: 0, count: (Swift.max(rows, n) + 7) / 8)
+        for b in 0..<(n >> 3) { _validity[b] = 0xFF }
+        if n & 7 != 0 { _validity[n >> 3] = UInt8((1 << (n & 7)) - 1) }
+    }
+
     /// Appends a null.
     public mutating func appendNull() {
         materialize()
         if nullCount == 0 {
             // First null: materialise the bitmap with every earlier row valid.
-            _validity = [UInt8](repeating: 0, count: (count + 8) / 8)
-            for b in 0..<(count >> 3) { _validity[b] = 0xFF }
-            if count & 7 != 0 { _validity[count >> 3] = UInt8((1 << (count & 7)) - 1) }
+            materializeValidity(rows: count + 1)
         } else if count >> 3 >= validity.count {
             _validity.append(0)
         }
@@ -482,13 +489,12 @@ extension Column {
         }
         let n0 = count
         if _nullCount != 0 || o._nullCount != 0 {
-            if _nullCount == 0 {
-                _validity = [UInt8](repeating: 0, count: (n0 + 7) / 8)
-                for b in 0..<(n0 >> 3) { _validity[b] = 0xFF }
-                if n0 & 7 != 0 { _validity[n0 >> 3] = UInt8((1 << (n0 & 7)) - 1) }
-            }
             let total = n0 + o.count
-            if _validity.count < (total + 7) / 8 { _validity.append(contentsOf: repeatElement(0, count: (total + 7) / 8 - _validity.count)) }
+            if _nullCount == 0 {
+                materializeValidity(rows: total)
+            } else if _validity.count < (total + 7) / 8 {
+                _validity.append(contentsOf: repeatElement(0, count: (total + 7) / 8 - _validity.count))
+            }
             for r in 0..<o.count where o._nullCount == 0 || o._validity[r >> 3] & (1 << UInt8(r & 7)) != 0 {
                 let i = n0 + r
                 _validity[i >> 3] |= 1 << UInt8(i & 7)

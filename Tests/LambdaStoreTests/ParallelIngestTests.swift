@@ -138,6 +138,11 @@ import LambdaStoreTestSupport
             #expect(back == expected.rows, "round \(round)")
         }
         #expect(throws: LambdaStoreError.self) { _ = try store.parse([UInt8](), format: format, stream: "nope") }
+        // Ranges past the end, empty or below 0 read nothing (and never trap).
+        let end = try store.endOffset(of: "orders")
+        for r in [(end + 5)..<(end + 9), end..<end, (-3)..<0] {
+            #expect(try await store.batches(of: "orders", in: r).isEmpty, "\(r)")
+        }
     }
 
     /// A line past `Limits.lineBytesMax` between good lines: rejected in its place, the lines

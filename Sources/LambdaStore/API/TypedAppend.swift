@@ -148,19 +148,15 @@ final class RecordEncoder: Encoder {
             results.withLock { $0[k] = r }
         }
         let done = results.withLock { $0 }
-        var joined: ColumnBatch? = nil
-        for r in done {
-            guard let r else { throw LambdaStoreError(.precondition, "an encoding part did not finish") }
-            let part = try r.get()
-            if joined == nil {
-                joined = part
-            } else if var j = joined {
-                joined = nil   // uniquely referenced while the part is appended
-                for f in j.columns.indices { try j.columns[f].append(contentsOf: part.columns[f]) }
-                joined = j
-            }
+        func part(_ k: Int) throws(LambdaStoreError) -> ColumnBatch {
+            guard let r = done[k] else { throw LambdaStoreError(.precondition, "encoding part \(k) did not finish") }
+            return try r.get()
         }
-        guard let joined else { throw LambdaStoreError(.precondition, "no encoding part") }
+        var joined = try part(0)
+        for k in 1..<parts {
+            let next = try part(k)
+            for f in joined.columns.indices { try joined.columns[f].append(contentsOf: next.columns[f]) }
+        }
         return joined
     }
 

@@ -238,9 +238,9 @@ extension Store {
             }
         }
         // 3. Raw retention: only archived segments, oldest first.
+        var doomed: [SegmentCandidate] = []
         if policy.keepRawMillis != nil || policy.keepRawBytes != nil {
             var total = s.rawBytes
-            var doomed: [SegmentCandidate] = []
             for seg in sealed() {
                 // Dry run: the segments archived above count as archived.
                 let archived = seg.isArchived || (dryRun && policy.archiveAfterMillis.map { now - seg.newestAppendMillis >= $0 } == true)
@@ -251,25 +251,20 @@ extension Store {
                 doomed.append(seg)
                 total -= seg.bytes
             }
-            if dryRun {
-                r.removedSegments += doomed.count
-                r.removedSegmentBytes += doomed.reduce(0) { $0 + $1.bytes }
-            } else if !doomed.isEmpty || !s.pendingSegmentRemovals.isEmpty {
-                // Also removes the segments an earlier run left pending (reads in flight then).
-                let (files, b) = try await s.removeArchivedSegments(Set(doomed.map(\.baseOffset)))
-                r.removedSegments += files.count
-                r.removedSegmentBytes += b
-                removed += files
-                bytes += b
-                let pending = s.pendingSegmentRemovals.count
-                if pending > 0 { r.notes.append("\(pending) raw segments were still being read; the next compact removes them") }
-            }
-        } else if !dryRun && !s.pendingSegmentRemovals.isEmpty {
-            let (files, b) = try await s.removeArchivedSegments([])
+        }
+        if dryRun {
+            r.removedSegments += doomed.count
+            r.removedSegmentBytes += doomed.reduce(0) { $0 + $1.bytes }
+        } else if !doomed.isEmpty || !s.pendingSegmentRemovals.isEmpty {
+            // Also removes the segments an earlier run left pending (reads in flight then),
+            // whatever the policy is now.
+            let (files, b) = try await s.removeArchivedSegments(Set(doomed.map(\.baseOffset)))
             r.removedSegments += files.count
             r.removedSegmentBytes += b
             removed += files
             bytes += b
+            let pending = s.pendingSegmentRemovals.count
+            if pending > 0 { r.notes.append("\(pending) raw segments were still being read; the next compact removes them") }
         }
         // 4. History drop behind base checkpoints.
         if let drop = policy.dropHistoryAfterMillis, policy.allowHistoryLoss {
