@@ -14,15 +14,15 @@ struct ViewRuntime: Sendable {
     }
     /// The live manifest.
     var manifest: Manifest
-    /// The live snapshot file, when a batch has published one.
-    var snapshot: SnapshotReader?
+    /// The live snapshot's files, when a batch has published one.
+    var snapshot: SnapshotSet?
     /// Built lazily from the manifest's horizon.
     var speed: SpeedLayer?
     /// The snapshot layout of `compiled` (nil when its aggregates have no snapshot form),
     /// built once per compiled view instead of once per query.
     private(set) var codec: SnapshotLayout?
 
-    init(definition: ViewDefinition, compiled: CompiledView, manifest: Manifest, snapshot: SnapshotReader?, speed: SpeedLayer?) {
+    init(definition: ViewDefinition, compiled: CompiledView, manifest: Manifest, snapshot: SnapshotSet?, speed: SpeedLayer?) {
         self.definition = definition
         self.compiled = compiled
         self.manifest = manifest
@@ -99,8 +99,13 @@ public struct ViewInfo: Sendable {
     public var generation: UInt64
     /// When the live snapshot was published (epoch ms), nil before the first batch.
     public var publishedAt: Int64?
-    /// The live snapshot's file name in the view directory, nil before the first batch.
+    /// The live snapshot's first file name in the view directory, nil before the first batch.
+    /// A windowed view's snapshot is split into parts by window range: ``snapshotFiles`` lists
+    /// them all.
     public var snapshotFile: String?
+    /// Every file of the live snapshot, in the manifest's order (by window range for a
+    /// windowed view; empty before the first batch).
+    public var snapshotFiles: [String]
 }
 
 extension Store {
@@ -145,21 +150,9 @@ extension Store {
         let def = try ViewDefinition.parse(json: Array(json.utf8))
         let schema = try log.stream(def.stream).latestSchema
         let compiled = try CompiledView(def, schema: schema)
-        var reader: SnapshotReader? = nil
-        if let file = manifest.files.first {
-            let path = Path.join(vdir, file.name)
-            let r = try SnapshotReader.open(fs: fs, path: path)
-            // The manifest and its snapshot must agree on what the batch part covers: a horizon
-            // mismatch would serve events in both parts (or in neither).
-            let horizon = r.metadata["horizon"], maxEventTime = r.metadata["maxEventTime"]
-            guard horizon == String(manifest.horizon), maxEventTime == manifest.maxEventTime.map({ String($0) }),
-                  r.metadata["fingerprint"] == manifest.fingerprint else {
-                throw LambdaStoreError.corruption(
-                    "snapshot metadata (horizon \(horizon ?? "none"), maxEventTime \(maxEventTime ?? "none"), fingerprint \(r.metadata["fingerprint"] ?? "none")) disagrees with the MANIFEST (horizon \(manifest.horizon), maxEventTime \(manifest.maxEventTime.map { String($0) } ?? "none"), fingerprint \(manifest.fingerprint))",
-                    path: path, offset: nil)
-            }
-            reader = r
-        }
+        // Every file the manifest names, checked against it (sizes, rows, fingerprint, horizon
+        // or part ranges).
+        let reader = try SnapshotSet.open(fs: fs, directory: vdir, manifest: manifest)
         return ViewRuntime(definition: def, compiled: compiled, manifest: manifest, snapshot: reader, speed: nil)
     }
 
@@ -171,7 +164,7 @@ extension Store {
             return ViewInfo(definition: v.definition, fingerprint: v.compiled.fingerprint, horizon: v.manifest.horizon,
                             maxEventTime: v.manifest.maxEventTime, generation: v.manifest.generation,
                             publishedAt: v.manifest.extra["publishedAt"].flatMap { Int64($0) },
-                            snapshotFile: v.manifest.files.first?.name)
+                            snapshotFile: v.manifest.files.first?.name, snapshotFiles: v.manifest.files.map(\.name))
         }
     }
 

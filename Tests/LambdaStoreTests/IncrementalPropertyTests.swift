@@ -74,8 +74,7 @@ import Glibc
     }
 
     static func snapshot(_ store: Store) throws -> [UInt8] {
-        guard let file = store.views().first?.snapshotFile else { return [] }
-        return try PosixFileSystem().readFile(store.root + "/views/v/" + file, limit: 1 << 30)
+        try store.liveSnapshotBytes()
     }
 
     @Test(arguments: seeds)

@@ -193,8 +193,9 @@ extension Store {
         for w in touchedTable?.distinctWindowStarts ?? [] { touchedWindows.insert(w) }
 
         // 3. The truth over [0, H1).
-        // The previous snapshot's cells: all of them to carry over in an incremental run; for a
-        // full run only those the drift comparison needs (the windows touched since H0).
+        // The previous snapshot's cells of some windows: those of the parts an incremental run
+        // rewrites (to carry), or only those the drift comparison needs (the windows touched
+        // since H0).
         func oldCells(windows: Set<Int64?>) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
             guard let snap = old.snapshot, !isNewVersion else { return [] }
             let reader = try SnapshotLayout(layout: old.compiled.layout)
@@ -204,9 +205,13 @@ extension Store {
             return try reader.read(snap, windowStartRange: lo..<(hi + 1), keys: [])
         }
         var carried: [(CellKey, [AggregateState])] = []
-        var carriedAll = false   // `carried` holds every cell of the previous snapshot
+        var carriedCoversTouched = false   // `carried` holds every old cell of the touched windows
         var truth: ViewTable
         var windowsRecomputed: Int64
+        // How the new snapshot is split (nil: one unpartitioned file, a view without a window)
+        // and the previous parts it names again unchanged (an incremental run).
+        var span: Int64? = nil
+        var keptParts: [(index: Int64, file: ManifestFile)] = []
         lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
@@ -225,64 +230,107 @@ extension Store {
             }
             windowsRecomputed = Int64(truth.distinctWindowStarts.count)
         case .incremental, .targeted, .windows:
-            // Carrying the previous snapshot's cells into the new table costs, per cell, about
-            // what reading `carryCostInEvents` events costs (measured: ~1.8 µs per carried cell
-            // against ~25-60 ns per event of a full run on 2 threads). An incremental run that
-            // would carry more than a full run reads is run in full instead: the snapshot is
-            // byte-identical either way (the property tests), only faster. Small snapshots
-            // (under 64 Ki cells) are always carried: cheap in any case.
-            var carryTooDear = false
-            if case .incremental = mode, let snap = old.snapshot, snap.rowCount >= 65_536 {
-                let (cost, overflow) = snap.rowCount.multipliedReportingOverflow(by: Self.carryCostInEvents)
-                carryTooDear = overflow || cost > h1
-            }
-            if carryTooDear, let snap = old.snapshot {
-                options.logger.notice("incremental run recomputed in full: carrying the previous snapshot's cells costs more than reading the history", metadata: [
-                    "view": .string(name), "cells": .stringConvertible(snap.rowCount), "events": .stringConvertible(h1)])
-            }
-            if !incrementalPossible || carryTooDear {
-                (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
-                windowsRecomputed = Int64(truth.distinctWindowStarts.count)
-                break
-            }
-            carried = try oldCells(windows: [nil])
-            carriedAll = true
             var targetRange: Range<Int64>? = nil
             var explicit = touchedWindows.compactMap { $0 }
             if case .targeted(let from, let to) = mode { targetRange = from..<max(from, to) }
             if case .windows(let starts) = mode { explicit += starts }
             let selected = WindowSelection(explicit: explicit, range: targetRange)
-            let (recomputed, readCount) = try recomputeWindows(stream: stream, view: compiled, horizon: h1, windows: selected, progress: progress)
-            scanned += readCount
-            truth = recomputed
-            // Carry every other window over from the previous snapshot.
+            // The plan: recompute the selected windows, rewrite only the parts that hold one of
+            // them (carrying their other cells), name every other part again. It is run in full
+            // instead when the split changes (the windows outgrew the span), when the previous
+            // snapshot is not split, or when carrying would cost more than reading the history:
+            // per carried cell about `carryCostInEvents` events (measured: ~1.8 µs per carried
+            // cell against ~25-60 ns per event of a full run on 2 threads). The files are
+            // byte-identical either way (the property tests), only the time differs.
+            var plan: (recomputed: ViewTable, read: Int64, span: Int64, rewrite: Set<Int64>)? = nil
+            var why = ""
+            if incrementalPossible, let slide = SnapshotPartition.slide(layout.window) {
+                let (recomputed, readCount) = try recomputeWindows(stream: stream, view: compiled, horizon: h1, windows: selected, progress: progress)
+                let starts = recomputed.distinctWindowStarts.compactMap { $0 }
+                let lo = [old.snapshot?.windowBounds?.lowerBound, starts.min()].compactMap { $0 }.min()
+                let hi = [old.snapshot?.windowBounds?.upperBound, starts.max()].compactMap { $0 }.max()
+                // (No cell at all: the span of window 0, as a full run of no cells has.)
+                let s = SnapshotPartition.span(minWindow: lo ?? 0, maxWindow: hi ?? 0, slide: slide)
+                if let snap = old.snapshot, snap.span != s {
+                    why = snap.span == nil ? "the previous snapshot is not split by window range" : "the windows outgrew the part span"
+                } else {
+                    var rewrite = Set(starts.map { SnapshotPartition.index($0, span: s) })
+                    for p in old.snapshot?.parts ?? [] {
+                        guard let w = p.windows, let i = p.index else { continue }
+                        let hit = (targetRange.map { !$0.isEmpty && $0.lowerBound <= w.upperBound && $0.upperBound > w.lowerBound } ?? false)
+                            || selected.explicit.contains { w.contains($0) }
+                        if hit { rewrite.insert(i) }
+                    }
+                    let carriedRows = (old.snapshot?.parts ?? []).reduce(Int64(0)) { $0 + ($1.index.map { rewrite.contains($0) } == true ? $1.reader.rowCount : 0) }
+                    let (cost, overflow) = carriedRows.multipliedReportingOverflow(by: Self.carryCostInEvents)
+                    if case .incremental = mode, carriedRows >= 65_536, overflow || cost > h1 {
+                        why = "carrying \(carriedRows) cells of the previous snapshot costs more than reading the history"
+                    } else {
+                        plan = (recomputed, readCount, s, rewrite)
+                    }
+                }
+            }
+            guard let plan else {
+                if incrementalPossible {
+                    options.logger.notice("\(mode == .incremental ? "incremental" : "targeted") run recomputed in full: \(why)", metadata: [
+                        "view": .string(name), "events": .stringConvertible(h1)])
+                }
+                (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
+                windowsRecomputed = Int64(truth.distinctWindowStarts.count)
+                break
+            }
+            scanned += plan.read
+            truth = plan.recomputed
+            span = plan.span
+            // Carry the other windows of the rewritten parts over from the previous snapshot.
+            if let snap = old.snapshot {
+                let reader = try SnapshotLayout(layout: old.compiled.layout)
+                for p in snap.parts {
+                    guard let i = p.index else { continue }
+                    if plan.rewrite.contains(i) {
+                        carried += try reader.read(p.reader, windowStartRange: nil, keys: [])
+                    } else if let f = old.manifest.files.first(where: { $0.name == p.name }) {
+                        keptParts.append((i, f))
+                    }
+                }
+            }
+            carriedCoversTouched = true
             for (cell, states) in carried where !selected.contains(cell.windowStart) {
                 truth.merge(states: states, into: cell)
             }
             // maxEventTime at H1 over the whole stream.
             truth.maxEventTime = [maxET0, touchedTable?.maxEventTime, maxETAtH1].compactMap { $0 }.max()
-            windowsRecomputed = Int64(recomputed.distinctWindowStarts.count)
+            windowsRecomputed = Int64(plan.recomputed.distinctWindowStarts.count)
         }
         let maxET1 = truth.maxEventTime
         // A first full run: every cell of the recompute received an event in [0, H1).
         if touchedTable == nil { for w in truth.distinctWindowStarts { touchedWindows.insert(w) } }
         lap("recompute")
 
-        // 4. Write the snapshot.
+        // 4. Write the snapshot: for a windowed view its parts by window range (every part in a
+        // full run, only the rewritten ones in an incremental run), else one file.
         let vdir = viewDirectory(name)
-        let fileName = Store.snapshotFileName(generation: generation)
         // Written on a thread of its own while the drift comparison below runs: both only read
         // the truth (the comparison's indexing mutates its own copy).
         let toWrite = truth
-        let written = Locked<Result<(SnapshotFileInfo, Int64), LambdaStoreError>?>(nil)
+        let partSpan = span
+        let written = Locked<Result<[(index: Int64?, file: ManifestFile)], LambdaStoreError>?>(nil)
         let writing = DispatchGroup()
         writing.enter()
         DispatchQueue.global(qos: .userInitiated).async {
             defer { writing.leave() }
-            let r: Result<(SnapshotFileInfo, Int64), LambdaStoreError>
+            let r: Result<[(index: Int64?, file: ManifestFile)], LambdaStoreError>
             do throws(LambdaStoreError) {
-                r = .success(try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,
-                                                    compiled: compiled, horizon: h1))
+                if layout.window != .none {
+                    let (head, parts) = try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
+                                                                    definition: definition, compiled: compiled, horizon: h1)
+                    r = .success([(Int64.min, head)] + parts.map { ($0.index, $0.file) })
+                } else {
+                    let fileName = Store.snapshotFileName(generation: generation)
+                    let (info, _) = try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,
+                                                           compiled: compiled, horizon: h1)
+                    r = .success([(nil, ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c))])
+                }
             } catch {
                 r = .failure(error)
             }
@@ -298,7 +346,7 @@ extension Store {
             // A table merge, no per-cell dictionary; then one cell lookup per touched cell on
             // each side, O(1) once both tables are indexed (lookups of old windows would walk
             // long key chains).
-            let previous = (carriedAll ? carried : try oldCells(windows: touchedWindows)).filter { touchedWindows.contains($0.0.windowStart) }
+            let previous = (carriedCoversTouched ? carried : try oldCells(windows: touchedWindows)).filter { touchedWindows.contains($0.0.windowStart) }
             var served: ViewTable
             if frozen.count == 1, previous.isEmpty {
                 // The usual first publish: what was served is exactly the one frozen generation.
@@ -356,19 +404,28 @@ extension Store {
         writing.wait()
         if let driftFailure { throw driftFailure }
         guard let writeResult = written.withLock({ $0 }) else { throw LambdaStoreError(.precondition, "snapshot write of '\(name)' did not finish") }
-        let (info, rowCount) = try writeResult.get()
+        let newFiles = try writeResult.get()
         lap("write+drift")
+        // The new parts and the previous ones named again, by part index.
+        // (The head, index nil or .min, goes first: a part index is above Int64.min, as a window
+        // start at Int64.min is not a multiple of any span of a day or more.)
+        let files = (newFiles.filter { $0.index == nil || $0.index == .min } + (keptParts.map { (index: Optional($0.index), file: $0.file) }
+            + newFiles.filter { $0.index != nil && $0.index != .min }).sorted { ($0.index ?? .min) < ($1.index ?? .min) }).map(\.file)
+        let bytesWritten = newFiles.reduce(Int64(0)) { $0 + $1.file.bytes }
+        let rowCount = files.reduce(Int64(0)) { $0 + $1.rows }
         var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
         if let report { extra["drift"] = report.summaryJSONString }
+        if let retired = retiredFiles(previous: old.manifest, live: Set(files.map(\.name)), generation: generation, directory: vdir) {
+            extra[Manifest.retiredKey] = retired
+        }
         let manifest = Manifest(generation: generation, view: name, fingerprint: compiled.fingerprint, horizon: h1,
-                                maxEventTime: maxET1, files: [ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c)],
-                                extra: extra)
+                                maxEventTime: maxET1, files: files, extra: extra)
         // The history the new horizon stands on is durable and recorded in the stream's
         // checkpoint before any file claims it (recovery never goes below it silently).
         try stream.checkpointVisible()
         try manifest.publish(fs: fs, directory: vdir)
         if let report { try appendDriftReport(report, view: name) }
-        let reader = try SnapshotReader.open(fs: fs, path: Path.join(vdir, fileName))
+        let reader = try SnapshotSet.open(fs: fs, directory: vdir, manifest: manifest, reusing: old.snapshot)
 
         // 6. Swap in: new batch part, drop the speed contribution below H1. A new version gets
         // a speed layer of its own from H1, caught up to the visible end under the lock, so no
@@ -394,7 +451,7 @@ extension Store {
             ($0.0 + "Ms", .stringConvertible(Int(($0.1 * 1000).rounded())))
         }))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
-        Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: info.bytes, drift: report, publishedAtMillis: started)
+        Metrics.batchPublished(view: name, seconds: seconds, events: scanned, bytes: bytesWritten, drift: report, publishedAtMillis: started)
         var meta: Logger.Metadata = ["view": .string(name), "horizon": .stringConvertible(h1), "events": .stringConvertible(scanned),
                                      "seconds": .stringConvertible(seconds), "fingerprint": .string(compiled.fingerprint)]
         if let report {
@@ -408,7 +465,7 @@ extension Store {
             options.logger.info(isNewVersion ? "new view version built and swapped in" : "batch published", metadata: meta)
         }
         return BatchSummary(view: name, horizon: h1, eventsScanned: scanned, seconds: seconds,
-                            eventsPerSecond: seconds > 0 ? Double(scanned) / seconds : 0, bytesWritten: info.bytes,
+                            eventsPerSecond: seconds > 0 ? Double(scanned) / seconds : 0, bytesWritten: bytesWritten,
                             windowsRecomputed: windowsRecomputed, rows: rowCount, drift: report, fingerprint: compiled.fingerprint)
     }
 
@@ -438,25 +495,27 @@ extension Store {
 
     /// Writes `table` as a snapshot file at `path` (durably, atomically); the bytes depend only on
     /// the cells, the definition and the horizon, so every mode yields the same file.
-    func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
-        let (writer, rows) = try snapshotWriter(table, path: path, view: name, definition: definition, compiled: compiled, horizon: horizon)
+    func writeSnapshot(_ table: ViewTable, path: String, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64, partSpan: Int64? = nil) throws(LambdaStoreError) -> (SnapshotFileInfo, Int64) {
+        let (writer, rows) = try snapshotWriter(table, path: path, view: name, definition: definition, compiled: compiled, horizon: horizon, partSpan: partSpan)
         return (try writer.finish(), rows)
     }
 
     /// The bytes ``writeSnapshot(_:path:view:definition:compiled:horizon:)`` would write, built in
     /// memory (the replay drill compares them with the published file without writing anything).
-    func snapshotBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> [UInt8] {
-        try snapshotWriter(table, path: nil, view: name, definition: definition, compiled: compiled, horizon: horizon).0.finishToBytes()
+    func snapshotBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64, partSpan: Int64? = nil) throws(LambdaStoreError) -> [UInt8] {
+        try snapshotWriter(table, path: nil, view: name, definition: definition, compiled: compiled, horizon: horizon, partSpan: partSpan).0.finishToBytes()
     }
 
     /// One snapshot writer for both: the same layout, options and metadata, to a file at `path`
     /// or (nil) to memory, with every cell of `table` appended.
-    private func snapshotWriter(_ table: ViewTable, path: String?, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (SnapshotWriter, Int64) {
+    /// `partSpan` makes it the head of a snapshot split into parts (no rows; format-spec.md §6.2.1).
+    private func snapshotWriter(_ table: ViewTable, path: String?, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64, partSpan: Int64?) throws(LambdaStoreError) -> (SnapshotWriter, Int64) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         var metadata: [String: String] = [
             "view": name, "fingerprint": compiled.fingerprint, "horizon": String(horizon),
             "definition": definition.canonicalForm,
         ]
+        if let partSpan { metadata[SnapshotPartition.spanKey] = String(partSpan) }
         if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
         let options = SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism)
         let writer = if let path {

@@ -66,6 +66,12 @@ struct SnapshotLayout: Sendable {
     /// - Complexity: O(cells · log cells).
     func encode(_ table: ViewTable) -> (columns: [Column], rows: Int) {
         let order = table.sortedCellIndices()
+        return (encode(table, order: order, keyValues: keyValueColumns(table)), order.count)
+    }
+
+    /// Encodes the cells `order` of `table` (in that order) as columns; `keyValues` is
+    /// ``keyValueColumns(_:)`` of the table, built once for all the parts of a snapshot.
+    func encode(_ table: ViewTable, order: [Int], keyValues: [Column]) -> [Column] {
         let n = order.count
         // The window column, the key columns and each aggregate's state columns are gathered
         // independently: on all cores (part 0: window, 1: keys, 2 + i: aggregate i).
@@ -75,7 +81,7 @@ struct SnapshotLayout: Sendable {
             let cols: [Column]
             switch part {
             case 0: cols = [windowColumn(table, order)]
-            case 1: cols = keyColumns(table, order)
+            case 1: cols = keyColumns(table, order, keyValues)
             default: cols = stateColumns(table, order, aggregate: part - 2)
             }
             built.withLock { $0[part] = cols }
@@ -88,7 +94,7 @@ struct SnapshotLayout: Sendable {
         } else {
             DispatchQueue.concurrentPerform(iterations: parts, execute: gather)
         }
-        return (built.withLock { $0 }.flatMap { $0 }, n)
+        return built.withLock { $0 }.flatMap { $0 }
     }
 
     private func windowColumn(_ table: ViewTable, _ order: [Int]) -> Column {
@@ -101,13 +107,19 @@ struct SnapshotLayout: Sendable {
         return window
     }
 
-    /// Key columns: each key's values once (one row per key id), then gathered by key id.
-    private func keyColumns(_ table: ViewTable, _ order: [Int]) -> [Column] {
+    /// Each group field's values once, one row per key id (gathered by key id into the key
+    /// columns of every part).
+    func keyValueColumns(_ table: ViewTable) -> [Column] {
         var perKey = layout.groupBy.map { Column(type: $0.type, capacity: table.keyCount) }
         for id in 0..<table.keyCount {
             let kv = table.keyValues(id: id)
             for i in perKey.indices { try? perKey[i].append(kv[i]) }
         }
+        return perKey
+    }
+
+    /// Key columns: ``keyValueColumns(_:)`` gathered by the key id of each cell of `order`.
+    private func keyColumns(_ table: ViewTable, _ order: [Int], _ perKey: [Column]) -> [Column] {
         let keyOf = order.map { table.keyID(ofCell: $0) }
         return perKey.map { $0.gathering(rows: keyOf) }
     }

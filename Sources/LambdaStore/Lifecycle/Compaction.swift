@@ -42,7 +42,9 @@ public struct CompactReport: Sendable {
     public var dryRun: Bool
     /// Per stream.
     public var streams: [StreamCompaction]
-    /// Snapshot (and base) files removed.
+    /// Snapshots removed: one per generation whose `<generation>.snapshot` (the whole snapshot
+    /// or a windowed view's head) was removed, plus base checkpoint files. Every removed file,
+    /// parts included, is in ``filesRemoved``.
     public var snapshotsRemoved: Int
     /// Every file removed (paths relative to the store).
     public var filesRemoved: [String]
@@ -376,16 +378,25 @@ extension Store {
         let live = Set(cur.manifest.files.map(\.name))
         let dir = viewDirectory(h.name)
         let names = try fs.list(dir)
-        // The newest `keep` generations stay (the live one always).
-        let generations = names.compactMap { n -> UInt64? in
-            guard n.hasSuffix(".snapshot") else { return nil }
-            return UInt64(n.dropLast(".snapshot".count))
-        }.sorted(by: >)
-        let kept = Set(generations.prefix(keep).map { Store.snapshotFileName(generation: $0) }).union(live)
+        // The newest `keep` generations stay whole (the live one always). A file is in the
+        // generations from the one that wrote it (its name) up to the one before the generation
+        // that stopped naming it (the manifest's retired list; for a file not listed, the one
+        // after its own: a generation that names no file of an earlier one). It stays while
+        // that range reaches generation `current - keep + 1`. A name from a generation past the
+        // live one is a crashed run's leftover: garbage (runs of the view are serialised with
+        // this one, so none is being written now).
+        let current = cur.manifest.generation
+        let retired = cur.manifest.retiredFiles
+        let oldestKept = current >= UInt64(keep) ? current - UInt64(keep) + 1 : 0
+        func kept(_ n: String) -> Bool {
+            guard let written = SnapshotPartition.generation(ofFileName: n), written <= current else { return false }
+            let until = retired[n] ?? (written + 1)   // the first generation without it
+            return until > oldestKept
+        }
         let stale = Set(staleBaseFiles(view: h.name, liveFingerprint: cur.compiled.fingerprint, in: names))
         var changed = false
         for name in names {
-            let isOldSnapshot = name.hasSuffix(".snapshot") && !kept.contains(name)
+            let isOldSnapshot = name.hasSuffix(".snapshot") && !live.contains(name) && !kept(name)
             let isTemp = name.hasSuffix(".tmp")
             let path = Path.join(dir, name)
             guard isOldSnapshot || isTemp || stale.contains(name), !pins.isPinned(path) else { continue }
@@ -393,7 +404,9 @@ extension Store {
                 bytes += (try? hd.size()) ?? 0
                 try? hd.close()
             }
-            if name.hasSuffix(".snapshot") || name.hasSuffix(".base") { count += 1 }
+            // A snapshot counts once, by its `<generation>.snapshot` (the whole snapshot or the
+            // head); parts removed with it or later are files, not snapshots.
+            if (name.hasSuffix(".snapshot") && !name.contains("-")) || name.hasSuffix(".base") { count += 1 }
             removed.append("views/\(h.name)/\(name)")
             if dryRun { continue }
             try fs.remove(path)

@@ -56,24 +56,29 @@ extension Store {
     func replayDrillBlocking(view name: String, recoveryTargetSeconds: Double, progress: ProgressHandler?) throws(LambdaStoreError) -> ReplayReport {
         let v = try runtime(name)
         let stream = try log.stream(v.definition.stream)
-        let published = v.manifest.files.first
-        let horizon = published != nil ? v.manifest.horizon : stream.visibleEndOffset
+        let published = v.manifest.files
+        let horizon = !published.isEmpty ? v.manifest.horizon : stream.visibleEndOffset
         let start = DispatchTime.now().uptimeNanoseconds
         let (table, events) = try recomputeAll(stream: stream, view: v.compiled, horizon: horizon, progress: progress)
-        let rebuilt = try snapshotBytes(table, view: name, definition: v.definition, compiled: v.compiled, horizon: horizon)
+        // A windowed view's snapshot is its parts by window range, in manifest order.
+        let rebuilt = v.compiled.layout.window == .none
+            ? [try snapshotBytes(table, view: name, definition: v.definition, compiled: v.compiled, horizon: horizon)]
+            : try snapshotPartBytes(table, view: name, definition: v.definition, compiled: v.compiled, horizon: horizon)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var matches = true
-        if let published {
-            let path = Path.join(viewDirectory(name), published.name)
-            pins.pin(path)   // compaction leaves it while it is compared
-            defer { pins.unpin(path) }
-            let b = try fs.readFile(path, limit: Int(Int32.max))
-            matches = rebuilt == b
+        if !published.isEmpty {
+            let paths = published.map { Path.join(viewDirectory(name), $0.name) }
+            for p in paths { pins.pin(p) }   // compaction leaves them while they are compared
+            defer { for p in paths { pins.unpin(p) } }
+            matches = rebuilt.count == paths.count
+            for (p, bytes) in zip(paths, rebuilt) where matches {
+                matches = try fs.readFile(p, limit: Int(Int32.max)) == bytes
+            }
         }
         Metrics.replayed(view: name, seconds: seconds)
         return ReplayReport(view: name, horizon: horizon, events: events, seconds: seconds,
                             eventsPerSecond: seconds > 0 ? Double(events) / seconds : 0, matchesPublished: matches,
-                            comparedWithPublished: published != nil, recoveryTargetSeconds: recoveryTargetSeconds,
+                            comparedWithPublished: !published.isEmpty, recoveryTargetSeconds: recoveryTargetSeconds,
                             meetsTarget: seconds <= recoveryTargetSeconds)
     }
 }

@@ -115,19 +115,17 @@ extension Store {
         // lock) and the speed cells that go with its horizon.
         // `from >= to` selects no window (never a trap: the range is only formed when valid).
         let range = request.windowStartRange
-        let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], String?) in
+        let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], [String]) in
             let keyConstraints = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
             let rows: [[ViewRow]] = range.map { $0.isEmpty } == true ? [] : (rt.speed?.generations ?? []).map {
                 $0.table.rows(windowStartRange: range, keyEquals: keyConstraints)
             }
-            var path: String? = nil
-            if let f = rt.manifest.files.first, rt.snapshot != nil {
-                path = Path.join(viewDirectory(h.name), f.name)
-                pins.pin(Path.join(viewDirectory(h.name), f.name))   // released after the read
-            }
-            return (rt.withoutSpeed, rows, path)
+            // The parts the read below may open stay on disk until it is done.
+            let paths = (rt.snapshot?.parts(overlapping: range) ?? []).map { Path.join(viewDirectory(h.name), $0.name) }
+            for p in paths { pins.pin(p) }
+            return (rt.withoutSpeed, rows, paths)
         }
-        defer { if let pinned { pins.unpin(pinned) } }
+        defer { for p in pinned { pins.unpin(p) } }
         let layout = v.compiled.layout
         let keyConstraints = try Self.resolveKeys(request.keys, layout: layout, schema: v.compiled.schema)
         if let r = range, r.isEmpty { return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name), rows: [], fingerprint: v.compiled.fingerprint, horizon: v.horizon) }
@@ -136,7 +134,7 @@ extension Store {
         // Batch part.
         var batchRows: [(CellKey, [AggregateState])] = []
         if let snap = v.snapshot {
-            let batchFingerprint = snap.metadata["fingerprint"] ?? v.manifest.fingerprint
+            let batchFingerprint = snap.fingerprint ?? v.manifest.fingerprint
             if batchFingerprint != v.compiled.fingerprint {
                 note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
             } else {
