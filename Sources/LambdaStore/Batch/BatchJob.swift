@@ -204,14 +204,16 @@ extension Store {
             guard let lo = starts.min(), let hi = starts.max() else { return [] }
             return try reader.read(snap, windowStartRange: lo..<(hi + 1), keys: [])
         }
-        var carried: [(CellKey, [AggregateState])] = []
-        var carriedCoversTouched = false   // `carried` holds every old cell of the touched windows
         var truth: ViewTable
         var windowsRecomputed: Int64
         // How the new snapshot is split (nil: one unpartitioned file, a view without a window)
         // and the previous parts it names again unchanged (an incremental run).
         var span: Int64? = nil
         var keptParts: [(index: Int64, file: ManifestFile)] = []
+        // The previous parts an incremental run rewrites, and its recomputed windows (whose
+        // cells in those parts are replaced).
+        var carryParts: [Int64: SnapshotReader] = [:]
+        var keepOld = WindowSelection(explicit: [], range: nil)
         lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
@@ -239,13 +241,14 @@ extension Store {
             // them (carrying their other cells), name every other part again. It is run in full
             // instead when the split changes (the windows outgrew the span), when the previous
             // snapshot is not split, or when carrying would cost more than reading the history:
-            // per carried cell about `carryCostInEvents` events (measured: ~1.8 µs per carried
-            // cell against ~25-60 ns per event of a full run on 2 threads). The files are
-            // byte-identical either way (the property tests), only the time differs.
+            // per carried cell about `partCarryCostInEvents` events (against ~25-60 ns per event
+            // of a full run on 2 threads). The files are byte-identical either way (the property
+            // tests), only the time differs.
             var plan: (recomputed: ViewTable, read: Int64, span: Int64, rewrite: Set<Int64>)? = nil
             var why = ""
             if incrementalPossible, let slide = SnapshotPartition.slide(layout.window) {
-                let (recomputed, readCount) = try recomputeWindows(stream: stream, view: compiled, horizon: h1, windows: selected, progress: progress)
+                let (recomputed, readCount) = try recomputeWindows(stream: stream, view: compiled, horizon: h1, windows: selected, progress: progress,
+                                                                   reusing: touchedTable.map { ($0, h0..<h1) })
                 let starts = recomputed.distinctWindowStarts.compactMap { $0 }
                 let lo = [old.snapshot?.windowBounds?.lowerBound, starts.min()].compactMap { $0 }.min()
                 let hi = [old.snapshot?.windowBounds?.upperBound, starts.max()].compactMap { $0 }.max()
@@ -262,7 +265,7 @@ extension Store {
                         if hit { rewrite.insert(i) }
                     }
                     let carriedRows = (old.snapshot?.parts ?? []).reduce(Int64(0)) { $0 + ($1.index.map { rewrite.contains($0) } == true ? $1.reader.rowCount : 0) }
-                    let (cost, overflow) = carriedRows.multipliedReportingOverflow(by: Self.carryCostInEvents)
+                    let (cost, overflow) = carriedRows.multipliedReportingOverflow(by: Self.partCarryCostInEvents)
                     if case .incremental = mode, carriedRows >= 65_536, overflow || cost > h1 {
                         why = "carrying \(carriedRows) cells of the previous snapshot costs more than reading the history"
                     } else {
@@ -280,24 +283,21 @@ extension Store {
                 break
             }
             scanned += plan.read
-            truth = plan.recomputed
+            truth = plan.recomputed   // the recomputed windows only
             span = plan.span
-            // Carry the other windows of the rewritten parts over from the previous snapshot.
+            // The rewritten parts carry their other windows over from the previous snapshot
+            // (merged by columns when the parts are written); the others are named again.
             if let snap = old.snapshot {
-                let reader = try SnapshotLayout(layout: old.compiled.layout)
                 for p in snap.parts {
                     guard let i = p.index else { continue }
                     if plan.rewrite.contains(i) {
-                        carried += try reader.read(p.reader, windowStartRange: nil, keys: [])
+                        carryParts[i] = p.reader
                     } else if let f = old.manifest.files.first(where: { $0.name == p.name }) {
                         keptParts.append((i, f))
                     }
                 }
             }
-            carriedCoversTouched = true
-            for (cell, states) in carried where !selected.contains(cell.windowStart) {
-                truth.merge(states: states, into: cell)
-            }
+            keepOld = selected
             // maxEventTime at H1 over the whole stream.
             truth.maxEventTime = [maxET0, touchedTable?.maxEventTime, maxETAtH1].compactMap { $0 }.max()
             windowsRecomputed = Int64(plan.recomputed.distinctWindowStarts.count)
@@ -313,7 +313,7 @@ extension Store {
         // Written on a thread of its own while the drift comparison below runs: both only read
         // the truth (the comparison's indexing mutates its own copy).
         let toWrite = truth
-        let partSpan = span
+        let partSpan = span, carry = carryParts, recomputedWindows = keepOld
         let written = Locked<Result<[(index: Int64?, file: ManifestFile)], LambdaStoreError>?>(nil)
         let writing = DispatchGroup()
         writing.enter()
@@ -323,7 +323,8 @@ extension Store {
             do throws(LambdaStoreError) {
                 if layout.window != .none {
                     let (head, parts) = try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
-                                                                    definition: definition, compiled: compiled, horizon: h1)
+                                                                    definition: definition, compiled: compiled, horizon: h1,
+                                                                    carry: carry, keepOld: { !recomputedWindows.contains($0) })
                     r = .success([(Int64.min, head)] + parts.map { ($0.index, $0.file) })
                 } else {
                     let fileName = Store.snapshotFileName(generation: generation)
@@ -346,7 +347,7 @@ extension Store {
             // A table merge, no per-cell dictionary; then one cell lookup per touched cell on
             // each side, O(1) once both tables are indexed (lookups of old windows would walk
             // long key chains).
-            let previous = (carriedCoversTouched ? carried : try oldCells(windows: touchedWindows)).filter { touchedWindows.contains($0.0.windowStart) }
+            let previous = try oldCells(windows: touchedWindows).filter { touchedWindows.contains($0.0.windowStart) }
             var served: ViewTable
             if frozen.count == 1, previous.isEmpty {
                 // The usual first publish: what was served is exactly the one frozen generation.
@@ -528,16 +529,16 @@ extension Store {
         return (writer, Int64(rows))
     }
 
+    /// What carrying one cell of a rewritten snapshot part costs, in events read by a full run:
+    /// the part is decoded and merged by columns (measured: ~0.1 µs per carried cell).
+    static let partCarryCostInEvents: Int64 = 4
+
     /// Recomputes every cell over `[0, horizon)` on `batchParallelism` threads: the log is split
     /// into contiguous parts, each aggregated into its own table, and the tables merged (every
     /// state is a commutative monoid with an order-independent result).
     ///
     /// Where history was dropped, the view's base checkpoint stands for `[0, E)`: the result is
     /// `base ⊕ recompute([E, horizon))`.
-    /// What carrying one cell of the previous snapshot into an incremental run costs, in
-    /// events read by a full run (see `runBatchLocked`).
-    static let carryCostInEvents: Int64 = 32
-
     func recomputeAll(stream: StreamLog, view: CompiledView, horizon: Int64, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
         let (from, base) = try historyStart(stream, view)
         let infos = horizon > from ? try stream.batchInfos(in: from..<horizon) : []
@@ -550,7 +551,14 @@ extension Store {
     /// whose event-time range can hold an event of one of them. The time index knows only the
     /// stream's event time: a view windowed on another timestamp field reads every batch (and
     /// still keeps only the selected windows), so its runs stay byte-identical to a full run.
-    func recomputeWindows(stream: StreamLog, view: CompiledView, horizon: Int64, windows: WindowSelection, progress: ProgressHandler?) throws(LambdaStoreError) -> (ViewTable, Int64) {
+    ///
+    /// `reusing` is a table aggregated the same way (the view's filter, every event kept) over
+    /// exactly the events at `offsets`, every window of which is selected (an incremental run's
+    /// scan of `[H0, H1)`): the batches inside `offsets` are not read again, that table is merged
+    /// instead (monoid states: the same cells). When a batch straddles `offsets`, everything is
+    /// read.
+    func recomputeWindows(stream: StreamLog, view: CompiledView, horizon: Int64, windows: WindowSelection, progress: ProgressHandler?,
+                          reusing: (table: ViewTable, offsets: Range<Int64>)? = nil) throws(LambdaStoreError) -> (ViewTable, Int64) {
         guard !windows.isEmpty, horizon > 0 else { return (ViewTable(layout: view.layout), 0) }
         let (from, base) = try historyStart(stream, view)
         let size = view.layout.windowSize
@@ -565,7 +573,25 @@ extension Store {
         } else {
             infos = horizon > from ? try stream.batchInfos(in: from..<horizon) : []
         }
-        var (table, n) = try aggregate(stream: stream, view: view, batches: infos, horizon: horizon, keep: windows, progress: progress)
+        var read = infos
+        var reused: ViewTable? = nil
+        if let reusing, reusing.table.distinctWindowStarts.allSatisfy({ windows.contains($0) }) {
+            let r = reusing.offsets
+            func end(_ b: BatchInfo) -> Int64 { b.baseOffset + Int64(b.count) }
+            if infos.allSatisfy({ end($0) <= r.lowerBound || $0.baseOffset >= r.upperBound || ($0.baseOffset >= r.lowerBound && end($0) <= r.upperBound) }) {
+                read = infos.filter { !($0.baseOffset >= r.lowerBound && end($0) <= r.upperBound) }
+                reused = reusing.table
+            }
+        }
+        var table: ViewTable, n: Int64
+        if let reused, read.isEmpty {
+            // Every selected window's events are in the reused table: it is the result as is (a
+            // table merge re-interns every cell's key, and costs more than reading the events).
+            (table, n) = (reused, 0)
+        } else {
+            (table, n) = try aggregate(stream: stream, view: view, batches: read, horizon: horizon, keep: windows, progress: progress)
+            if let reused { table.merge(reused) }
+        }
         mergeBase(base, into: &table, keep: windows)
         return (table, n)
     }

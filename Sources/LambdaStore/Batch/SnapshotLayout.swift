@@ -193,6 +193,15 @@ struct SnapshotLayout: Sendable {
         return out
     }
 
+    /// Every row of `reader` as columns in this layout's order, after checking that the file
+    /// declares exactly this layout's columns (names, types, nullability).
+    func allColumns(of reader: SnapshotReader) throws(LambdaStoreError) -> [Column] {
+        guard reader.columns == expectedColumns else {
+            throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" }) do not match the view layout's \(expectedColumns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" })", path: reader.path, offset: nil)
+        }
+        return try reader.readColumns(columnNames)
+    }
+
     /// The row-group statistics predicates of a read: the window-start range and each key.
     func predicates(windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> [ColumnPredicate] {
         var preds: [ColumnPredicate] = []

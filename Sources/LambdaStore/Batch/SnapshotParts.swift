@@ -242,7 +242,15 @@ extension Manifest {
 extension Store {
     /// The parts of `table` (sorted by window, then key) under `span`, or under the span of
     /// its own window range when nil: each part's index and columns, in index order.
-    func snapshotParts(_ table: ViewTable, span given: Int64?, compiled: CompiledView) throws(LambdaStoreError) -> (span: Int64, parts: [(index: Int64, columns: [Column])]) {
+    ///
+    /// `carry` adds, to the part of each of its indexes, the rows of that previous part whose
+    /// window `keepOld` accepts (an incremental run's windows not recomputed): the two are
+    /// merged by window start at the column level (each window's rows come from one side,
+    /// already in key order), never decoded into cells. The columns are built row by row from
+    /// both sides, so their form does not depend on where a row came from, and the part is
+    /// byte-identical to a full run's (the property tests).
+    func snapshotParts(_ table: ViewTable, span given: Int64?, compiled: CompiledView,
+                       carry: [Int64: SnapshotReader] = [:], keepOld: (Int64) -> Bool = { _ in true }) throws(LambdaStoreError) -> (span: Int64, parts: [(index: Int64, columns: [Column])]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         guard let slide = SnapshotPartition.slide(compiled.layout.window) else {
             throw LambdaStoreError(.precondition, "view '\(compiled.definition.name)' has no window: its snapshot is not split into parts")
@@ -267,7 +275,56 @@ extension Store {
             parts.append((index, slayout.encode(table, order: rows, keyValues: keyValues)))
             a = lo
         }
-        return (span, parts)
+        guard !carry.isEmpty else { return (span, parts) }
+        var merged: [(index: Int64, columns: [Column])] = []
+        let empty = slayout.encode(table, order: [], keyValues: keyValues)
+        var byIndex: [Int64: [Column]] = [:]
+        for p in parts { byIndex[p.index] = p.columns }
+        for index in Set(byIndex.keys).union(carry.keys).sorted() {
+            let new = byIndex[index] ?? empty
+            guard let reader = carry[index] else { merged.append((index, new)); continue }
+            let old = try slayout.allColumns(of: reader)
+            let cols = try Self.mergeByWindow(old: old, keepOld: keepOld, new: new, path: reader.path)
+            if cols.first.map({ $0.count > 0 }) == true { merged.append((index, cols)) }
+        }
+        return (span, merged)
+    }
+
+    /// The rows of `old` whose window start `keepOld` accepts and every row of `new`, both
+    /// sorted by (window, key), in window order; a window in both keeps only `new`'s rows
+    /// (callers never keep a window `new` holds).
+    static func mergeByWindow(old: [Column], keepOld: (Int64) -> Bool, new: [Column], path: String) throws(LambdaStoreError) -> [Column] {
+        guard old.count == new.count, zip(old, new).allSatisfy({ $0.type == $1.type }), let ow = old.first?.ints, let nw = new.first?.ints,
+              old[0].count == ow.count, new[0].count == nw.count, !old[0].hasNulls, !new[0].hasNulls else {
+            throw LambdaStoreError.corruption("snapshot part columns \(old.map { "\($0.type)" }) cannot be merged with the recomputed ones \(new.map { "\($0.type)" })", path: path, offset: nil)
+        }
+        // The runs of rows to take, in output order: (from `new`?, rows).
+        var runs: [(fromNew: Bool, rows: Range<Int>)] = []
+        var i = 0, j = 0
+        while i < ow.count || j < nw.count {
+            if j >= nw.count || (i < ow.count && ow[i] <= nw[j]) {
+                let w = ow[i]
+                let start = i
+                while i < ow.count && ow[i] == w { i += 1 }
+                guard keepOld(w), j >= nw.count || nw[j] != w else { continue }
+                if let last = runs.last, !last.fromNew, last.rows.upperBound == start { runs[runs.count - 1].rows = last.rows.lowerBound..<i } else { runs.append((false, start..<i)) }
+            } else {
+                let w = nw[j]
+                let start = j
+                while j < nw.count && nw[j] == w { j += 1 }
+                if let last = runs.last, last.fromNew, last.rows.upperBound == start { runs[runs.count - 1].rows = last.rows.lowerBound..<j } else { runs.append((true, start..<j)) }
+            }
+        }
+        // Column by column, each source held once (not copied per row).
+        return (0..<new.count).map { c in
+            let a = old[c], b = new[c]
+            var col = Column(type: b.type, capacity: runs.reduce(0) { $0 + $1.rows.count })
+            for run in runs {
+                let src = run.fromNew ? b : a
+                for r in run.rows { col.append(copyOf: src, row: r) }
+            }
+            return col
+        }
     }
 
     /// The footer metadata of part `index` of a snapshot split by `span`: no horizon and no
@@ -283,10 +340,12 @@ extension Store {
     /// threads. Returns each part's index and manifest entry, in index order.
     /// Then writes the generation's head, `<generation>.snapshot`: no rows, the horizon, the
     /// table's maxEventTime and the span (it goes first in the manifest).
+    /// `carry` and `keepOld` as for ``snapshotParts(_:span:compiled:carry:keepOld:)``.
     func writeSnapshotParts(_ table: ViewTable, span: Int64?, generation: UInt64, directory: String, view name: String,
-                            definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
+                            definition: ViewDefinition, compiled: CompiledView, horizon: Int64,
+                            carry: [Int64: SnapshotReader] = [:], keepOld: (Int64) -> Bool = { _ in true }) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
-        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled)
+        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled, carry: carry, keepOld: keepOld)
         let workers = max(1, min(options.batchParallelism, parts.count))
         // One part alone compresses its columns on every thread; several parts go one per thread.
         let threads = parts.count == 1 ? options.batchParallelism : 1
