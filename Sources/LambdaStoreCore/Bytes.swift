@@ -177,3 +177,23 @@ public struct ByteReader {
         }
     }
 }
+
+extension Array {
+    /// `init(unsafeUninitializedCapacity:initializingWith:)`, except that a capacity of zero
+    /// gives `[]` without calling `body`. The standard initializer writes the count (0) into
+    /// Swift's one shared empty-array storage for every zero-capacity call, so two threads
+    /// building empty arrays at once race on it (Thread Sanitizer reports it; the parallel
+    /// batch, snapshot and drift paths build empty columns for empty parts and windows).
+    @inlinable package init<E: Error>(zeroSafeCapacity capacity: Int,
+                                      initializingWith body: (inout UnsafeMutableBufferPointer<Element>, inout Int) throws(E) -> Void) throws(E) {
+        if capacity <= 0 {
+            self = []
+            return
+        }
+        var failure: E? = nil
+        self.init(unsafeUninitializedCapacity: capacity) { buffer, count in
+            do throws(E) { try body(&buffer, &count) } catch { failure = error; count = 0 }
+        }
+        if let failure { throw failure }
+    }
+}

@@ -145,14 +145,14 @@ public struct Column: Sendable {
     mutating func materialize(_ d: ColumnDictionary, total: Int) {
         let n = count
         let entryBytes = d.entries._utf8.count
-        let padded = [UInt8](unsafeUninitializedCapacity: entryBytes + 16) { buf, k in
+        let padded = [UInt8](zeroSafeCapacity: entryBytes + 16) { buf, k in
             let raw = UnsafeMutableRawBufferPointer(buf)
             d.entries._utf8.withUnsafeBytes { if entryBytes > 0 { raw.copyMemory(from: $0) } }
             for j in entryBytes..<(entryBytes + 16) { buf[j] = 0 }
             k = entryBytes + 16
         }
         var offs = [UInt32](repeating: 0, count: n + 1)
-        var bytes = [UInt8](unsafeUninitializedCapacity: total + 16) { buf, k in
+        var bytes = [UInt8](zeroSafeCapacity: total + 16) { buf, k in
             padded.withUnsafeBytes { src in
                 d.entries._offsets.withUnsafeBufferPointer { eo in
                     d.codes.withUnsafeBufferPointer { cs in
@@ -402,7 +402,7 @@ public struct Column: Sendable {
             }
             precondition(total <= Int(UInt32.max), "gathered strings exceed 4 GiB")
             var outOffsets = [UInt32](repeating: 0, count: n + 1)
-            let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, k in
+            let bytes = [UInt8](zeroSafeCapacity: total) { out, k in
                 utf8.withUnsafeBufferPointer { src in
                     var at = 0
                     for (j, r) in rows.enumerated() {

@@ -210,7 +210,7 @@ public struct ColumnBatch: Sendable {
                 cols.append(Column(type: f.type, count: n, nullCount: nulls, validity: validity, ints: Self.copyInts(s, n)))
             case .float64:
                 let s = try r.readSlice(n * 8, "values of '\(f.name)'")
-                let d = [Double](unsafeUninitializedCapacity: n) { buf, k in
+                let d = [Double](zeroSafeCapacity: n) { buf, k in
                     if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: s) }
                     k = n
                 }
@@ -223,7 +223,7 @@ public struct ColumnBatch: Sendable {
                 cols.append(Column(type: .bool, count: n, nullCount: nulls, validity: validity, ints: s.map { Int64($0) }))
             case .string:
                 let s = try r.readSlice((n + 1) * 4, "string offsets of '\(f.name)'")
-                let offs = [UInt32](unsafeUninitializedCapacity: n + 1) { buf, k in
+                let offs = [UInt32](zeroSafeCapacity: n + 1) { buf, k in
                     UnsafeMutableRawBufferPointer(buf).copyMemory(from: s)
                     k = n + 1
                 }
@@ -243,7 +243,7 @@ public struct ColumnBatch: Sendable {
 
     @inline(__always)
     static func copyInts(_ s: UnsafeRawBufferPointer, _ n: Int) -> [Int64] {
-        [Int64](unsafeUninitializedCapacity: n) { buf, k in
+        [Int64](zeroSafeCapacity: n) { buf, k in
             if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: s) }
             k = n
         }

@@ -125,7 +125,7 @@ struct PayloadDictionary {
             throw LambdaStoreError(.corruption, "dictionary of '\(name)' has \(d) entries for \(n) rows (1…rows allowed)", offset: Int64(at))
         }
         let os = try r.readSlice((d + 1) * 4, "dictionary offsets of '\(name)'")
-        let offs = [UInt32](unsafeUninitializedCapacity: d + 1) { buf, k in
+        let offs = [UInt32](zeroSafeCapacity: d + 1) { buf, k in
             UnsafeMutableRawBufferPointer(buf).copyMemory(from: os)
             k = d + 1
         }
@@ -138,7 +138,7 @@ struct PayloadDictionary {
         let codeAt = r.position
         let raw = try r.readSlice(n * width, "codes of '\(name)'")
         var top: UInt32 = 0
-        let codes = [UInt32](unsafeUninitializedCapacity: n) { buf, k in
+        let codes = [UInt32](zeroSafeCapacity: n) { buf, k in
             switch width {
             case 1: for i in 0..<n { let c = UInt32(raw[i]); buf[i] = c; top = Swift.max(top, c) }
             case 2:

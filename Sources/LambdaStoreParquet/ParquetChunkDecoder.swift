@@ -73,7 +73,7 @@ struct ChunkDecoder {
             // A REQUIRED column has every row written by its pages (or the chunk fails): no
             // zeroing pass over the fresh memory. Null slots of an OPTIONAL one keep 0.
             ints = nullable ? [Int64](repeating: 0, count: rows)
-                : [Int64](unsafeUninitializedCapacity: rows) { _, initialized in initialized = rows }
+                : [Int64](zeroSafeCapacity: rows) { _, initialized in initialized = rows }
         case .float64: doubles = [Double](repeating: 0, count: rows)
         case .string: offsets.reserveCapacity(rows + 1); offsets.append(0)
         }
@@ -144,13 +144,13 @@ struct ChunkDecoder {
             switch physical {
             case .int64:
                 guard n <= c.remaining / 8 else { throw corrupt("dictionary of \(n) INT64 entries in \(c.remaining) bytes") }
-                dictInts = [Int64](unsafeUninitializedCapacity: n) { b, k in
+                dictInts = [Int64](zeroSafeCapacity: n) { b, k in
                     if n > 0 { UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(8 * n)])) }
                     k = n
                 }
             case .double:
                 guard n <= c.remaining / 8 else { throw corrupt("dictionary of \(n) DOUBLE entries in \(c.remaining) bytes") }
-                dictDoubles = [Double](unsafeUninitializedCapacity: n) { b, k in
+                dictDoubles = [Double](zeroSafeCapacity: n) { b, k in
                     if n > 0 { UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(8 * n)])) }
                     k = n
                 }
@@ -325,7 +325,7 @@ struct ChunkDecoder {
                     // Every row gets its code (null rows keep 0 only in an OPTIONAL column).
                     if codes.isEmpty {
                         codes = nullable ? [UInt32](repeating: 0, count: rows)
-                            : [UInt32](unsafeUninitializedCapacity: rows) { _, initialized in initialized = rows }
+                            : [UInt32](zeroSafeCapacity: rows) { _, initialized in initialized = rows }
                     }
                     codes.withUnsafeMutableBufferPointer { o in
                         scratchCodes.withUnsafeBufferPointer { s in

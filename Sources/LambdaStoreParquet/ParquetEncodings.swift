@@ -21,7 +21,7 @@ struct PageBuffer {
     init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(LambdaStoreError) -> Void) throws(LambdaStoreError) {
         // `fill` writes every one of the `count` bytes (a decompression that produces fewer
         // fails); only the padding needs zeroing, and the bytes are never touched twice.
-        var s = [UInt8](unsafeUninitializedCapacity: count + Self.padding) { b, initialized in
+        var s = [UInt8](zeroSafeCapacity: count + Self.padding) { b, initialized in
             (b.baseAddress.unsafelyUnwrapped + count).initialize(repeating: 0, count: Self.padding)
             initialized = count + Self.padding
         }

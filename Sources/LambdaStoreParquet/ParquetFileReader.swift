@@ -314,13 +314,13 @@ public struct ParquetFileReader: Sendable {
     static func placeholder(type: FieldType, rows: Int) -> Column {
         switch type {
         case .float64:
-            Column(type: type, count: rows, nullCount: 0, validity: [], doubles: [Double](unsafeUninitializedCapacity: rows) { _, n in n = rows })
+            Column(type: type, count: rows, nullCount: 0, validity: [], doubles: [Double](zeroSafeCapacity: rows) { _, n in n = rows })
         case .string:
             Column(type: type, count: rows, nullCount: 0, validity: [], offsets: [UInt32](repeating: 0, count: rows + 1), utf8: [])
         case .bool:
             Column(type: type, count: rows, nullCount: 0, validity: [], ints: [Int64](repeating: 0, count: rows))   // 0/1 only
         default:
-            Column(type: type, count: rows, nullCount: 0, validity: [], ints: [Int64](unsafeUninitializedCapacity: rows) { _, n in n = rows })
+            Column(type: type, count: rows, nullCount: 0, validity: [], ints: [Int64](zeroSafeCapacity: rows) { _, n in n = rows })
         }
     }
 }

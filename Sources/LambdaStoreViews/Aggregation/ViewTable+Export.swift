@@ -26,7 +26,7 @@ extension ViewTable {
         windowRank.reserveCapacity(windows.count)
         for (r, w) in windows.enumerated() { windowRank[w] = UInt64(r) }
         let keyBits = UInt64(max(1, Int.bitWidth - max(1, keys.count).leadingZeroBitCount))
-        var composite = [UInt64](unsafeUninitializedCapacity: n) { b, count in
+        var composite = [UInt64](zeroSafeCapacity: n) { b, count in
             var lastWindow = cellWindow[0], lastRank = windowRank[cellWindow[0]] ?? 0
             cellWindow.withUnsafeBufferPointer { cw in
                 cellKey.withUnsafeBufferPointer { ck in
@@ -42,12 +42,12 @@ extension ViewTable {
             count = n
         }
         let sorted = composite.withUnsafeBufferPointer { b in (1..<n).allSatisfy { b[$0 - 1] <= b[$0] } }
-        var idx = [Int32](unsafeUninitializedCapacity: n) { b, count in
+        var idx = [Int32](zeroSafeCapacity: n) { b, count in
             for i in 0..<n { b[i] = Int32(i) }
             count = n
         }
         if !sorted { Self.radixSort(&composite, &idx) }
-        return [Int](unsafeUninitializedCapacity: n) { b, count in
+        return [Int](zeroSafeCapacity: n) { b, count in
             idx.withUnsafeBufferPointer { x in for i in 0..<n { b[i] = Int(x[i]) } }
             count = n
         }
@@ -63,8 +63,8 @@ extension ViewTable {
         guard bits > 0 else { return }
         let passes = (bits + 11) / 12
         let digitBits = (bits + passes - 1) / passes, radix = 1 << digitBits
-        var keys2 = [UInt64](unsafeUninitializedCapacity: n) { _, count in count = n }
-        var idx2 = [Int32](unsafeUninitializedCapacity: n) { _, count in count = n }
+        var keys2 = [UInt64](zeroSafeCapacity: n) { _, count in count = n }
+        var idx2 = [Int32](zeroSafeCapacity: n) { _, count in count = n }
         var counts = [Int](repeating: 0, count: radix)
         var shift = 0
         while shift < bits {
@@ -186,7 +186,7 @@ extension ViewTable {
     /// `order.map { source[$0] }` in one pass after one bounds pass (every index of `order` must be a cell).
     static func gather(_ source: [Int64], _ order: [Int]) -> [Int64] {
         let n = order.count
-        return [Int64](unsafeUninitializedCapacity: n) { out, count in
+        return [Int64](zeroSafeCapacity: n) { out, count in
             source.withUnsafeBufferPointer { src in
                 order.withUnsafeBufferPointer { o in
                     precondition(Self.allBelow(o, src.count), "gather index outside the cells")
@@ -203,8 +203,8 @@ extension ViewTable {
         guard case .sumInt = kinds[i] else { return nil }
         let sums = columns[i].i128
         let n = order.count
-        var high = [Int64](unsafeUninitializedCapacity: n) { _, count in count = n }
-        let low = [Int64](unsafeUninitializedCapacity: n) { lo, count in
+        var high = [Int64](zeroSafeCapacity: n) { _, count in count = n }
+        let low = [Int64](zeroSafeCapacity: n) { lo, count in
             sums.withUnsafeBufferPointer { src in
                 order.withUnsafeBufferPointer { o in
                     precondition(Self.allBelow(o, src.count), "gather index outside the cells")
