@@ -18,6 +18,8 @@ public struct StoreOptions: Sendable {
     public var snapshotCodec: Codec = .zstd
     /// zstd level of snapshot chunks.
     public var snapshotZstdLevel: Int32 = 3
+    /// Rows per snapshot row group (tests make it small so that parts hold several groups).
+    package var snapshotRowGroupRows: Int = SnapshotFormat.rowGroupRowsDefault
     /// Most cells a batch run may hold for one view (per parallel part and after merging): a
     /// run that would exceed it fails with `.limitExceeded` naming the view and the limit,
     /// instead of the process running out of memory. Default 50 M cells (about 4 GiB).

@@ -199,6 +199,35 @@ public final class SnapshotWriter {
         if n > 0 { try writeRowGroup(data, 0..<n) }
     }
 
+    /// Appends row group `g` of `reader` as it is stored: each chunk's bytes (checked against
+    /// its CRC32C), encoding, codec and statistics, copied without decoding. The chunks of a
+    /// row group depend only on its rows, the codec options and the column declarations, so
+    /// the result equals encoding the same rows again under the same options.
+    /// - Throws: ``LambdaStoreError/Code/invalidArgument`` when `reader` declares other columns
+    ///   or `g` is out of range; corruption and I/O errors reading the chunks.
+    /// - Complexity: O(stored bytes of the row group).
+    public func append(rowGroup g: Int, copiedFrom reader: SnapshotReader) throws(LambdaStoreError) {
+        guard !isFinished else { throw LambdaStoreError(.precondition, "snapshot writer already finished") }
+        guard reader.columns == columns else {
+            throw LambdaStoreError(.invalidArgument, "\(reader.path) declares other columns than this snapshot")
+        }
+        guard reader.rowGroups.indices.contains(g), reader.rowGroups[g].chunks.count == columns.count else {
+            throw LambdaStoreError(.invalidArgument, "\(reader.path) has no row group \(g) with \(columns.count) chunks")
+        }
+        let group = reader.rowGroups[g]
+        var prepared: [PreparedChunk] = []
+        prepared.reserveCapacity(columns.count)
+        for (c, chunk) in group.chunks.enumerated() {
+            guard chunk.column == c else {
+                throw LambdaStoreError.corruption("row group \(g) lists chunk \(c) as column \(chunk.column)", path: reader.path, offset: nil)
+            }
+            let body = try reader.readVerifiedChunk(group: g, column: c)
+            prepared.append(PreparedChunk(body: body, encodedBytes: chunk.encodedBytes, encoding: chunk.encoding, codec: chunk.codec,
+                                          crc32c: chunk.crc32c, statistics: chunk.statistics))
+        }
+        try emitRowGroup(prepared, 0..<group.rowCount)
+    }
+
     /// Checks that `data` can be written under ``columns`` without trapping or lying.
     private func check(_ data: [Column]) throws(LambdaStoreError) {
         guard !isFinished else { throw LambdaStoreError(.precondition, "snapshot writer already finished") }

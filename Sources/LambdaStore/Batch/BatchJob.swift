@@ -324,7 +324,7 @@ extension Store {
                 if layout.window != .none {
                     let (head, parts) = try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
                                                                     definition: definition, compiled: compiled, horizon: h1,
-                                                                    carry: carry, keepOld: { !recomputedWindows.contains($0) })
+                                                                    carry: carry, recomputed: recomputedWindows)
                     r = .success([(Int64.min, head)] + parts.map { ($0.index, $0.file) })
                 } else {
                     let fileName = Store.snapshotFileName(generation: generation)
@@ -518,7 +518,7 @@ extension Store {
         ]
         if let partSpan { metadata[SnapshotPartition.spanKey] = String(partSpan) }
         if let m = table.maxEventTime { metadata["maxEventTime"] = String(m) }
-        let options = SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism)
+        let options = snapshotOptions(threads: options.batchParallelism)
         let writer = if let path {
             try SnapshotWriter(fs: fs, path: path, columns: slayout.columns, options: options, metadata: metadata)
         } else {
@@ -719,6 +719,14 @@ struct WindowSelection: Sendable {
     func contains(_ start: Int64?) -> Bool {
         guard let start else { return false }
         return explicit.contains(start) || (range?.contains(start) ?? false)
+    }
+
+    /// Whether a selected window starts in `starts`.
+    func intersects(_ starts: ClosedRange<Int64>) -> Bool {
+        if let r = range, !r.isEmpty, r.lowerBound <= starts.upperBound, r.upperBound > starts.lowerBound { return true }
+        var a = 0, b = sorted.count
+        while a < b { let m = (a + b) / 2; if sorted[m] < starts.lowerBound { a = m + 1 } else { b = m } }
+        return a < sorted.count && sorted[a] <= starts.upperBound
     }
 
     /// The event times any selected window can hold (saturating at the ends of `Int64`).

@@ -195,11 +195,12 @@ struct SnapshotLayout: Sendable {
 
     /// Every row of `reader` as columns in this layout's order, after checking that the file
     /// declares exactly this layout's columns (names, types, nullability).
-    func allColumns(of reader: SnapshotReader) throws(LambdaStoreError) -> [Column] {
+    /// Only the rows from row group `first` on when given.
+    func allColumns(of reader: SnapshotReader, fromRowGroup first: Int = 0) throws(LambdaStoreError) -> [Column] {
         guard reader.columns == expectedColumns else {
             throw LambdaStoreError.corruption("snapshot columns \(reader.columns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" }) do not match the view layout's \(expectedColumns.map { "\($0.name):\($0.type)\($0.nullable ? "?" : "")" })", path: reader.path, offset: nil)
         }
-        return try reader.readColumns(columnNames)
+        return try reader.readColumns(columnNames, rowGroups: first == 0 ? nil : Array(first..<max(first, reader.rowGroups.count)))
     }
 
     /// The row-group statistics predicates of a read: the window-start range and each key.

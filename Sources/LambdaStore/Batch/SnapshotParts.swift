@@ -244,13 +244,18 @@ extension Store {
     /// its own window range when nil: each part's index and columns, in index order.
     ///
     /// `carry` adds, to the part of each of its indexes, the rows of that previous part whose
-    /// window `keepOld` accepts (an incremental run's windows not recomputed): the two are
+    /// window is not in `recomputed` (an incremental run's windows not recomputed): the two are
     /// merged by window start at the column level (each window's rows come from one side,
     /// already in key order), never decoded into cells. The columns are built row by row from
     /// both sides, so their form does not depend on where a row came from, and the part is
-    /// byte-identical to a full run's (the property tests).
+    /// byte-identical to a full run's (the property tests). The previous part's leading row
+    /// groups that the new part starts with unchanged (full-size groups, no recomputed window,
+    /// every window before the first recomputed row) are not decoded at all: `copied` names
+    /// how many, for ``SnapshotWriter/append(rowGroup:copiedFrom:)``, and `columns` holds the
+    /// rows after them.
     func snapshotParts(_ table: ViewTable, span given: Int64?, compiled: CompiledView,
-                       carry: [Int64: SnapshotReader] = [:], keepOld: (Int64) -> Bool = { _ in true }) throws(LambdaStoreError) -> (span: Int64, parts: [(index: Int64, columns: [Column])]) {
+                       carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil) throws(LambdaStoreError)
+        -> (span: Int64, parts: [(index: Int64, copied: (reader: SnapshotReader, groups: Int)?, columns: [Column])]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         guard let slide = SnapshotPartition.slide(compiled.layout.window) else {
             throw LambdaStoreError(.precondition, "view '\(compiled.definition.name)' has no window: its snapshot is not split into parts")
@@ -275,19 +280,35 @@ extension Store {
             parts.append((index, slayout.encode(table, order: rows, keyValues: keyValues)))
             a = lo
         }
-        guard !carry.isEmpty else { return (span, parts) }
-        var merged: [(index: Int64, columns: [Column])] = []
+        guard !carry.isEmpty else { return (span, parts.map { ($0.index, nil, $0.columns) }) }
+        var merged: [(index: Int64, copied: (reader: SnapshotReader, groups: Int)?, columns: [Column])] = []
         let empty = slayout.encode(table, order: [], keyValues: keyValues)
         var byIndex: [Int64: [Column]] = [:]
         for p in parts { byIndex[p.index] = p.columns }
+        let rowGroupRows = snapshotOptions(threads: 1).rowGroupRows
         for index in Set(byIndex.keys).union(carry.keys).sorted() {
             let new = byIndex[index] ?? empty
-            guard let reader = carry[index] else { merged.append((index, new)); continue }
-            let old = try slayout.allColumns(of: reader)
-            let cols = try Self.mergeByWindow(old: old, keepOld: keepOld, new: new, path: reader.path)
-            if cols.first.map({ $0.count > 0 }) == true { merged.append((index, cols)) }
+            guard let reader = carry[index] else { merged.append((index, nil, new)); continue }
+            // The leading row groups the new part starts with, unchanged: full size (the
+            // groups a full run would cut), every window kept and before the first new row.
+            let firstNew = new.first?.ints.first
+            var copied = 0
+            for g in reader.rowGroups {
+                guard g.rowCount == rowGroupRows, let stats = g.chunks.first?.statistics, stats.nullCount == 0,
+                      case .ints(let lo, let hi)? = stats.bounds, lo <= hi,
+                      recomputed?.intersects(lo...hi) != true, firstNew.map({ hi < $0 }) ?? true else { break }
+                copied += 1
+            }
+            let old = try slayout.allColumns(of: reader, fromRowGroup: copied)
+            let cols = try Self.mergeByWindow(old: old, keepOld: { !(recomputed?.contains($0) ?? false) }, new: new, path: reader.path)
+            if copied > 0 || cols.first.map({ $0.count > 0 }) == true { merged.append((index, copied > 0 ? (reader, copied) : nil, cols)) }
         }
         return (span, merged)
+    }
+
+    /// The snapshot writer options of this store (codec, level, row-group size) with `threads`.
+    func snapshotOptions(threads: Int) -> SnapshotOptions {
+        SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, rowGroupRows: options.snapshotRowGroupRows, threads: threads)
     }
 
     /// The rows of `old` whose window start `keepOld` accepts and every row of `new`, both
@@ -340,16 +361,16 @@ extension Store {
     /// threads. Returns each part's index and manifest entry, in index order.
     /// Then writes the generation's head, `<generation>.snapshot`: no rows, the horizon, the
     /// table's maxEventTime and the span (it goes first in the manifest).
-    /// `carry` and `keepOld` as for ``snapshotParts(_:span:compiled:carry:keepOld:)``.
+    /// `carry` and `recomputed` as for ``snapshotParts(_:span:compiled:carry:recomputed:)``.
     func writeSnapshotParts(_ table: ViewTable, span: Int64?, generation: UInt64, directory: String, view name: String,
                             definition: ViewDefinition, compiled: CompiledView, horizon: Int64,
-                            carry: [Int64: SnapshotReader] = [:], keepOld: (Int64) -> Bool = { _ in true }) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
+                            carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
-        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled, carry: carry, keepOld: keepOld)
+        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled, carry: carry, recomputed: recomputed)
         let workers = max(1, min(options.batchParallelism, parts.count))
         // One part alone compresses its columns on every thread; several parts go one per thread.
         let threads = parts.count == 1 ? options.batchParallelism : 1
-        let opts = SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: threads)
+        let opts = snapshotOptions(threads: threads)
         let results = Locked([Result<ManifestFile, LambdaStoreError>?](repeating: nil, count: parts.count))
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -361,6 +382,9 @@ extension Store {
                 do throws(LambdaStoreError) {
                     let w = try SnapshotWriter(fs: fs, path: Path.join(directory, fileName), columns: slayout.columns, options: opts,
                                                metadata: partMetadata(view: name, definition: definition, compiled: compiled, span: s, index: parts[i].index))
+                    if let (reader, groups) = parts[i].copied {
+                        for g in 0..<groups { try w.append(rowGroup: g, copiedFrom: reader) }
+                    }
                     try w.append(columns: parts[i].columns)
                     let info = try w.finish()
                     r = .success(ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c))
@@ -391,7 +415,7 @@ extension Store {
     func snapshotPartBytes(_ table: ViewTable, view name: String, definition: ViewDefinition, compiled: CompiledView, horizon: Int64) throws(LambdaStoreError) -> [[UInt8]] {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         let (s, parts) = try snapshotParts(table, span: nil, compiled: compiled)
-        let opts = SnapshotOptions(codec: options.snapshotCodec, zstdLevel: options.snapshotZstdLevel, threads: options.batchParallelism)
+        let opts = snapshotOptions(threads: options.batchParallelism)
         var head = ViewTable(layout: compiled.layout)
         head.maxEventTime = table.maxEventTime
         var out: [[UInt8]] = [try snapshotBytes(head, view: name, definition: definition, compiled: compiled, horizon: horizon, partSpan: s)]
