@@ -24,6 +24,19 @@ import Testing
         }
     }
 
+    /// A store at `dir` with the orders stream, the hourly view `v` (no lateness), `count`
+    /// spread events from `seed` and one published batch; the clock after the events.
+    static func publishedStore(_ dir: String, seed: UInt64, count: Int, rowGroupRows: Int? = nil) async throws -> (Store, SplitMix64, Int64) {
+        let store = try await Store.open(at: dir, options: options(rowGroupRows: rowGroupRows))
+        try await store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
+        var rng = SplitMix64(seed: seed)
+        var clock = t0
+        try await store.append(try batchOf(spreadEvents(&rng, count: count, clock: &clock)), to: "orders")
+        _ = try await store.runBatch(view: "v")
+        return (store, rng, clock)
+    }
+
     static func options(rowGroupRows: Int? = nil) -> StoreOptions {
         var o = StoreOptions()
         if let rowGroupRows { o.snapshotRowGroupRows = rowGroupRows }
@@ -118,14 +131,8 @@ import Testing
     @Test func leadingRowGroupsOfARewrittenPartAreCopiedRaw() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try await Store.open(at: dir, options: Self.options(rowGroupRows: 8))
+        let (store, _, _) = try await Self.publishedStore(dir, seed: 0xC0, count: 300, rowGroupRows: 8)
         defer { store.close() }
-        try await store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-        var rng = SplitMix64(seed: 0xC0)
-        var clock = Self.t0
-        try await store.append(try batchOf(Self.spreadEvents(&rng, count: 300, clock: &clock)), to: "orders")
-        _ = try await store.runBatch(view: "v")
         let h = try store.handle("v")
         let rt = h.current
         let snap = try #require(rt.snapshot)
@@ -156,15 +163,9 @@ import Testing
     @Test func gcKeepsWholeGenerationsThatShareParts() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        let store = try await Store.open(at: dir, options: Self.options())
+        var (store, rng, clock) = try await Self.publishedStore(dir, seed: 0x6C, count: 700)
         defer { store.close() }
-        try await store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
         try await store.setViewPolicy(ViewPolicy(keepGenerations: 2), for: "v")
-        var rng = SplitMix64(seed: 0x6C)
-        var clock = Self.t0
-        try await store.append(try batchOf(Self.spreadEvents(&rng, count: 700, clock: &clock)), to: "orders")
-        _ = try await store.runBatch(view: "v")
         var lists: [[String]] = [try #require(store.views().first?.snapshotFiles)]
         for step in 0..<4 {
             var events = Self.spreadEvents(&rng, count: 30, clock: &clock)
@@ -196,16 +197,7 @@ import Testing
     @Test func craftedPartsAndManifestsAreRefused() async throws {
         let dir = makeTempDirectory()
         defer { removeTree(dir) }
-        do {
-            let store = try await Store.open(at: dir, options: Self.options())
-            defer { store.close() }
-            try await store.applySchema(testSchema)
-            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "0m")))
-            var rng = SplitMix64(seed: 0xBAD)
-            var clock = Self.t0
-            try await store.append(try batchOf(Self.spreadEvents(&rng, count: 700, clock: &clock)), to: "orders")
-            _ = try await store.runBatch(view: "v")
-        }
+        try await Self.publishedStore(dir, seed: 0xBAD, count: 700).0.close()
         let fs = PosixFileSystem()
         let vdir = dir + "/views/v"
         let original = try #require(try Manifest.load(fs: fs, directory: vdir))

@@ -16,6 +16,20 @@ import Testing
         return o
     }
 
+    /// Two crash images of `fs` after every file-system operation `body` makes: only synced
+    /// data surviving, and everything with the last write torn.
+    static func crashImages(of fs: SimulatedFileSystem, during body: () async throws -> Void) async throws -> [(Int, SimulatedFileSystem)] {
+        let images = Mutex<[(Int, SimulatedFileSystem)]>([])
+        fs.setObserver { k, _ in
+            let a = fs.crashImage(.durableOnly)
+            let b = fs.crashImage(.everything(tornLastWriteAt: 3))
+            images.withLock { $0.append((k, a)); $0.append((k, b)) }
+        }
+        defer { fs.setObserver(nil) }
+        try await body()
+        return images.withLock { $0 }
+    }
+
     /// A crash at every write point of a batch publish (every file-system operation, with the
     /// worst-case "only synced data survives" and with a torn last write) leaves the previous
     /// snapshot or the new one live, each complete and readable, serving the right answer.
@@ -33,17 +47,9 @@ import Testing
         let before = try await served(store)
         let gen1 = try #require(store.views().first?.generation)
 
-        let images = Mutex<[(Int, SimulatedFileSystem)]>([])
-        fs.setObserver { k, _ in
-            let a = fs.crashImage(.durableOnly)
-            let b = fs.crashImage(.everything(tornLastWriteAt: 3))
-            images.withLock { $0.append((k, a)); $0.append((k, b)) }
-        }
-        _ = try await store.runBatch(view: "v")
-        fs.setObserver(nil)
+        let all = try await Self.crashImages(of: fs) { _ = try await store.runBatch(view: "v") }
         let after = try await served(store)
         store.close()
-        let all = images.withLock { $0 }
         #expect(all.count >= 10, "a publish has several write points")
 
         var sawOld = false, sawNew = false
@@ -88,19 +94,11 @@ import Testing
         let before = try await served(store)
         let gen1 = try #require(store.views().first?.generation)
 
-        let images = Mutex<[(Int, SimulatedFileSystem)]>([])
-        fs.setObserver { k, _ in
-            let a = fs.crashImage(.durableOnly)
-            let b = fs.crashImage(.everything(tornLastWriteAt: 3))
-            images.withLock { $0.append((k, a)); $0.append((k, b)) }
-        }
-        _ = try await store.runBatch(view: "v", mode: mode)
-        fs.setObserver(nil)
+        let all = try await Self.crashImages(of: fs) { _ = try await store.runBatch(view: "v", mode: mode) }
         let after = try await served(store)
         let parts2 = try #require(store.views().first?.snapshotFiles)
         if mode == .incremental { #expect(parts2.contains { parts1.contains($0) }, "some part named again: \(parts1) -> \(parts2)") }
         store.close()
-        let all = images.withLock { $0 }
         var sawOld = false, sawNew = false
         for (k, image) in all {
             var s = try await Store.open(at: root, options: options(image))
