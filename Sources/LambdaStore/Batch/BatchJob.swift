@@ -314,23 +314,25 @@ extension Store {
         // the truth (the comparison's indexing mutates its own copy).
         let toWrite = truth
         let partSpan = span, carry = carryParts, recomputedWindows = keepOld
-        let written = Locked<Result<[(index: Int64?, file: ManifestFile)], LambdaStoreError>?>(nil)
+        // The file that names the horizon (a windowed view's head, else the whole snapshot) and
+        // the parts written.
+        typealias Written = (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)])
+        let written = Locked<Result<Written, LambdaStoreError>?>(nil)
         let writing = DispatchGroup()
         writing.enter()
         DispatchQueue.global(qos: .userInitiated).async {
             defer { writing.leave() }
-            let r: Result<[(index: Int64?, file: ManifestFile)], LambdaStoreError>
+            let r: Result<Written, LambdaStoreError>
             do throws(LambdaStoreError) {
                 if layout.window != .none {
-                    let (head, parts) = try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
-                                                                    definition: definition, compiled: compiled, horizon: h1,
-                                                                    carry: carry, recomputed: recomputedWindows)
-                    r = .success([(Int64.min, head)] + parts.map { ($0.index, $0.file) })
+                    r = .success(try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
+                                                             definition: definition, compiled: compiled, horizon: h1,
+                                                             carry: carry, recomputed: recomputedWindows))
                 } else {
                     let fileName = Store.snapshotFileName(generation: generation)
                     let (info, _) = try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,
                                                            compiled: compiled, horizon: h1)
-                    r = .success([(nil, ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c))])
+                    r = .success((ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c), []))
                 }
             } catch {
                 r = .failure(error)
@@ -405,14 +407,11 @@ extension Store {
         writing.wait()
         if let driftFailure { throw driftFailure }
         guard let writeResult = written.withLock({ $0 }) else { throw LambdaStoreError(.precondition, "snapshot write of '\(name)' did not finish") }
-        let newFiles = try writeResult.get()
+        let (head, newParts) = try writeResult.get()
         lap("write+drift")
-        // The new parts and the previous ones named again, by part index.
-        // (The head, index nil or .min, goes first: a part index is above Int64.min, as a window
-        // start at Int64.min is not a multiple of any span of a day or more.)
-        let files = (newFiles.filter { $0.index == nil || $0.index == .min } + (keptParts.map { (index: Optional($0.index), file: $0.file) }
-            + newFiles.filter { $0.index != nil && $0.index != .min }).sorted { ($0.index ?? .min) < ($1.index ?? .min) }).map(\.file)
-        let bytesWritten = newFiles.reduce(Int64(0)) { $0 + $1.file.bytes }
+        // The head first, then the new parts and the previous ones named again, by part index.
+        let files = [head] + (keptParts + newParts).sorted { $0.index < $1.index }.map(\.file)
+        let bytesWritten = newParts.reduce(head.bytes) { $0 + $1.file.bytes }
         let rowCount = files.reduce(Int64(0)) { $0 + $1.rows }
         var extra: [String: String] = ["definition": definition.toJSON(), "publishedAt": String(started)]
         if let report { extra["drift"] = report.summaryJSONString }
