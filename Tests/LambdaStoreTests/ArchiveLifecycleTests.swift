@@ -894,6 +894,39 @@ import Glibc
         #expect(dry.before == dry.after && real.after.archive > 0 && real.after.raw < real.before.raw)
     }
 
+    /// A history drop while a view is unavailable (its MANIFEST damaged) is held back: no base
+    /// checkpoint can be kept for it. The note names the view and its reason and says how to get
+    /// past it; nothing is dropped, and the other view still answers.
+    @Test func aHistoryDropWaitsForUnavailableViewsAndSaysWhy() async throws {
+        let dir = makeTempDirectory("alt")
+        defer { removeTree(dir) }
+        do {
+            let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+            defer { store.close() }
+            try await store.applySchema(testSchema)
+            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+            try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "0m")))
+            var rng = SplitMix64(seed: 77)
+            var clock = Self.t0
+            try await store.append(try batchOf(randomEvents(&rng, count: 1500, clock: &clock)), to: "orders")
+            for v in ["v", "w"] { _ = try await store.runBatch(view: v) }
+        }
+        let manifest = dir + "/views/w/MANIFEST"
+        var bytes = try PosixFileSystem().readFile(manifest, limit: 1 << 20)
+        bytes[bytes.count / 2] ^= 0xFF
+        try PosixFileSystem().writeFileAtomically(manifest, bytes)
+        let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+        defer { store.close() }
+        #expect(store.unavailableViews.map(\.view) == ["w"])
+        try await store.setStreamPolicy(StreamPolicy(segmentBytes: 8192, archiveAfterMillis: 0, dropHistoryAfterMillis: 0, allowHistoryLoss: true), for: "orders")
+        let r = try await store.compact()
+        let note = r.streams.flatMap(\.notes).first { $0.hasPrefix("history not dropped") }
+        #expect(note?.contains("'w'") == true && note?.contains("lambdastore verify") == true && note?.contains("compact") == true, "\(r.json.serialized())")
+        let log = try store.streamLog("orders")
+        #expect(r.earliestReplayableOffset == 0 && log.earliestReplayableOffset == 0)
+        #expect(!(try await store.query(QueryRequest(view: "v")).rows.isEmpty))
+    }
+
     // MARK: - 5. Snapshot GC
 
     /// The generations that have snapshot files in the view directory (the 20-digit prefix of

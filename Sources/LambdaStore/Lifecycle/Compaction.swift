@@ -306,10 +306,13 @@ extension Store {
         try await creations.withLock { () async throws(LambdaStoreError) in
             let (handles, bad) = state.withLock { st in
                 (st.views.values.filter { $0.current.definition.stream == s.name }.sorted { $0.name < $1.name },
-                 st.unavailable.keys.sorted())
+                 st.unavailable.sorted { $0.key < $1.key }.map { "'\($0.key)' (\($0.value.message))" })
             }
             if !bad.isEmpty {
-                r.notes.append("history not dropped: view(s) \(bad.joined(separator: ", ")) are unavailable, their base checkpoints cannot be kept")
+                // A view that could not be loaded keeps no base checkpoint (its definition, even
+                // its stream, may be what is damaged): dropping history now could make it
+                // unreplayable for good. The note says how to get past it.
+                r.notes.append("history not dropped: view(s) \(bad.joined(separator: "; ")) are unavailable, so no base checkpoint can be kept for them; `lambdastore verify` names the damaged files: restore or repair them (or remove the view's directory to give the view up), then run `compact` again")
                 return
             }
             // Never above a view's horizon: its speed layer replays from there.
