@@ -34,17 +34,32 @@ public final class SnapshotReader: Sendable {
     public let rowCount: Int64
     /// The row groups, in file order.
     public let rowGroups: [SnapshotRowGroup]
-    private let handle: any FileHandle
+    private let source: Source
+
+    /// Where chunk reads go: the handle the reader was opened with, or the file system, which
+    /// opens the file for each chunk read (a reader then holds no file descriptor).
+    private enum Source: Sendable {
+        case handle(any FileHandle)
+        case reopen(any FileSystem)
+    }
 
     /// Opens and validates the snapshot at `path`.
+    ///
+    /// With `keepOpen: false` the file is closed once the footer is read, and every chunk read
+    /// opens it again: a store holding many snapshot files (a windowed view's parts) keeps no
+    /// descriptor per file. Each chunk is checked against the CRC32C in the footer read at open,
+    /// so a file replaced in between is reported as corruption, never read as if it were the
+    /// same.
     /// - Throws: ``LambdaStoreError/Code/notFound`` when absent, ``LambdaStoreError/Code/corruption``
     ///   for a damaged file, ``LambdaStoreError/Code/unsupported`` for another format version,
     ///   ``LambdaStoreError/Code/io`` from the file system.
     /// - Complexity: O(footer bytes); one to three positional reads.
-    public static func open(fs: any FileSystem, path: String) throws(LambdaStoreError) -> SnapshotReader {
+    public static func open(fs: any FileSystem, path: String, keepOpen: Bool = true) throws(LambdaStoreError) -> SnapshotReader {
         let h = try fs.open(path, mode: .read)
         do {
-            return try SnapshotReader(handle: h, path: path, checkHeader: true)
+            let r = try SnapshotReader(handle: h, path: path, checkHeader: true, reopenWith: keepOpen ? nil : fs)
+            if !keepOpen { try h.close() }
+            return r
         } catch {
             try? h.close()
             throw error
@@ -59,7 +74,9 @@ public final class SnapshotReader: Sendable {
 
     /// Opens over `handle`; `checkHeader: false` lets ``SnapshotInspector`` go on to check the
     /// chunks of a file whose header is damaged.
-    init(handle: any FileHandle, path: String, checkHeader: Bool) throws(LambdaStoreError) {
+    /// With `reopenWith`, chunk reads open the file through that file system instead of
+    /// using `handle` (which the caller closes).
+    init(handle: any FileHandle, path: String, checkHeader: Bool, reopenWith fs: (any FileSystem)? = nil) throws(LambdaStoreError) {
         func corrupt(_ message: String, _ offset: Int64?) -> LambdaStoreError { .corruption(message, path: path, offset: offset) }
         let size = try handle.size()
         let minimum = Int64(SnapshotFormat.headerBytes + SnapshotFormat.tailBytes)
@@ -109,7 +126,7 @@ public final class SnapshotReader: Sendable {
         self.metadata = Dictionary(decoded.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         self.rowCount = decoded.rowCount
         self.rowGroups = decoded.rowGroups
-        self.handle = handle
+        self.source = fs.map { .reopen($0) } ?? .handle(handle)
     }
 
     /// Validates the 16 header bytes and returns the version.
@@ -126,8 +143,11 @@ public final class SnapshotReader: Sendable {
         return version
     }
 
-    /// Closes the file. Further reads fail.
-    public func close() throws(LambdaStoreError) { try handle.close() }
+    /// Closes the file. Further reads fail (a reader opened with `keepOpen: false` holds no
+    /// file: nothing to close).
+    public func close() throws(LambdaStoreError) {
+        if case .handle(let h) = source { try h.close() }
+    }
 
     /// The index of the column named `name`.
     public func columnIndex(named name: String) -> Int? { columns.firstIndex { $0.name == name } }
@@ -302,7 +322,15 @@ public final class SnapshotReader: Sendable {
     /// The stored bytes of one chunk, after checking their CRC.
     func readVerifiedChunk(group g: Int, column c: Int) throws(LambdaStoreError) -> [UInt8] {
         let chunk = rowGroups[g].chunks[c]
-        let stored = try handle.read(count: chunk.storedBytes, at: chunk.offset)
+        let stored: [UInt8]
+        switch source {
+        case .handle(let h):
+            stored = try h.read(count: chunk.storedBytes, at: chunk.offset)
+        case .reopen(let fs):
+            let h = try fs.open(path, mode: .read)
+            defer { try? h.close() }
+            stored = try h.read(count: chunk.storedBytes, at: chunk.offset)
+        }
         let what = "column '\(columns[c].name)' row group \(g)"
         guard stored.count == chunk.storedBytes else {
             throw .corruption("\(what): chunk cut short (\(stored.count) of \(chunk.storedBytes) bytes)", path: path, offset: chunk.offset)

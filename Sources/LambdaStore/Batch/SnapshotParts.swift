@@ -137,7 +137,8 @@ struct SnapshotSet: Sendable {
         for (position, file) in manifest.files.enumerated() {
             let path = Path.join(directory, file.name)
             let r: SnapshotReader
-            if let reused = open[file.name] { r = reused } else { r = try SnapshotReader.open(fs: fs, path: path) }
+            // No descriptor is held per file: a view may have 65 of them.
+            if let reused = open[file.name] { r = reused } else { r = try SnapshotReader.open(fs: fs, path: path, keepOpen: false) }
             func corrupt(_ why: String) -> LambdaStoreError { .corruption(why, path: path, offset: nil) }
             guard r.fileSize == file.bytes, r.rowCount == file.rows else {
                 throw corrupt("snapshot has \(r.fileSize) bytes and \(r.rowCount) rows, disagreeing with the MANIFEST's \(file.bytes) bytes and \(file.rows) rows")
