@@ -157,6 +157,47 @@ import Testing
         #expect(bytes == (try PosixFileSystem().readFile(dir + "/views/v/" + part.name, limit: 1 << 30)))
     }
 
+    /// A store published before snapshots were split: its windowed view's snapshot is one file
+    /// naming the horizon (what earlier builds wrote). It loads and answers as the split one
+    /// does; the next incremental run rewrites it as a head and parts, byte-identical to a full
+    /// run, and a later incremental run names parts again.
+    @Test func aSnapshotWrittenBeforeTheSplitLoadsAndIsSplitByTheNextRun() async throws {
+        let a = makeTempDirectory(), b = makeTempDirectory()
+        defer { removeTree(a); removeTree(b) }
+        var (sa, rng, clock) = try await Self.publishedStore(a, seed: 0x01D, count: 700)
+        let (sb, _, _) = try await Self.publishedStore(b, seed: 0x01D, count: 700)
+        defer { sb.close() }
+        let answer = try await served(sa)
+        // Rewrite view v of store a in the old form: one unpartitioned file, horizon in it.
+        let rt = try sa.handle("v").current
+        let (table, _) = try await sa.recompute(view: "v")
+        let vdir = a + "/views/v"
+        let legacy = Store.snapshotFileName(generation: rt.manifest.generation + 1)
+        let (info, _) = try sa.writeSnapshot(table, path: vdir + "/" + legacy, view: "v", definition: rt.definition, compiled: rt.compiled, horizon: rt.manifest.horizon)
+        var m = rt.manifest
+        m.generation += 1
+        m.files = [ManifestFile(info)]
+        m.extra[Manifest.retiredKey] = nil
+        try m.publish(fs: PosixFileSystem(), directory: vdir)
+        sa.close()
+        sa = try await Store.open(at: a, options: Self.options())
+        defer { sa.close() }
+        #expect(sa.unavailableViews.isEmpty && sa.views().first?.snapshotFiles == [legacy])
+        #expect(try await served(sa) == answer, "the unpartitioned snapshot answers as the split one")
+        for step in 0..<2 {
+            let events = Self.spreadEvents(&rng, count: 30, clock: &clock)
+            for s in [sa, sb] { try await s.append(try batchOf(events), to: "orders") }
+            let before = try #require(sa.views().first?.snapshotFiles)
+            _ = try await sa.runBatch(view: "v", mode: .incremental)
+            _ = try await sb.runBatch(view: "v")
+            let after = try #require(sa.views().first?.snapshotFiles)
+            #expect(try sa.liveSnapshotBytes() == sb.liveSnapshotBytes(), "step \(step)")
+            if step == 0 { #expect(after.count > 2 && !after.contains(legacy), "split into a head and parts: \(after)") }
+            if step == 1 { #expect(after.contains { before.contains($0) }, "parts named again: \(before) -> \(after)") }
+        }
+        #expect(await Store.verify(at: a).isClean)
+    }
+
     /// With `keepGenerations: 2`, compaction keeps every file the live generation and the one
     /// before it name, including parts written generations earlier and since replaced, and
     /// removes every other; with 1, exactly the live files stay.
