@@ -213,7 +213,7 @@ extension Store {
         // The previous parts an incremental run rewrites, and its recomputed windows (whose
         // cells in those parts are replaced).
         var carryParts: [Int64: SnapshotReader] = [:]
-        var keepOld = WindowSelection(explicit: [], range: nil)
+        var recomputedSelection = WindowSelection(explicit: [], range: nil)
         lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
@@ -292,12 +292,12 @@ extension Store {
                     guard let i = p.index else { continue }
                     if plan.rewrite.contains(i) {
                         carryParts[i] = p.reader
-                    } else if let f = old.manifest.files.first(where: { $0.name == p.name }) {
-                        keptParts.append((i, f))
+                    } else {
+                        keptParts.append((i, p.file))
                     }
                 }
             }
-            keepOld = selected
+            recomputedSelection = selected
             // maxEventTime at H1 over the whole stream.
             truth.maxEventTime = [maxET0, touchedTable?.maxEventTime, maxETAtH1].compactMap { $0 }.max()
             windowsRecomputed = Int64(plan.recomputed.distinctWindowStarts.count)
@@ -313,7 +313,7 @@ extension Store {
         // Written on a thread of its own while the drift comparison below runs: both only read
         // the truth (the comparison's indexing mutates its own copy).
         let toWrite = truth
-        let partSpan = span, carry = carryParts, recomputedWindows = keepOld
+        let partSpan = span, carry = carryParts, recomputedWindows = recomputedSelection
         // The file that names the horizon (a windowed view's head, else the whole snapshot) and
         // the parts written.
         typealias Written = (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)])
@@ -332,7 +332,7 @@ extension Store {
                     let fileName = Store.snapshotFileName(generation: generation)
                     let (info, _) = try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,
                                                            compiled: compiled, horizon: h1)
-                    r = .success((ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c), []))
+                    r = .success((ManifestFile(info), []))
                 }
             } catch {
                 r = .failure(error)

@@ -87,9 +87,7 @@ struct SnapshotLayout: Sendable {
             built.withLock { $0[part] = cols }
         }
         if n == 0 {
-            // Nothing to gather, and zero-capacity `unsafeUninitializedCapacity` arrays all write
-            // the count of Swift's one shared empty-array storage: concurrently, that is a data
-            // race (Thread Sanitizer reports it), so an empty table is encoded on this thread.
+            // Nothing to gather (a windowed view's head, an empty part): no threads for it.
             for part in 0..<parts { gather(part) }
         } else {
             DispatchQueue.concurrentPerform(iterations: parts, execute: gather)

@@ -73,13 +73,16 @@ enum SnapshotPartition {
 
 /// One file of a published snapshot.
 struct SnapshotPart: Sendable {
-    /// The file name inside the view directory.
-    let name: String
+    /// Its manifest entry (the file name inside the view directory, size, rows, CRC).
+    let file: ManifestFile
     let reader: SnapshotReader
     /// The part index and the window starts it may hold; nil for an unpartitioned snapshot
     /// (a view without a window, or a file written before snapshots were split).
     let index: Int64?
     let windows: ClosedRange<Int64>?
+
+    /// The file name inside the view directory.
+    var name: String { file.name }
 }
 
 /// The live snapshot of a view: the files its manifest names, opened and checked against it.
@@ -157,12 +160,12 @@ struct SnapshotSet: Sendable {
                     guard r.rowCount == 0, r.metadata[SnapshotPartition.indexKey] == nil else {
                         throw corrupt("a snapshot head (\(SnapshotPartition.spanKey) and a horizon) must hold no rows and no \(SnapshotPartition.indexKey)")
                     }
-                    head = SnapshotPart(name: file.name, reader: r, index: nil, windows: nil)
+                    head = SnapshotPart(file: file, reader: r, index: nil, windows: nil)
                 } else {
                     guard manifest.files.count == 1 else {
                         throw corrupt("an unpartitioned snapshot must be the only file of its MANIFEST, which lists \(manifest.files.count)")
                     }
-                    parts.append(SnapshotPart(name: file.name, reader: r, index: nil, windows: nil))
+                    parts.append(SnapshotPart(file: file, reader: r, index: nil, windows: nil))
                 }
                 continue
             }
@@ -191,7 +194,7 @@ struct SnapshotSet: Sendable {
                 lowest = min(lowest ?? lo, lo)
                 highest = max(highest ?? hi, hi)
             }
-            parts.append(SnapshotPart(name: file.name, reader: r, index: index, windows: windows))
+            parts.append(SnapshotPart(file: file, reader: r, index: index, windows: windows))
         }
         if let head {
             // The head names the span its parts were split by.
@@ -357,7 +360,7 @@ extension Store {
          SnapshotPartition.spanKey: String(span), SnapshotPartition.indexKey: String(index)]
     }
 
-    /// Writes the parts of `table` (``snapshotParts(_:span:compiled:)``) as files of generation
+    /// Writes the parts of `table` (``snapshotParts(_:span:compiled:carry:recomputed:)``) as files of generation
     /// `generation` in `directory`, each durably and atomically, on up to `batchParallelism`
     /// threads. Returns each part's index and manifest entry, in index order.
     /// Then writes the generation's head, `<generation>.snapshot`: no rows, the horizon, the
@@ -388,7 +391,7 @@ extension Store {
                     }
                     try w.append(columns: parts[i].columns)
                     let info = try w.finish()
-                    r = .success(ManifestFile(name: fileName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c))
+                    r = .success(ManifestFile(info))
                 } catch {
                     r = .failure(error)
                 }
@@ -403,12 +406,16 @@ extension Store {
             case nil: throw LambdaStoreError(.precondition, "snapshot part \(i) of '\(name)' was not written")
             }
         }
-        var head = ViewTable(layout: compiled.layout)
+        let (info, _) = try writeSnapshot(Self.head(of: table), path: Path.join(directory, Store.snapshotFileName(generation: generation)), view: name,
+                                          definition: definition, compiled: compiled, horizon: horizon, partSpan: s)
+        return (ManifestFile(info), out)
+    }
+
+    /// The head's table: no cell, `table`'s maxEventTime (the head names it with the horizon).
+    static func head(of table: ViewTable) -> ViewTable {
+        var head = ViewTable(layout: table.layout)
         head.maxEventTime = table.maxEventTime
-        let headName = Store.snapshotFileName(generation: generation)
-        let (info, _) = try writeSnapshot(head, path: Path.join(directory, headName), view: name, definition: definition,
-                                          compiled: compiled, horizon: horizon, partSpan: s)
-        return (ManifestFile(name: headName, bytes: info.bytes, rows: info.rows, crc32c: info.crc32c), out)
+        return head
     }
 
     /// The bytes of the head and every part ``writeSnapshotParts`` would write for `table`, in
@@ -417,9 +424,7 @@ extension Store {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         let (s, parts) = try snapshotParts(table, span: nil, compiled: compiled)
         let opts = snapshotOptions(threads: options.batchParallelism)
-        var head = ViewTable(layout: compiled.layout)
-        head.maxEventTime = table.maxEventTime
-        var out: [[UInt8]] = [try snapshotBytes(head, view: name, definition: definition, compiled: compiled, horizon: horizon, partSpan: s)]
+        var out: [[UInt8]] = [try snapshotBytes(Self.head(of: table), view: name, definition: definition, compiled: compiled, horizon: horizon, partSpan: s)]
         for p in parts {
             let w = try SnapshotWriter(columns: slayout.columns, options: opts,
                                        metadata: partMetadata(view: name, definition: definition, compiled: compiled, span: s, index: p.index))
