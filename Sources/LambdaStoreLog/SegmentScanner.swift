@@ -39,6 +39,28 @@ struct FileWindow {
         } }
     }
 
+    /// The CRC32C of the `count` bytes at `position` (fewer when the file ends first), read
+    /// through the window one chunk at a time: a payload larger than the window is neither
+    /// read twice nor copied into a buffer of its own size.
+    mutating func checksum(at position: Int64, count: Int) throws(LambdaStoreError) -> UInt32 {
+        var crc: UInt32 = 0
+        var p = position
+        var left = Int(max(0, min(Int64(count), fileSize - position)))
+        while left > 0 {
+            // What the window already holds from `p`, else one chunk read at `p`.
+            let held = p >= start && p < start + Int64(filled) ? Int(start + Int64(filled) - p) : 0
+            let n = min(left, held > 0 ? held : Self.chunk)
+            let got = try withBytes(at: p, count: n) { b in
+                crc = CRC32C.checksum(b, extending: crc)
+                return b.count
+            }
+            if got == 0 { break }
+            p += Int64(got)
+            left -= got
+        }
+        return crc
+    }
+
     /// Whether every byte in `[position, fileSize)` is zero.
     mutating func isZero(from position: Int64) throws(LambdaStoreError) -> Bool {
         var p = position
@@ -164,8 +186,7 @@ struct SegmentScanner {
         }
         var ok = true
         if checkPayloads {
-            let computed = try window.withBytes(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength) { b in CRC32C.checksum(b) }
-            ok = computed == h.payloadCRC
+            ok = try window.checksum(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength) == h.payloadCRC
         }
         position = end
         nextOffset = h.baseOffset + Int64(h.recordCount)
@@ -182,7 +203,7 @@ struct SegmentScanner {
             switch try next() {
             case .batch(let h, let p, let ok):
                 guard ok else {
-                    let computed = try window.withBytes(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength) { b in CRC32C.checksum(b) }
+                    let computed = try window.checksum(at: p + Int64(LogFormat.batchHeaderSize), count: h.storedLength)
                     throw .checksumMismatch(stored: h.payloadCRC, computed: computed, what: "batch payload", path: path, offset: p)
                 }
                 entries.append(IndexEntry(header: h, position: p))

@@ -107,6 +107,40 @@ import LambdaStoreTestSupport
         }
     }
 
+    /// A payload larger than the scanner's read window (1 MiB) is checked one window at a
+    /// time: a flipped byte in its first window, on either side of a window boundary, or in its
+    /// last byte is corruption at the batch's position, and the intact file opens with every
+    /// record.
+    @Test func payloadLargerThanTheReadWindowIsCheckedWhole() async throws {
+        let fs = SimulatedFileSystem()
+        let log = try EventLog.open(root: Fixture.root, fs: fs, options: LogOptions(codec: .none))
+        _ = try log.applySchema(Fixture.orders)
+        let big = Fixture.ordersBatch(first: 0, count: 80_000)
+        _ = try await log.stream("orders").append(big, durability: .sync)
+        _ = try await log.stream("orders").append(Fixture.ordersBatch(first: 80_000, count: 3), durability: .sync)
+        log.close()
+        try fs.remove(Fixture.root + "/streams/orders/" + LogCheckpoint.fileName)
+        let batches = try Self.batchPositions(fs)
+        let (pos, len) = try #require(batches.first)
+        let chunk = 1 << 20
+        try #require(len > 2 * chunk + 64, "the payload spans several windows (\(len) bytes)")
+        let reopened = try EventLog.open(root: Fixture.root, fs: fs.crashImage(.durableOnly))
+        #expect(try reopened.stream("orders").visibleEndOffset == 80_003)
+        let payloadStart = Int(pos) + LogFormat.batchHeaderSize
+        for offset in [payloadStart + 10, payloadStart + chunk - 1, payloadStart + chunk, payloadStart + 2 * chunk + 1, Int(pos) + len - 1] {
+            let img = fs.crashImage(.durableOnly)
+            img.flipBit(Self.seg0, at: offset)
+            do {
+                _ = try EventLog.open(root: Fixture.root, fs: img)
+                Issue.record("byte \(offset): open succeeded")
+            } catch {
+                #expect(error.matches(.corruption, Self.rel0, "@ \(pos)", "batch payload checksum mismatch"), "byte \(offset): \(error)")
+            }
+            let v = EventLog.verify(root: Fixture.root, fs: img)
+            #expect(v.problems.contains { $0.file == Self.rel0 && $0.offset == pos }, "byte \(offset): \(v.problems)")
+        }
+    }
+
     /// A complete last batch whose payload fails its checksum is corruption, not a tail.
     @Test func corruptLastBatchIsNotTruncated() async throws {
         let fs = try await Self.store()
