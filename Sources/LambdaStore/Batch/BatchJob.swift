@@ -89,6 +89,23 @@ extension Store {
         }
     }
 
+    /// Runs `body` on the calling thread while `ensureSpeed(handle)` builds the speed layer on
+    /// another; returns when both are done, with `body`'s result or the first failure.
+    func whileSpeedCatchesUp<T>(_ handle: ViewHandle, _ body: () throws(LambdaStoreError) -> T) throws(LambdaStoreError) -> T {
+        let speedFailure = Locked<LambdaStoreError?>(nil)
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global(qos: .userInitiated).async {
+            defer { done.leave() }
+            do throws(LambdaStoreError) { try self.ensureSpeed(handle) } catch { speedFailure.withLock { $0 = error } }
+        }
+        let result: Result<T, LambdaStoreError>
+        do throws(LambdaStoreError) { result = .success(try body()) } catch { result = .failure(error) }
+        done.wait()
+        if let f = speedFailure.withLock({ $0 }) { throw f }
+        return try result.get()
+    }
+
     /// ``runBatchLocked(_:mode:replacing:progress:)`` on the calling thread.
     func runBatchBlocking(_ handle: ViewHandle, mode: BatchMode, replacing: (ViewDefinition, CompiledView)?, progress: ProgressHandler?) throws(LambdaStoreError) -> BatchSummary {
         try requireWritable()
@@ -129,25 +146,38 @@ extension Store {
         // visible end now, the speed layer catches up to at least E, and [E, H1) is added
         // afterwards (states are monoids: the same table as one recompute over [0, H1)).
         var early: (table: ViewTable, scanned: Int64, horizon: Int64)? = nil
-        if !isNewVersion, mode == .full, handle.state.withLock({ $0.speed == nil }) {
-            let e = stream.visibleEndOffset
-            let speedFailure = Locked<LambdaStoreError?>(nil)
-            let done = DispatchGroup()
-            done.enter()
-            DispatchQueue.global(qos: .userInitiated).async {
-                defer { done.leave() }
-                do throws(LambdaStoreError) { try self.ensureSpeed(handle) } catch { speedFailure.withLock { $0 = error } }
+        // Likewise an incremental run in such a process: the scan of the cells touched since H0
+        // (step 2) reads the same new events as the speed layer's catch-up, so its part below
+        // E is read while the speed layer catches up, and [E, H1) afterwards.
+        var selection: [UInt8] = []
+        func scanTouched(_ range: Range<Int64>, into t: inout ViewTable, selection: inout [UInt8]) throws(LambdaStoreError) -> Int64 {
+            var n: Int64 = 0
+            guard !range.isEmpty else { return 0 }
+            try stream.forEachBatch(in: range, keepDictionaries: true) { _, batch throws(LambdaStoreError) in
+                let sel: [UInt8]?
+                if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
+                _ = t.apply(batch, rows: nil, selection: sel, policy: .includeAll)
+                n += Int64(batch.count)
             }
-            let result: Result<(ViewTable, Int64), LambdaStoreError>
-            do throws(LambdaStoreError) {
-                result = .success(try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress))
-            } catch {
-                result = .failure(error)
+            return n
+        }
+        let needsTouched = !isNewVersion && !(mode == .full && h0 == 0)
+        var touchedEarly: (table: ViewTable, scanned: Int64, end: Int64)? = nil
+        if !isNewVersion, mode == .full || needsTouched, handle.state.withLock({ $0.speed == nil }) {
+            let e = max(h0, stream.visibleEndOffset)
+            if mode == .full {
+                let (t, n) = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
+                    try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress)
+                }
+                early = (t, n, e)
+            } else {
+                var t = ViewTable(layout: layout)
+                t.maxEventTime = maxET0
+                let n = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
+                    try scanTouched(h0..<e, into: &t, selection: &selection)
+                }
+                touchedEarly = (t, n, e)
             }
-            done.wait()
-            if let f = speedFailure.withLock({ $0 }) { throw f }
-            let (t, n) = try result.get()
-            early = (t, n, e)
         }
         if isNewVersion {
             h1 = stream.visibleEndOffset
@@ -174,19 +204,19 @@ extension Store {
         // from the batch job's own scan: a scan of [H0, H1) — except for a first full run,
         // where every cell of the recompute over [0, H1) was touched.
         var touchedTable: ViewTable? = nil
-        var selection: [UInt8] = []
         var scanned: Int64 = 0
-        if !isNewVersion && !(mode == .full && h0 == 0) {
-            var t = ViewTable(layout: layout)
-            t.maxEventTime = maxET0
-            if h1 > h0 {
-                try stream.forEachBatch(in: h0..<h1, keepDictionaries: true) { _, batch throws(LambdaStoreError) in
-                    let sel: [UInt8]?
-                    if let f = compiled.filter { f.evaluate(batch, into: &selection); sel = selection } else { sel = nil }
-                    _ = t.apply(batch, rows: nil, selection: sel, policy: .includeAll)
-                    scanned += Int64(batch.count)
-                }
+        if needsTouched {
+            // [H0, E) was read above; the scan goes on over [E, H1) (E <= H1: the speed layer
+            // caught up to at least E).
+            var t: ViewTable
+            var from = h0
+            if let touchedEarly, touchedEarly.end <= h1 {
+                (t, scanned, from) = touchedEarly
+            } else {
+                t = ViewTable(layout: layout)
+                t.maxEventTime = maxET0
             }
+            scanned += try scanTouched(from..<max(from, h1), into: &t, selection: &selection)
             touchedTable = t
         }
         var touchedWindows = Set<Int64?>()
