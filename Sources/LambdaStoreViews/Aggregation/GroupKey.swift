@@ -186,6 +186,38 @@ public struct GroupKey: Hashable, Sendable, Comparable, CustomStringConvertible 
         return (a.count - i) == (b.count - j) ? 0 : (a.count - i < b.count - j ? -1 : 1)
     }
 
+    /// A 64-bit prefix of canonical key bytes that is monotone in the group key order:
+    /// `compare(a, b) < 0` implies `orderPrefix(a) <= orderPrefix(b)`, so a sort by prefix
+    /// needs the full comparison only among equal prefixes. The first field's tag byte, then
+    /// the top 56 bits of its value made order-preserving as unsigned: int64/timestamp with the
+    /// sign bit flipped, float64 by ``CanonicalFloat/orderKey(_:)`` likewise, bool as its
+    /// byte, a string's first 7 bytes (zero padded, so a proper prefix ties and the full
+    /// comparison puts it first). No fields or a null first field: the tag alone.
+    static func orderPrefix(_ a: [UInt8]) -> UInt64 {
+        guard let tag = a.first else { return 0 }
+        let head = UInt64(tag) << 56
+        switch tag {
+        case FieldType.int64.rawValue, FieldType.timestamp.rawValue, FieldType.float64.rawValue:
+            guard a.count >= 9 else { return head }
+            let x = load(a, 1)
+            let ordered = tag == FieldType.float64.rawValue ? UInt64(bitPattern: CanonicalFloat.orderKey(Double(bitPattern: x))) : x
+            return head | (ordered ^ (1 << 63)) >> 8
+        case FieldType.bool.rawValue:
+            guard a.count >= 2 else { return head }
+            return head | UInt64(a[1]) << 48
+        case FieldType.string.rawValue:
+            guard a.count >= 5 else { return head }
+            let n = Int(truncatingIfNeeded: load32(a, 1))
+            let end = Swift.min(a.count, 5 + Swift.min(n, 7))
+            var v = head
+            var shift: UInt64 = 48
+            for k in 5..<max(5, end) { v |= UInt64(a[k]) << shift; shift &-= 8 }
+            return v
+        default:
+            return head
+        }
+    }
+
     @inline(__always)
     static func load(_ a: [UInt8], _ at: Int) -> UInt64 {
         var v: UInt64 = 0

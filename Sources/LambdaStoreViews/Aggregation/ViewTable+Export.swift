@@ -4,8 +4,16 @@ import LambdaStoreCore
 /// files (the batch layer): no `ViewRow` per cell, group values decoded once per key.
 extension ViewTable {
     /// The rank of each key id in group-key order.
+    /// - Complexity: O(keys · log keys) comparisons of 64-bit order prefixes
+    ///   (``GroupKey/orderPrefix(_:)``); whole keys are compared only where prefixes tie.
     func keyRanks() -> [Int32] {
-        let order = (0..<keys.count).sorted { keys[$0] < keys[$1] }
+        let prefix = keys.map { GroupKey.orderPrefix($0.bytes) }
+        let order = prefix.withUnsafeBufferPointer { p in
+            (0..<keys.count).sorted { a, b in
+                let pa = p[a], pb = p[b]
+                return pa != pb ? pa < pb : keys[a] < keys[b]
+            }
+        }
         var rank = [Int32](repeating: 0, count: keys.count)
         for (r, id) in order.enumerated() { rank[id] = Int32(r) }
         return rank
