@@ -32,14 +32,23 @@ extension RecordParser {
                 // Key: ASCII without escapes.
                 guard i < n, p[i] == TextScan.quote else { return false }
                 i += 1
-                let ks = i
-                while i < n {
-                    let b = p[i]
-                    if b == TextScan.quote || b == TextScan.backslash || b < 0x20 || b >= 0x80 { break }
-                    i += 1
+                let f: Int
+                if let guess = plainKeyMatch(p, at: i, position: k) {
+                    // The previous line's key at this position, then a quote: the scan below
+                    // would stop at that quote and match that field.
+                    f = guess
+                    i += nameBytes[guess].count
+                } else {
+                    let ks = i
+                    while i < n {
+                        let b = p[i]
+                        if b == TextScan.quote || b == TextScan.backslash || b < 0x20 || b >= 0x80 { break }
+                        i += 1
+                    }
+                    guard i < n, p[i] == TextScan.quote else { return false }
+                    guard let found = fieldIndex(p, ks, i, position: k) else { return false }
+                    f = found
                 }
-                guard i < n, p[i] == TextScan.quote else { return false }
-                guard let f = fieldIndex(p, ks, i, position: k) else { return false }
                 i += 1
                 k += 1
                 guard stamp[f] != generation else { return false }
@@ -57,6 +66,11 @@ extension RecordParser {
                     slotIsNull[f] = false
                     switch types[f] {
                     case .int64:
+                        if let (v, end) = TextScan.plainInt64(p, i, n) {
+                            slotInt[f] = v
+                            i = end
+                            break
+                        }
                         let scan = TextScan.scanNumber(p, i, n)
                         guard scan.error == nil, scan.isInteger, let v = TextScan.parseInt64(p, i, scan.end) else { return false }
                         slotInt[f] = v
@@ -71,6 +85,9 @@ extension RecordParser {
                                   Timestamp.supportedRange.contains(t) else { return false }
                             slotInt[f] = t
                             i += 1
+                        } else if let (v, end) = TextScan.plainInt64(p, i, n), Timestamp.supportedRange.contains(v) {
+                            slotInt[f] = v
+                            i = end
                         } else {
                             let scan = TextScan.scanNumber(p, i, n)
                             guard scan.error == nil, scan.isInteger, let v = TextScan.parseInt64(p, i, scan.end),
@@ -130,6 +147,22 @@ extension RecordParser {
         skipSpace()
         guard i == n else { return false }
         return firstMissingRequired() == nil
+    }
+
+    /// The field that held key position `k` on the previous line when its name is plain
+    /// (ASCII, no quote, backslash or control byte) and `p` holds exactly that name at `start`
+    /// followed by a quote; else nil (the caller scans the key).
+    @inline(__always)
+    func plainKeyMatch(_ p: UnsafeRawBufferPointer, at start: Int, position k: Int) -> Int? {
+        guard k < keyHint.count else { return nil }
+        let guess = keyHint[k]
+        guard plainName[guess] else { return nil }
+        return nameBytes[guess].withUnsafeBytes { name -> Int? in
+            let end = start + name.count
+            guard end < p.count, p[end] == TextScan.quote,
+                  compareBytes(UnsafeRawBufferPointer(rebasing: p[start..<end]), name) == 0 else { return nil }
+            return guess
+        }
     }
 
     /// The field whose name is `p[start..<end]`, trying first the field that held key

@@ -91,6 +91,9 @@ public struct RecordParser: Sendable {
     let nullable: [Bool]
     let defaults: [Value?]
     let nameBytes: [[UInt8]]
+    /// Whether a field's name is ASCII without quote, backslash or control bytes (a JSON key
+    /// that spells it needs no scan for escapes).
+    let plainName: [Bool]
 
     // Per-line scratch: a field holds a value for this line when `stamp[f] == generation`.
     var generation: UInt32 = 0
@@ -125,6 +128,7 @@ public struct RecordParser: Sendable {
         nullable = schema.fields.map(\.nullable)
         defaults = schema.fields.map(\.defaultValue)
         nameBytes = schema.fields.map { Array($0.name.utf8) }
+        plainName = nameBytes.map { $0.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != TextScan.quote && $0 != TextScan.backslash } }
         let n = schema.fields.count
         stamp = Array(repeating: 0, count: n)
         slotIsNull = Array(repeating: false, count: n)

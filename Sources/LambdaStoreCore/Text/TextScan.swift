@@ -93,6 +93,49 @@ enum TextScan {
         return (i, isInteger, nil)
     }
 
+    /// The JSON integer (`-?(0|[1-9][0-9]*)`, in `Int64` range) that starts at `start` and
+    /// ends before `limit` or before a byte that cannot continue a number, and that byte's
+    /// index, in one pass; nil for anything else (a fraction, an exponent, a leading zero,
+    /// no digit, overflow), for which ``scanNumber(_:_:_:)`` and ``parseInt64(_:_:_:)``
+    /// decide. Where it returns a value, they return the same.
+    @inline(__always)
+    static func plainInt64(_ p: UnsafeRawBufferPointer, _ start: Int, _ limit: Int) -> (Int64, Int)? {
+        var i = start
+        var negative = false
+        if i < limit && p[i] == minus { negative = true; i += 1 }
+        guard i < limit else { return nil }
+        var magnitude: UInt64 = 0
+        if p[i] == zero {
+            i += 1
+        } else {
+            let digitsStart = i
+            while i < limit {
+                let d = p[i] &- zero
+                guard d < 10 else { break }
+                if i - digitsStart >= 18 {
+                    let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                    let (m2, o2) = m1.addingReportingOverflow(UInt64(d))
+                    guard !o1, !o2 else { return nil }
+                    magnitude = m2
+                } else {
+                    magnitude = magnitude &* 10 &+ UInt64(d)
+                }
+                i += 1
+            }
+            guard i > digitsStart else { return nil }
+        }
+        if i < limit {
+            let b = p[i]
+            guard !isDigit(b), b != dot, b != UInt8(ascii: "e"), b != UInt8(ascii: "E") else { return nil }
+        }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return (magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude), i)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return (Int64(magnitude), i)
+    }
+
     /// `p[start..<end]` as an `Int64` when it is exactly a JSON integer (`-?(0|[1-9][0-9]*)`)
     /// in range; nil otherwise (including overflow). Exact: no floating point involved.
     @inline(__always)
