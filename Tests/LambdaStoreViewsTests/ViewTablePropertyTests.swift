@@ -159,6 +159,19 @@ import LambdaStoreTestSupport
                 #expect(form(t.rows(windowStartRange: range, keyEquals: keyEquals)) == form(expected), "seed \(seed) probe \(probe) range \(String(describing: range))")
                 #expect(form(indexed.rows(windowStartRange: range, keyEquals: keyEquals)) == form(expected), "seed \(seed) probe \(probe) indexed")
             }
+            // Batched lookups (prefetching) answer as one-by-one lookups do: every cell, absent
+            // windows, unknown and negative key ids, on the table with and without its full index.
+            var lookups: [(Int64?, Int)] = (0..<t.cellCount).map { (t.windowStart(ofCell: $0), t.keyID(ofCell: $0)) }
+            for _ in 0..<40 {
+                let w: Int64? = t.layout.window == .none ? nil : (windows.randomElement(using: &rng) ?? 0) + Int64(rng.next() % 3) - 1
+                lookups.append((w, Int(rng.next() % UInt64(t.keyCount + 3)) - 1))
+            }
+            lookups.shuffle(using: &rng)
+            for table in [t, indexed] {
+                var out: [Int32] = []
+                table.cellIndices(count: lookups.count, windowStart: { lookups[$0].0 }, keyID: { lookups[$0].1 }, into: &out)
+                #expect(out == lookups.map { Int32(table.cellIndex(windowStart: $0.0, keyID: $0.1) ?? -1) }, "seed \(seed): batched cell lookups")
+            }
             #expect(t.distinctWindowStarts == Set((0..<t.cellCount).map { t.windowStart(ofCell: $0) }), "seed \(seed): distinct windows")
             for row in t.rows() {
                 #expect(t.state(of: CellKey(windowStart: row.windowStart, key: GroupKey(values: row.key))) == row.states, "seed \(seed): state(of:)")

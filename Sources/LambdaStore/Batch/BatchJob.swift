@@ -414,16 +414,33 @@ extension Store {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 var a = DriftAccumulator(names: names, numeric: numeric)
                 var servedValues: [Value] = [], truthValues: [Value] = []
+                // The closed touched cells go in runs of up to 64, each side's lookups of a run
+                // issued together (ViewTable.cellIndices overlaps their cache misses).
+                var run: [Int] = [], servedCells: [Int32] = [], truthCells: [Int32] = []
+                run.reserveCapacity(64)
+                func compareRun() {
+                    let cellsOfRun = run   // not the captured variable: no exclusivity check per access
+                    servedRef.cellIndices(count: cellsOfRun.count, windowStart: { touched.windowStart(ofCell: cellsOfRun[$0]) },
+                                          keyID: { servedKey[touched.keyID(ofCell: cellsOfRun[$0])] }, into: &servedCells)
+                    if !touchedIsTruth {
+                        truthRef.cellIndices(count: cellsOfRun.count, windowStart: { touched.windowStart(ofCell: cellsOfRun[$0]) },
+                                             keyID: { truthKey[touched.keyID(ofCell: cellsOfRun[$0])] }, into: &truthCells)
+                    }
+                    for (i, c) in cellsOfRun.enumerated() {
+                        let sc = Int(servedCells[i]), tc = touchedIsTruth ? c : Int(truthCells[i])
+                        if sc >= 0 { servedRef.results(ofCell: sc, into: &servedValues) }
+                        if tc >= 0 { truthRef.results(ofCell: tc, into: &truthValues) }
+                        a.compare(window: touched.windowStart(ofCell: c), served: sc < 0 ? nil : servedValues, truth: tc < 0 ? nil : truthValues)
+                    }
+                    run.removeAll(keepingCapacity: true)
+                }
                 for c in (cells * part / parts)..<(cells * (part + 1) / parts) {
                     guard let w = touched.windowStart(ofCell: c),
                           layout.window.isClosed(windowStart: w, maxEventTime: maxET1, allowedLateness: layout.allowedLateness) else { continue }
-                    let k = touched.keyID(ofCell: c)
-                    let sc = servedRef.cellIndex(windowStart: w, keyID: servedKey[k])
-                    let tc = touchedIsTruth ? c : truthRef.cellIndex(windowStart: w, keyID: truthKey[k])
-                    if let sc { servedRef.results(ofCell: sc, into: &servedValues) }
-                    if let tc { truthRef.results(ofCell: tc, into: &truthValues) }
-                    a.compare(window: w, served: sc == nil ? nil : servedValues, truth: tc == nil ? nil : truthValues)
+                    run.append(c)
+                    if run.count == 64 { compareRun() }
                 }
+                compareRun()
                 partial.withLock { $0[part] = a }
             }
             for a in partial.withLock({ $0 }) { if let a { acc.merge(a) } }

@@ -228,6 +228,30 @@ struct CellMap: Sendable {
         }
     }
 
+    /// Starts loading the slot a lookup of (w, k) probes first.
+    @inline(__always)
+    func prefetch(_ w: Int64, _ k: Int32) {
+        let h = CellMap.hash(w, k)
+        slots.withUnsafeBufferPointer { sl in
+            guard let base = sl.baseAddress else { return }
+            prefetchForRead(UnsafeRawPointer(base + (Int(h) & (sl.count - 1))))
+        }
+    }
+
+    /// Starts loading the per-cell entries that a lookup of (w, k) checks first (the cell its
+    /// first slot names, when the slot's hash matches): the second miss of a lookup, issued
+    /// once the slot itself is in cache.
+    @inline(__always)
+    func prefetchCandidate(_ w: Int64, _ k: Int32, windows: [Int64], keys: [Int32]) {
+        let h = CellMap.hash(w, k)
+        let s = slots.withUnsafeBufferPointer { sl in sl[Int(h) & (sl.count - 1)] }
+        guard s != 0, UInt32(truncatingIfNeeded: s >> 32) == h else { return }
+        let c = Int(UInt32(truncatingIfNeeded: s)) - 1
+        guard c >= 0, c < windows.count, c < keys.count else { return }
+        windows.withUnsafeBufferPointer { b in if let a = b.baseAddress { prefetchForRead(UnsafeRawPointer(a + c)) } }
+        keys.withUnsafeBufferPointer { b in if let a = b.baseAddress { prefetchForRead(UnsafeRawPointer(a + c)) } }
+    }
+
     /// Adds (w, k) → cell; (w, k) must be absent.
     @inline(__always)
     mutating func insert(_ w: Int64, _ k: Int32, cell: Int32) {
