@@ -270,8 +270,13 @@ public struct ArchiveFileReader: Sendable {
         guard p.rowGroups.count == file.rowGroups.count else {
             throw LambdaStoreError.corruption("archive file has \(p.rowGroups.count) row groups, the manifest lists \(file.rowGroups.count)", path: rel, offset: nil)
         }
-        for (i, g) in p.rowGroups.enumerated() where g.rows != file.rowGroups[i].rows {
-            throw LambdaStoreError.corruption("row group \(i) has \(g.rows) rows, the manifest says \(file.rowGroups[i].rows)", path: rel, offset: nil)
+        for (i, g) in p.rowGroups.enumerated() {
+            guard g.rows == file.rowGroups[i].rows else {
+                throw LambdaStoreError.corruption("row group \(i) has \(g.rows) rows, the manifest says \(file.rowGroups[i].rows)", path: rel, offset: nil)
+            }
+            guard g.compressedBytes == file.rowGroups[i].bytes else {
+                throw LambdaStoreError.corruption("row group \(i) is \(g.compressedBytes) bytes, the manifest says \(file.rowGroups[i].bytes)", path: rel, offset: nil)
+            }
         }
         self.file = file
         self.schema = schema

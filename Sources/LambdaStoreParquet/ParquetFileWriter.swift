@@ -53,6 +53,10 @@ public struct ParquetFileWriter {
     /// Rows appended so far, flushed or not.
     public private(set) var rowCount: Int64 = 0
 
+    /// The bytes of each row group flushed so far (pages and page headers of all its column
+    /// chunks), as the footer's `total_compressed_size` records them.
+    public var rowGroupCompressedBytes: [Int64] { rowGroups.map { $0.totalCompressedSize ?? 0 } }
+
     /// A writer for batches of `schema`.
     /// - Throws: ``LambdaStoreError/Code/invalidArgument`` for options out of range or a field
     ///   named `_offset`; ``LambdaStoreError/Code/limitExceeded`` for more than

@@ -1066,7 +1066,7 @@ import Glibc
         try writeFile(dir + "/archive/orders/MANIFEST", forged.encoded())   // a valid container and CRC
     }
 
-    @Test func anArchiveManifestThatLiesAboutEventTimesIsCorruption() async throws {
+    @Test func anArchiveManifestThatLiesAboutARowGroupIsCorruption() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
         let (published, end, m) = try await Self.archivedStore(dir)
@@ -1079,6 +1079,16 @@ import Glibc
             try await Self.expectReadsFail(dir, naming: m.files[k].name, code: .corruption, published: published, end: end, "lie \(i)")
             let v = await Store.verify(at: dir)
             #expect(v.problems.contains { $0.file.hasSuffix(m.files[k].name) }, "lie \(i): verify: \(v.problems)")
+        }
+        // A row group's size off by one either way (a row count that lies breaks the manifest's
+        // own offset contiguity, checked when it is loaded).
+        for (i, lie) in [Int64(1), -1].enumerated() {
+            var forged = m
+            forged.files[k].rowGroups[0].bytes += lie
+            try Self.writeFile(dir + "/archive/orders/MANIFEST", forged.encoded())
+            try await Self.expectReadsFail(dir, naming: m.files[k].name, code: .corruption, published: published, end: end, "row group lie \(i)")
+            let v = await Store.verify(at: dir)
+            #expect(v.problems.contains { $0.file.hasSuffix(m.files[k].name) }, "row group lie \(i): verify: \(v.problems)")
         }
         try Self.writeFile(dir + "/archive/orders/MANIFEST", clean)
         #expect(await Store.verify(at: dir).isClean)
