@@ -72,6 +72,34 @@ import Testing
         #expect(SnapshotPartition.generation(ofFileName: "x7.snapshot") == nil && SnapshotPartition.generation(ofFileName: "7.snapshot.tmp") == nil)
     }
 
+    /// An incremental run in a freshly opened process scans the new events while its speed layer
+    /// catches up on them on another thread (`whileSpeedCatchesUp`). The snapshot and the drift
+    /// report it publishes equal those of the same run in a process whose speed layer was
+    /// live, for the same log: two stores built alike, one reopened before the run.
+    @Test(arguments: [UInt64(3), 11, 29])
+    func anIncrementalRunRightAfterOpenEqualsOneWithALiveSpeedLayer(seed: UInt64) async throws {
+        var outcomes: [(bytes: [UInt8], drift: String)] = []
+        for reopen in [false, true] {
+            let dir = makeTempDirectory("inc-open")
+            defer { removeTree(dir) }
+            var (store, rng, clock) = try await Self.publishedStore(dir, seed: seed, count: 3_000)
+            try await store.append(try batchOf(Self.spreadEvents(&rng, count: 400, clock: &clock)), to: "orders")
+            try await store.append(try batchOf(Self.spreadEvents(&rng, count: 300, clock: &clock)), to: "orders")
+            if reopen {
+                store.close()
+                store = try await Store.open(at: dir, options: Self.options())
+            }
+            let summary = try await store.runBatch(view: "v", mode: .incremental)
+            let d = try #require(summary.drift)
+            outcomes.append((try store.liveSnapshotBytes(),
+                             "\(d.cellsCompared) \(d.cellsDiffering) \(d.relativeError.sorted { $0.key < $1.key }) \(d.lateEvents) \(d.fromHorizon) \(d.toHorizon) \(d.differingWindows) \(summary.eventsScanned) \(summary.windowsRecomputed)"))
+            store.close()
+        }
+        #expect(outcomes[0].bytes == outcomes[1].bytes, "seed \(seed): snapshot files")
+        #expect(outcomes[0].drift == outcomes[1].drift, "seed \(seed): drift report")
+        #expect(outcomes[0].drift.hasPrefix("0 ") == false, "seed \(seed): the run compared cells")
+    }
+
     /// Incremental runs after events in the newest days (and some up to two days late) write
     /// only the parts those windows fall in and name every other part again; the files equal a
     /// full run's over the same log, byte for byte, and the answers equal the reference model's,
