@@ -167,12 +167,21 @@ def main():
     formats = [("csv", csv, f"read_csv('{csv}', header = true, columns = {COLUMNS})")]
     if "jsonl" not in skip:
         formats.append(("jsonl", jsonl, f"read_json('{jsonl}', format = 'newline_delimited', columns = {COLUMNS})"))
+    def warm(path):
+        # Both engines read the input from the page cache: read it once, untimed, before each
+        # timed ingest. (At 100 M events the 5.6 GB CSV is partly evicted by the steps before,
+        # and whoever read it first in a pair paid for the disk.)
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
     if "ingest" not in skip:
         for r in range(a.runs):
             for fmt, path, src in formats:
                 s = f"{w}/ingest-{fmt}"
                 shutil.rmtree(s, ignore_errors=True)
                 run(ls_cmd("schema", "apply", f"{w}/schema.json", store=s))
+                warm(path)
                 el, o = run(ls_cmd("ingest", "--stream", "orders", "--format", fmt, "--durability", "sync", "--json", path, store=s))
                 got = json.loads(o)["appended"]
                 assert got == n, f"ingest {fmt} appended {got} of {n}"
@@ -183,6 +192,7 @@ def main():
                     for p in (db, db + ".wal"):
                         if os.path.exists(p):
                             os.remove(p)
+                    warm(path)
                     duck_job(db, f"CREATE TABLE events AS SELECT * FROM {src};;CHECKPOINT", f"ingest.{fmt}")
         os.rename(f"{w}/ingest-csv", store)
         if duck:
