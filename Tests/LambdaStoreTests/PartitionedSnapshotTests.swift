@@ -72,6 +72,30 @@ import Testing
         #expect(SnapshotPartition.generation(ofFileName: "x7.snapshot") == nil && SnapshotPartition.generation(ofFileName: "7.snapshot.tmp") == nil)
     }
 
+    /// A query pins the parts it reads by their readers' paths, and compaction skips a file
+    /// whose path is pinned: both strings must be the same for every part, whether the part was
+    /// opened at store open, written by a publish, or reused from the previous generation.
+    @Test func queryPinsNameTheFilesCompactionChecks() async throws {
+        let dir = makeTempDirectory("pins")
+        defer { removeTree(dir) }
+        var (store, rng, clock) = try await Self.publishedStore(dir, seed: 5, count: 2_000)
+        func check(_ what: String) throws {
+            let snap = try #require(try store.handle("v").state.withLock { $0.snapshot }, "\(what): a snapshot")
+            #expect(snap.parts.count > 1, "\(what): parts")
+            for p in snap.parts {
+                #expect(p.reader.path == Path.join(store.viewDirectory("v"), p.name), "\(what): \(p.reader.path)")
+            }
+        }
+        try check("published")
+        try await store.append(try batchOf(Self.spreadEvents(&rng, count: 200, clock: &clock)), to: "orders")
+        _ = try await store.runBatch(view: "v", mode: .incremental)
+        try check("incremental, parts reused")
+        store.close()
+        store = try await Store.open(at: dir, options: Self.options())
+        try check("reopened")
+        store.close()
+    }
+
     /// An incremental run in a freshly opened process scans the new events while its speed layer
     /// catches up on them on another thread (`whileSpeedCatchesUp`). The snapshot and the drift
     /// report it publishes equal those of the same run in a process whose speed layer was

@@ -121,7 +121,9 @@ extension Store {
                 $0.table.rows(windowStartRange: range, keyEquals: keyConstraints)
             }
             // The parts the read below may open stay on disk until it is done.
-            let paths = (rt.snapshot?.parts(overlapping: range) ?? []).map { Path.join(viewDirectory(h.name), $0.name) }
+            // (Each reader holds the path it was opened at, `Path.join(viewDirectory, name)`,
+            // the string compaction checks pins against: no path is built per query.)
+            let paths = (rt.snapshot?.parts(overlapping: range) ?? []).map(\.reader.path)
             for p in paths { pins.pin(p) }
             return (rt.withoutSpeed, rows, paths)
         }
