@@ -897,15 +897,22 @@ import Glibc
     /// A history drop while a view is unavailable (its MANIFEST damaged) is held back: no base
     /// checkpoint can be kept for it. The note names the view and its reason and says how to get
     /// past it; nothing is dropped, and the other view still answers.
+    /// A store at `dir` with the orders stream and two views: `v` (hourly, 10 min lateness) and
+    /// `w` (the second window shape, no lateness).
+    static func storeWithTwoViews(_ dir: String, options: StoreOptions) async throws -> Store {
+        let store = try await Store.open(at: dir, options: options)
+        try await store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "0m")))
+        return store
+    }
+
     @Test func aHistoryDropWaitsForUnavailableViewsAndSaysWhy() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
         do {
-            let store = try await Store.open(at: dir, options: Self.options(segmentBytes: 8192))
+            let store = try await Self.storeWithTwoViews(dir, options: Self.options(segmentBytes: 8192))
             defer { store.close() }
-            try await store.applySchema(testSchema)
-            try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
-            try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "0m")))
             var rng = SplitMix64(seed: 77)
             var clock = Self.t0
             try await store.append(try batchOf(randomEvents(&rng, count: 1500, clock: &clock)), to: "orders")
@@ -943,11 +950,8 @@ import Glibc
     @Test func snapshotGCKeepsExactlyTheNewestGenerations() async throws {
         let dir = makeTempDirectory("alt")
         defer { removeTree(dir) }
-        let store = try await Store.open(at: dir, options: Self.options())
+        let store = try await Self.storeWithTwoViews(dir, options: Self.options())
         defer { store.close() }
-        try await store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
-        try await store.createView(ViewDefinition.parse(json: viewJSON(name: "w", window: ServingTests.windows[1].0, lateness: "0m")))
         var rng = SplitMix64(seed: 5)
         var clock = Self.t0
         func runs(_ n: Int) async throws {

@@ -30,15 +30,21 @@ import Testing
         return images.withLock { $0 }
     }
 
+    /// A store on `fs` at `root` with the orders stream and the hourly view `v` (10 min lateness).
+    func storeWithView(_ fs: SimulatedFileSystem, root: String) async throws -> Store {
+        let store = try await Store.open(at: root, options: options(fs))
+        try await store.applySchema(testSchema)
+        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        return store
+    }
+
     /// A crash at every write point of a batch publish (every file-system operation, with the
     /// worst-case "only synced data survives" and with a torn last write) leaves the previous
     /// snapshot or the new one live, each complete and readable, serving the right answer.
     @Test func crashAtEveryWritePointOfAPublishLeavesAReadableSnapshot() async throws {
         let fs = SimulatedFileSystem()
         let root = "/store"
-        let store = try await Store.open(at: root, options: options(fs))
-        try await store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        let store = try await storeWithView(fs, root: root)
         var rng = SplitMix64(seed: 5)
         var clock: Int64 = 1_704_067_200_000
         try await store.append(try batchOf(randomEvents(&rng, count: 400, clock: &clock)), to: "orders", durability: .sync)
@@ -81,9 +87,7 @@ import Testing
     @Test(arguments: [BatchMode.incremental, .full]) func crashAtEveryWritePointOfAPartitionedPublish(mode: BatchMode) async throws {
         let fs = SimulatedFileSystem()
         let root = "/store"
-        let store = try await Store.open(at: root, options: options(fs))
-        try await store.applySchema(testSchema)
-        try await store.createView(ViewDefinition.parse(json: viewJSON(window: ServingTests.windows[0].0, lateness: "10m")))
+        let store = try await storeWithView(fs, root: root)
         var rng = SplitMix64(seed: 55)
         var clock: Int64 = 1_704_067_200_000
         try await store.append(try batchOf(PartitionedSnapshotTests.spreadEvents(&rng, count: 700, clock: &clock)), to: "orders", durability: .sync)
