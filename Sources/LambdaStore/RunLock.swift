@@ -45,19 +45,41 @@ final class RunLock: Sendable {
 ///
 /// Thread safety: all methods may be called from any thread.
 final class FilePins: Sendable {
-    private let counts = Locked([String: Int]())
+    /// A pinned path with its hash worked out once: a query pins and unpins the same parts
+    /// again and again, and hashing a path of some 60 bytes twice per part was a measurable
+    /// share of a point query.
+    struct Key: Hashable, Sendable {
+        let path: String
+        private let hash: Int
+
+        init(_ path: String) {
+            self.path = path
+            hash = path.hashValue
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.path == b.path }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    }
+
+    private let counts = Locked([Key: Int]())
 
     /// Pins `path` until the matching ``unpin(_:)``.
-    func pin(_ path: String) { counts.withLock { $0[path, default: 0] += 1 } }
+    func pin(_ path: String) { pin(Key(path)) }
 
     /// Releases one pin of `path`.
-    func unpin(_ path: String) {
+    func unpin(_ path: String) { unpin(Key(path)) }
+
+    /// Pins `key`'s path until the matching ``unpin(_:)-(Key)``.
+    func pin(_ key: Key) { counts.withLock { $0[key, default: 0] += 1 } }
+
+    /// Releases one pin of `key`'s path.
+    func unpin(_ key: Key) {
         counts.withLock { c in
-            guard let n = c[path] else { return }
-            c[path] = n > 1 ? n - 1 : nil
+            guard let n = c[key] else { return }
+            c[key] = n > 1 ? n - 1 : nil
         }
     }
 
     /// Whether a reader holds `path`.
-    func isPinned(_ path: String) -> Bool { counts.withLock { $0[path] != nil } }
+    func isPinned(_ path: String) -> Bool { counts.withLock { $0[Key(path)] != nil } }
 }

@@ -228,8 +228,13 @@ public final class SnapshotReader: Sendable {
     /// the cache loses its index with its columns.
     /// - Complexity: as ``rowGroupColumns(_:)`` on a hit; plus `build` otherwise.
     public func rowGroupColumns<Index: Sendable>(_ g: Int, index build: ([Column]) -> (index: Index, bytes: Int)) throws(LambdaStoreError) -> ([Column], Index) {
-        let (cols, cached) = try cachedGroup(g)
-        if let index = cached as? Index { return (cols, index) }
+        let (cols, cached, _) = try cachedGroup(g)
+        return (cols, indexed(g, cols, cached, build))
+    }
+
+    /// `cached` as an `Index`, or `build` of `cols`, kept with group `g` in the cache.
+    private func indexed<Index: Sendable>(_ g: Int, _ cols: [Column], _ cached: (any Sendable)?, _ build: ([Column]) -> (index: Index, bytes: Int)) -> Index {
+        if let index = cached as? Index { return index }
         let (index, bytes) = build(cols)
         decodedGroups.withLock { cache in
             guard cache.groups[g]?.index == nil else { return }
@@ -238,7 +243,7 @@ public final class SnapshotReader: Sendable {
             cache.bytes += bytes
             Self.evict(&cache, keeping: g, toFit: 0)
         }
-        return (cols, index)
+        return index
     }
 
     /// Whether every row group of the file is decoded in the cache (no read of it reads the
@@ -258,20 +263,20 @@ public final class SnapshotReader: Sendable {
     /// one, which costs less than building it; a group read again gets it. Nil on a first use.
     /// - Complexity: as ``rowGroupColumns(_:)`` on a first use; then as ``rowGroupColumns(_:index:)``.
     public func rowGroupColumnsIndexedOnReuse<Index: Sendable>(_ g: Int, index build: ([Column]) -> (index: Index, bytes: Int)) throws(LambdaStoreError) -> ([Column], Index?) {
-        let seen = decodedGroups.withLock { $0.groups[g] != nil }
-        guard seen else { return (try cachedGroup(g).columns, nil) }
-        let (cols, index) = try rowGroupColumns(g, index: build)
-        return (cols, index)
+        let (cols, cached, hit) = try cachedGroup(g)
+        guard hit else { return (cols, nil) }
+        return (cols, indexed(g, cols, cached, build))
     }
 
-    private func cachedGroup(_ g: Int) throws(LambdaStoreError) -> (columns: [Column], index: (any Sendable)?) {
+    /// Group `g`'s columns and index from the cache (`hit`), or read and decoded now (and kept).
+    private func cachedGroup(_ g: Int) throws(LambdaStoreError) -> (columns: [Column], index: (any Sendable)?, hit: Bool) {
         let hit: DecodedGroup? = decodedGroups.withLock { cache in
             guard cache.groups[g] != nil else { return nil }
             cache.tick += 1
             cache.groups[g]?.lastUse = cache.tick
             return cache.groups[g]
         }
-        if let hit { return (hit.columns, hit.index) }
+        if let hit { return (hit.columns, hit.index, true) }
         let cols = try readColumns(at: Array(columns.indices), rowGroups: [g])
         let bytes = cols.reduce(0) { $0 + $1.ints.count * 8 + $1.doubles.count * 8 + $1.offsets.count * 4 + $1.utf8.count + $1.validity.count }
         decodedGroups.withLock { cache in
@@ -281,7 +286,7 @@ public final class SnapshotReader: Sendable {
             cache.groups[g] = DecodedGroup(columns: cols, bytes: bytes, index: nil, lastUse: cache.tick)
             cache.bytes += bytes
         }
-        return (cols, nil)
+        return (cols, nil, false)
     }
 
     /// Drops least recently used groups (never `keeping`) until `toFit` more bytes fit.

@@ -29,6 +29,9 @@ public final class CompiledView: Sendable {
     public let filter: CompiledFilter?
     /// Field names resolved to column indexes and types of `schema`.
     public let layout: ViewLayout
+    /// The group-by field names and the aggregate names, in view order (every query answer
+    /// names them).
+    package let groupByNames: [String], aggregateNames: [String]
 
     /// Validates `definition` against `schema` and compiles it.
     /// - Throws: ``LambdaStoreError/Code/view`` naming the key path and the field or aggregate
@@ -96,6 +99,8 @@ public final class CompiledView: Sendable {
         self.fingerprint = ViewDefinition.fingerprint(ofCanonicalForm: canonicalForm)
         self.layout = ViewLayout(groupBy: groups, window: definition.window.kind, windowFieldIndex: windowFieldIndex,
                                  allowedLateness: definition.allowedLateness, aggregates: slots)
+        groupByNames = groups.map(\.name)
+        aggregateNames = slots.map(\.name)
     }
 
     /// The names of the snapshot columns that hold an aggregate's state (format-spec.md §6.2,

@@ -96,6 +96,59 @@ import Testing
         store.close()
     }
 
+    /// Point and range queries over a snapshot of many parts, each of several row groups, with
+    /// speed cells past the horizon, equal a plain filter of the reference answer, in three
+    /// passes: row groups are read from the file (off the calling task) on their first touch,
+    /// served decoded without an index (in place) on their second, and with their index after.
+    /// Ranges start and end on part boundaries and one millisecond either side, so the binary
+    /// search for a range's parts is checked against a linear filter of the parts as well.
+    @Test func keyedQueriesOverManyPartsEqualTheReference() async throws {
+        let dir = makeTempDirectory("parts-queries")
+        defer { removeTree(dir) }
+        let count = 1_500
+        let (store, rngAfter, clockAfter) = try await Self.publishedStore(dir, seed: 13, count: count, rowGroupRows: 5)
+        defer { store.close() }
+        // The same events again, for the reference; then more, served by the speed layer.
+        var rng = SplitMix64(seed: 13), clock = Self.t0
+        var ref = ReferenceModel(view: .init(statusFilter: "completed", size: 3_600_000, slide: nil, lateness: 0))
+        ref.events = Self.spreadEvents(&rng, count: count, clock: &clock)
+        var rng2 = rngAfter, clock2 = clockAfter
+        let more = Self.spreadEvents(&rng2, count: 150, clock: &clock2)
+        try await store.append(try batchOf(more), to: "orders")
+        ref.events += more
+        let want = expected(ref, horizon: count)
+        let cells = want.keys.sorted()
+        let snap = try #require(try store.handle("v").state.withLock { $0.snapshot })
+        let span = try #require(snap.span)
+        #expect(snap.parts.count > 10 && snap.parts.allSatisfy { $0.reader.rowGroups.count > 1 }, "parts \(snap.parts.count)")
+        let day = Int64(86_400_000)
+        let first = try #require(cells.first?.window), last = try #require(cells.last?.window)
+        var probe = SplitMix64(seed: 0x9A27)
+        func ranges(around cell: ReferenceModel.Cell) -> [(Int64?, Int64?)] {
+            let boundary = SnapshotPartition.index(cell.window, span: span) * span
+            let far = Int64(probe.next() % UInt64(8 * day))
+            return [(cell.window, cell.window + 3_600_000), (boundary, boundary + span), (boundary - 1, boundary + 1),
+                    (boundary + 1, boundary + span - 1), (cell.window - far, cell.window + far), (nil, cell.window + 1),
+                    (cell.window, nil), (probe.next() % 2 == 0 ? (first - span, last + span) : (Int64.min, Int64.max)), (cell.window + 1, cell.window)]
+        }
+        for pass in ["first touch", "decoded", "indexed"] {
+            for (i, cell) in cells.enumerated() where i % 23 == 0 {
+                for (from, to) in ranges(around: cell) {
+                    let got = try await store.query(QueryRequest(view: "v", keys: [(nil, cell.merchant)], from: from, to: to)).rows
+                    let lo = from ?? Int64.min, hi = to ?? Int64.max
+                    let wanted = cells.filter { $0.merchant == cell.merchant && $0.window >= lo && $0.window < hi }
+                    #expect(got.map { $0.windowStart ?? -1 } == wanted.map(\.window) && got.map(\.values) == wanted.map { want[$0] ?? [] },
+                            "\(pass): \(cell.merchant) [\(lo), \(hi)): \(got.count) rows, want \(wanted.count)")
+                    // The parts a range selects: those a linear filter keeps.
+                    if lo < hi {
+                        let linear = snap.parts.filter { p in p.windows.map { $0.lowerBound < hi && $0.upperBound >= lo } ?? true }
+                        #expect(snap.parts(overlapping: lo..<hi).map(\.name) == linear.map(\.name), "parts of [\(lo), \(hi))")
+                    }
+                }
+            }
+        }
+    }
+
     /// An incremental run in a freshly opened process scans the new events while its speed layer
     /// catches up on them on another thread (`whileSpeedCatchesUp`). The snapshot and the drift
     /// report it publishes equal those of the same run in a process whose speed layer was

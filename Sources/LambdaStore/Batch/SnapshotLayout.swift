@@ -9,7 +9,10 @@ import Synchronization
 /// group-by field, then the aggregate states: typed columns for `count`, integer `sum` and
 /// `min`/`max`, the §3b state encoding in a bytes column for the others. Rows are sorted by
 /// (window start, group key).
-struct SnapshotLayout: Sendable {
+///
+/// A class: every query takes the view's layout, and a reference is one retain where a copy
+/// of the struct was one per array.
+final class SnapshotLayout: Sendable {
     let layout: ViewLayout
     let kinds: [AggregateKind]
     /// `columns.count`, kept so per-query checks do not rebuild the column list.
@@ -18,6 +21,8 @@ struct SnapshotLayout: Sendable {
     let columnNames: [String]
     /// `columns`, likewise (what a snapshot's footer must declare, exactly).
     let expectedColumns: [SnapshotColumn]
+    /// `keyColumn(_:)` of each group field, likewise (a query's predicates name them).
+    let keyColumnNames: [String]
 
     init(layout: ViewLayout) throws(LambdaStoreError) {
         self.layout = layout
@@ -29,6 +34,7 @@ struct SnapshotLayout: Sendable {
         columnNames = names
         columnCount = names.count
         expectedColumns = Self.columns(layout: layout, kinds: k)
+        keyColumnNames = layout.groupBy.map { Self.keyColumn($0.name) }
     }
 
     static let windowColumn = "window_start"
@@ -80,9 +86,9 @@ struct SnapshotLayout: Sendable {
         let gather: @Sendable (Int) -> Void = { part in
             let cols: [Column]
             switch part {
-            case 0: cols = [windowColumn(table, order)]
-            case 1: cols = keyColumns(table, order, keyValues)
-            default: cols = stateColumns(table, order, aggregate: part - 2)
+            case 0: cols = [self.windowColumn(table, order)]
+            case 1: cols = self.keyColumns(table, order, keyValues)
+            default: cols = self.stateColumns(table, order, aggregate: part - 2)
             }
             built.withLock { $0[part] = cols }
         }
@@ -163,8 +169,18 @@ struct SnapshotLayout: Sendable {
     /// window range or a key given); within a group, rows sorted by (window, key) are found by
     /// binary search.
     func read(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
-        let preds = predicates(windowStartRange: range, keys: keys)
-        let groups = try reader.rowGroups(where: preds)
+        try read(reader, groups: groups(of: reader, windowStartRange: range, keys: keys), windowStartRange: range, keys: keys, fullKey: fullKey(keys))
+    }
+
+    /// The row groups of `reader` whose statistics may hold a cell in `range` matching `keys`.
+    func groups(of reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) throws(LambdaStoreError) -> [Int] {
+        try reader.rowGroups(where: predicates(windowStartRange: range, keys: keys))
+    }
+
+    /// ``read(_:windowStartRange:keys:)`` of the row groups `groups` (from
+    /// ``groups(of:windowStartRange:keys:)``), with `fullKey` = ``fullKey(_:)`` of `keys`:
+    /// a query works both out once.
+    func read(_ reader: SnapshotReader, groups: [Int], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], fullKey target: GroupKey?) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         if groups.isEmpty { return [] }
         // Names, types and nullability: the decoders below read each column's storage for its
         // type, so a file whose footer declares other types is refused here, never trapped on.
@@ -173,19 +189,21 @@ struct SnapshotLayout: Sendable {
         }
         if range == nil && keys.isEmpty {
             let cols = try reader.readColumns(columnNames, rowGroups: groups)
-            return try decode(cols, windowStartRange: nil, keys: [], path: reader.path)
+            return try decode(cols, windowStartRange: nil, keys: [], fullKey: nil, path: reader.path)
         }
         var out: [(CellKey, [AggregateState])] = []
-        let keyed = fullKey(keys) != nil && layout.window != .none
+        let keyed = target != nil && layout.window != .none
         for g in groups {
             if keyed {
                 let (cols, index) = try reader.rowGroupColumnsIndexedOnReuse(g, index: { cols in
                     let index = RowKeyIndex(cols, layout: self)
                     return (index, index.slots.count * 8)
                 })
-                out += try decode(cols, windowStartRange: range, keys: keys, index: index, path: reader.path)
+                let rows = try decode(cols, windowStartRange: range, keys: keys, fullKey: target, index: index, path: reader.path)
+                if out.isEmpty { out = rows } else { out += rows }
             } else {
-                out += try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, path: reader.path)
+                let rows = try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, fullKey: target, path: reader.path)
+                if out.isEmpty { out = rows } else { out += rows }
             }
         }
         return out
@@ -205,23 +223,18 @@ struct SnapshotLayout: Sendable {
     func predicates(windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> [ColumnPredicate] {
         var preds: [ColumnPredicate] = []
         if let range { preds.append(.range(Self.windowColumn, lower: .int64(range.lowerBound), upper: .int64(range.upperBound))) }
-        for k in keys { preds.append(.equals(Self.keyColumn(layout.groupBy[k.groupIndex].name), k.value)) }
+        for k in keys { preds.append(.equals(keyColumnNames[k.groupIndex], k.value)) }
         return preds
-    }
-
-    /// Whether ``read(_:windowStartRange:keys:)`` with these arguments would read only row
-    /// groups already decoded in `reader`'s cache (no file read, no decode).
-    func readsOnlyDecodedGroups(_ reader: SnapshotReader, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> Bool {
-        guard range != nil || !keys.isEmpty else { return false }
-        let preds = predicates(windowStartRange: range, keys: keys)
-        guard let groups = try? reader.rowGroups(where: preds) else { return false }
-        return reader.isDecoded(groups)
     }
 
     /// The group key `keys` pins down when it names every group field (nil otherwise, or when
     /// two constraints on one field disagree).
     func fullKey(_ keys: [(groupIndex: Int, value: Value)]) -> GroupKey? {
         guard !layout.groupBy.isEmpty else { return nil }
+        // The common point query: the one group field, given once.
+        if layout.groupBy.count == 1, keys.count == 1, keys[0].groupIndex == 0 {
+            return GroupKey(values: [Self.coerce(keys[0].value, to: layout.groupBy[0].type)])
+        }
         var values = [Value?](repeating: nil, count: layout.groupBy.count)
         for k in keys {
             guard layout.groupBy.indices.contains(k.groupIndex) else { return nil }
@@ -279,19 +292,20 @@ struct SnapshotLayout: Sendable {
     }
 
     /// Decodes columns back into cells, keeping those that match.
-    func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], index: RowKeyIndex? = nil, path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
+    /// `fullTarget` is ``fullKey(_:)`` of `keys`.
+    func decode(_ cols: [Column], windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)], fullKey fullTarget: GroupKey?, index: RowKeyIndex? = nil, path: String) throws(LambdaStoreError) -> [(CellKey, [AggregateState])] {
         guard cols.count == columnCount else {
             throw LambdaStoreError.corruption("snapshot has \(cols.count) columns, the view layout needs \(columnCount)", path: path, offset: nil)
         }
         let n = cols[0].count
         let windowed = layout.window != .none
-        let fullTarget = fullKey(keys)
         // A full key and a short window range with the group's index: probe each window start
         // the range can hold (starts are multiples of the slide from epoch 0) directly.
         if let index, let range, let target = fullTarget, !cols[0].hasNulls, let starts = Self.windowStarts(in: range, layout: layout.window, limit: 64) {
             let w = cols[0].ints
             var rows: [Int] = []
             var scratch: [UInt8] = []
+            scratch.reserveCapacity(target.bytes.count + 16)
             for start in starts {
                 let found = index.row(window: start, key: target) { r in
                     r < n && w[r] == start && compareRowKey(cols, r, target, &scratch) == 0
@@ -321,6 +335,7 @@ struct SnapshotLayout: Sendable {
             let w = cols[0].ints
             var rows: [Int] = []
             var scratch: [UInt8] = []
+            scratch.reserveCapacity(target.bytes.count + 16)
             var start = lo
             while start < hi {
                 let win = w[start]
@@ -364,32 +379,33 @@ struct SnapshotLayout: Sendable {
             var states: [AggregateState] = []
             states.reserveCapacity(kinds.count)
             var at = 1 + nk
+            // `cols[at]` read in place throughout: a `let` copy of a column retains each of
+            // its arrays, per row.
             for kind in kinds {
-                let c = cols[at]
                 switch kind {
                 case .count:
-                    states.append(.count(c.ints[r]))
+                    states.append(.count(cols[at].ints[r]))
                     at += 1
                 case .sumInt:
-                    let sum = Int128(cols[at + 1].ints[r]) << 64 | Int128(UInt64(bitPattern: c.ints[r]))
+                    let sum = Int128(cols[at + 1].ints[r]) << 64 | Int128(UInt64(bitPattern: cols[at].ints[r]))
                     states.append(.sumInt(IntSum(sum: sum, count: cols[at + 2].ints[r])))
                     at += 3
                 case .min(let t), .max(let t):
                     var e = Extreme(type: t)
-                    if !c.isNull(r) {
+                    if !cols[at].isNull(r) {
                         switch t {
-                        case .float64: e = .float64(c.doubles[r])
-                        case .string: e = .string(Array(c.utf8[Int(c.offsets[r])..<Int(c.offsets[r + 1])]))
-                        case .timestamp: e = .timestamp(c.ints[r])
-                        default: e = .int64(c.ints[r])
+                        case .float64: e = .float64(cols[at].doubles[r])
+                        case .string: e = .string(Array(cols[at].utf8[Int(cols[at].offsets[r])..<Int(cols[at].offsets[r + 1])]))
+                        case .timestamp: e = .timestamp(cols[at].ints[r])
+                        default: e = .int64(cols[at].ints[r])
                         }
                     }
                     if case .min = kind { states.append(.min(e)) } else { states.append(.max(e)) }
                     at += 1
                 default:
-                    let a = Int(c.offsets[r]), b = Int(c.offsets[r + 1])
+                    let a = Int(cols[at].offsets[r]), b = Int(cols[at].offsets[r + 1])
                     let s = try typed {
-                        try c.utf8.withUnsafeBytes { raw in
+                        try cols[at].utf8.withUnsafeBytes { raw in
                             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[a..<b]))
                             let state = try AggregateState(decoding: &reader)
                             // A state of another aggregate, or bytes left over, is corruption:

@@ -80,6 +80,16 @@ struct SnapshotPart: Sendable {
     /// (a view without a window, or a file written before snapshots were split).
     let index: Int64?
     let windows: ClosedRange<Int64>?
+    /// What a query pins the file by: the reader's own path (the string compaction checks).
+    let pinKey: FilePins.Key
+
+    init(file: ManifestFile, reader: SnapshotReader, index: Int64?, windows: ClosedRange<Int64>?) {
+        self.file = file
+        self.reader = reader
+        self.index = index
+        self.windows = windows
+        pinKey = FilePins.Key(reader.path)
+    }
 
     /// The file name inside the view directory.
     var name: String { file.name }
@@ -106,19 +116,33 @@ struct SnapshotSet: Sendable {
 
     /// Rows over every part.
     var rowCount: Int64 { parts.reduce(0) { $0 + $1.reader.rowCount } }
-    /// The fingerprint the files carry (the manifest's: checked at open).
-    var fingerprint: String? { (head ?? parts.first)?.reader.metadata["fingerprint"] }
-    /// Whether every row group of every part is decoded in memory.
-    var isFullyDecoded: Bool { parts.allSatisfy { $0.reader.isFullyDecoded } }
+    /// The fingerprint the files carry (the manifest's: checked at open); kept, since every
+    /// query compares it.
+    let fingerprint: String?
 
+    init(parts: [SnapshotPart], head: SnapshotPart?, span: Int64?, windowBounds: ClosedRange<Int64>?) {
+        self.parts = parts
+        self.head = head
+        self.span = span
+        self.windowBounds = windowBounds
+        fingerprint = (head ?? parts.first)?.reader.metadata["fingerprint"]
+    }
     /// The parts that may hold a window starting in `range` (every part for nil), in order.
-    func parts(overlapping range: Range<Int64>?) -> [SnapshotPart] {
-        guard let range else { return parts }
+    /// - Complexity: O(log parts + parts returned): partitioned parts hold increasing, disjoint
+    ///   window ranges (checked at open), so the first is found by binary search.
+    func parts(overlapping range: Range<Int64>?) -> ArraySlice<SnapshotPart> {
+        guard let range else { return parts[...] }
         if range.isEmpty { return [] }
-        return parts.filter { p in
-            guard let w = p.windows else { return true }
-            return w.lowerBound < range.upperBound && w.upperBound >= range.lowerBound
+        // An unpartitioned snapshot: one file (the only one, checked at open), any window.
+        guard parts.first?.windows != nil else { return parts[...] }
+        var lo = 0, hi = parts.count
+        while lo < hi {
+            let m = lo + (hi - lo) / 2
+            if let w = parts[m].windows, w.upperBound < range.lowerBound { lo = m + 1 } else { hi = m }
         }
+        var end = lo
+        while end < parts.count, let w = parts[end].windows, w.lowerBound < range.upperBound { end += 1 }
+        return parts[lo..<end]
     }
 
     /// Opens the files `manifest` names in `directory` and checks each against it: size and
@@ -215,12 +239,6 @@ extension SnapshotLayout {
         var out: [(CellKey, [AggregateState])] = []
         for p in set.parts(overlapping: range) { out += try read(p.reader, windowStartRange: range, keys: keys) }
         return out
-    }
-
-    /// Whether ``read(_:windowStartRange:keys:)-(SnapshotSet,_,_)`` would read only row groups
-    /// already decoded.
-    func readsOnlyDecodedGroups(_ set: SnapshotSet, windowStartRange range: Range<Int64>?, keys: [(groupIndex: Int, value: Value)]) -> Bool {
-        set.parts(overlapping: range).allSatisfy { readsOnlyDecodedGroups($0.reader, windowStartRange: range, keys: keys) }
     }
 }
 

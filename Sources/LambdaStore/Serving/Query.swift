@@ -81,84 +81,158 @@ extension Store {
     ///
     /// Reads snapshot chunks and, the first time a view is served in this process, replays
     /// its stream from the batch horizon to build the speed layer: off the cooperative pool.
-    /// A query served from memory alone (the view's speed layer built, and no snapshot or only
-    /// snapshot row groups already decoded in its cache to read) runs on the calling task:
-    /// that is an in-memory read, and a thread hop would cost more than it.
+    /// A query served from memory alone (the view's speed layer built, and every snapshot row
+    /// group it selects already decoded in its reader's cache) runs on the calling task: that
+    /// is an in-memory read, and a thread hop would cost more than it.
     nonisolated(nonsending) public func query(_ request: QueryRequest) async throws(LambdaStoreError) -> QueryResult {
-        if try servedFromMemory(request) { return try queryBlocking(request) }
-        return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.queryBlocking(request) }
-    }
-
-    /// Whether `request` reads no file now: its view's speed layer is built and it has no
-    /// snapshot, or every snapshot row group the request selects is decoded in the cache.
-    /// (A publish, an eviction or a speed-layer rebuild racing the query may still make it
-    /// read one row group, a snapshot or the tail of the log on the calling task.)
-    func servedFromMemory(_ request: QueryRequest) throws(LambdaStoreError) -> Bool {
-        let (built, snapshot, layout, schema, codec) = try handle(request.view).state.withLock { rt in
-            (rt.speed != nil, rt.snapshot, rt.compiled.layout, rt.compiled.schema, rt.codec)
+        let h = try handle(request.view)
+        // The speed layer not built yet: building it reads the log, off the pool.
+        guard let plan = try queryPlan(request, h) else {
+            return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.queryBlocking(request) }
         }
-        guard built else { return false }
-        guard let snapshot else { return true }
-        if snapshot.isFullyDecoded { return true }
-        guard request.from != nil || request.to != nil || !request.keys.isEmpty,
-              let keys = try? Self.resolveKeys(request.keys, layout: layout, schema: schema),
-              let codec else { return false }
-        let range = request.windowStartRange
-        return codec.readsOnlyDecodedGroups(snapshot, windowStartRange: range, keys: keys)
+        defer { for p in plan.parts { pins.unpin(p.pinKey) } }
+        // (A publish or an eviction racing the query may still make it decode one row group on
+        // the calling task; the pins keep the files it reads on disk.)
+        if plan.readsOnlyDecodedGroups { return try answer(request, plan) }
+        return try await Blocking.run { () throws(LambdaStoreError) -> QueryResult in try self.answer(request, plan) }
     }
 
     /// ``query(_:)`` on the calling thread.
     func queryBlocking(_ request: QueryRequest) throws(LambdaStoreError) -> QueryResult {
         let h = try handle(request.view)
-        try ensureSpeed(h)
-        // One instant, under the view's lock: the batch part (pinned, read below without the
-        // lock) and the speed cells that go with its horizon.
+        while true {
+            try ensureSpeed(h)
+            // Nil when the speed layer was dropped again in between (a batch it could not
+            // apply): build it again rather than serve the batch part without it.
+            guard let plan = try queryPlan(request, h) else { continue }
+            defer { for p in plan.parts { pins.unpin(p.pinKey) } }
+            return try answer(request, plan)
+        }
+    }
+
+    /// What one query reads, taken from the view's runtime in one instant, under its lock: the
+    /// batch part (its selected snapshot parts pinned, read later without the lock) and the
+    /// speed cells that go with its horizon. The caller unpins `parts`.
+    struct QueryPlan {
+        let compiled: CompiledView
+        let horizon: Int64
+        let keys: [(groupIndex: Int, value: Value)]
+        let speedRows: [[ViewRow]]
+        /// The batch part's fingerprint; nil without a snapshot.
+        let batchFingerprint: String?
+        /// The snapshot layout, when the batch part is read (its fingerprint is the view's).
+        let codec: SnapshotLayout?
+        /// Why the view has no snapshot layout, when the batch part would be read.
+        let codecError: LambdaStoreError?
+        /// The snapshot parts that may hold a selected window, each with the row groups its
+        /// statistics select; pinned.
+        let parts: [PlannedPart]
+        /// Whether every selected row group is decoded in its reader's cache.
+        let readsOnlyDecodedGroups: Bool
+    }
+
+    /// One snapshot part a query reads: pinned by `pinKey`, and its selected row groups.
+    struct PlannedPart {
+        let pinKey: FilePins.Key
+        let reader: SnapshotReader
+        let groups: [Int]
+    }
+
+    /// The ``QueryPlan`` of `request`, or nil when the view's speed layer is not built.
+    func queryPlan(_ request: QueryRequest, _ h: ViewHandle) throws(LambdaStoreError) -> QueryPlan? {
         // `from >= to` selects no window (never a trap: the range is only formed when valid).
         let range = request.windowStartRange
-        let (v, speedRows, pinned) = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> (ViewRuntime, [[ViewRow]], [String]) in
-            let keyConstraints = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
-            let rows: [[ViewRow]] = range.map { $0.isEmpty } == true ? [] : (rt.speed?.generations ?? []).map {
-                $0.table.rows(windowStartRange: range, keyEquals: keyConstraints)
+        // A struct, not a tuple: a tuple this wide is copied out of the lock through the
+        // runtime's generic tuple witnesses, which cost a tenth of a point query.
+        struct Taken {
+            let compiled: CompiledView, horizon: Int64, keys: [(groupIndex: Int, value: Value)], rows: [[ViewRow]]
+            var batchFingerprint: String? = nil, codec: SnapshotLayout? = nil, codecError: LambdaStoreError? = nil
+            var parts: ArraySlice<SnapshotPart> = []
+        }
+        let taken = try h.state.withLock { (rt: inout ViewRuntime) throws(LambdaStoreError) -> Taken? in
+            guard rt.speed != nil else { return nil }
+            let keys = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
+            if let range, range.isEmpty { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: []) }
+            // Each generation's table read in place (a copy of a generation retains every array
+            // of its table).
+            let generations = rt.speed?.generations.count ?? 0
+            var rows: [[ViewRow]] = []
+            rows.reserveCapacity(generations)
+            for i in 0..<generations { rows.append(rt.speed?.generations[i].table.rows(windowStartRange: range, keyEquals: keys) ?? []) }
+            guard let snapshot = rt.snapshot else { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows) }
+            let batchFingerprint = snapshot.fingerprint ?? rt.manifest.fingerprint
+            guard batchFingerprint == rt.compiled.fingerprint else { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows, batchFingerprint: batchFingerprint) }
+            let codec: SnapshotLayout
+            do throws(LambdaStoreError) { codec = try rt.snapshotLayout() } catch {
+                return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows, batchFingerprint: batchFingerprint, codecError: error)
             }
             // The parts the read below may open stay on disk until it is done.
-            // (Each reader holds the path it was opened at, `Path.join(viewDirectory, name)`,
+            // (Each part's pin key holds its reader's path, `Path.join(viewDirectory, name)`,
             // the string compaction checks pins against: no path is built per query.)
-            let paths = (rt.snapshot?.parts(overlapping: range) ?? []).map(\.reader.path)
-            for p in paths { pins.pin(p) }
-            return (rt.withoutSpeed, rows, paths)
+            let parts = snapshot.parts(overlapping: range)
+            for p in parts { pins.pin(p.pinKey) }
+            return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows, batchFingerprint: batchFingerprint, codec: codec, parts: parts)
         }
-        defer { for p in pinned { pins.unpin(p) } }
-        let layout = v.compiled.layout
-        let keyConstraints = try Self.resolveKeys(request.keys, layout: layout, schema: v.compiled.schema)
-        if let r = range, r.isEmpty { return QueryResult(groupBy: layout.groupBy.map(\.name), aggregates: layout.aggregates.map(\.name), rows: [], fingerprint: v.compiled.fingerprint, horizon: v.horizon) }
+        guard let taken else { return nil }
+        var parts: [PlannedPart] = []
+        var decoded = true
+        if let layout = taken.codec {
+            parts.reserveCapacity(taken.parts.count)
+            do throws(LambdaStoreError) {
+                for p in taken.parts {
+                    let groups = try layout.groups(of: p.reader, windowStartRange: range, keys: taken.keys)
+                    parts.append(PlannedPart(pinKey: p.pinKey, reader: p.reader, groups: groups))
+                    if decoded && !groups.isEmpty && !p.reader.isDecoded(groups) { decoded = false }
+                }
+            } catch {
+                for p in taken.parts { pins.unpin(p.pinKey) }
+                throw error
+            }
+        }
+        return QueryPlan(compiled: taken.compiled, horizon: taken.horizon, keys: taken.keys, speedRows: taken.rows,
+                         batchFingerprint: taken.batchFingerprint, codec: taken.codec, codecError: taken.codecError,
+                         parts: parts, readsOnlyDecodedGroups: decoded)
+    }
 
+    /// Answers `request` from `plan`: reads the selected snapshot row groups and merges them with
+    /// the plan's speed cells.
+    func answer(_ request: QueryRequest, _ plan: QueryPlan) throws(LambdaStoreError) -> QueryResult {
+        let layout = plan.compiled.layout
+        let range = request.windowStartRange
+        if let r = range, r.isEmpty { return QueryResult(groupBy: plan.compiled.groupByNames, aggregates: plan.compiled.aggregateNames, rows: [], fingerprint: plan.compiled.fingerprint, horizon: plan.horizon) }
+        let speedRows = plan.speedRows
         var note: String? = nil
         // Batch part.
         var batchRows: [(CellKey, [AggregateState])] = []
-        if let snap = v.snapshot {
-            let batchFingerprint = snap.fingerprint ?? v.manifest.fingerprint
-            if batchFingerprint != v.compiled.fingerprint {
-                note = "batch part has fingerprint \(batchFingerprint), speed part \(v.compiled.fingerprint): they are never merged, so only the speed part is served"
-            } else {
-                batchRows = try v.snapshotLayout().read(snap, windowStartRange: range, keys: keyConstraints)
+        if let batchFingerprint = plan.batchFingerprint {
+            if batchFingerprint != plan.compiled.fingerprint {
+                note = "batch part has fingerprint \(batchFingerprint), speed part \(plan.compiled.fingerprint): they are never merged, so only the speed part is served"
+            } else if let error = plan.codecError {
+                throw error
+            } else if let codec = plan.codec {
+                let target = codec.fullKey(plan.keys)
+                for p in plan.parts where !p.groups.isEmpty {
+                    let rows = try codec.read(p.reader, groups: p.groups, windowStartRange: range, keys: plan.keys, fullKey: target)
+                    // (Assigned when first: appending copies each row.)
+                    if batchRows.isEmpty { batchRows = rows } else { batchRows += rows }
+                }
             }
         }
-        let groupBy = layout.groupBy.map(\.name), aggregates = layout.aggregates.map(\.name)
+        let groupBy = plan.compiled.groupByNames, aggregates = plan.compiled.aggregateNames
         // One source (the common point query): its rows are already in (window, key) order and
         // need no merge.
-        let sources = (batchRows.isEmpty ? 0 : 1) + speedRows.filter { !$0.isEmpty }.count
+        let sources = (batchRows.isEmpty ? 0 : 1) + speedRows.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) }
         if sources <= 1 {
             var rows: [QueryRow] = []
             if !batchRows.isEmpty {
-                let types = layout.groupBy.map(\.type)
                 rows = batchRows.map { cell, states in
                     QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.flatMap { layout.window.windowEnd(start: $0) },
-                             key: cell.key.values(types: types), values: states.map(\.result), source: .batch)
+                             key: cell.key.values, values: states.map(\.result), source: .batch)
                 }
             } else if let speed = speedRows.first(where: { !$0.isEmpty }) {
                 rows = speed.map { QueryRow(windowStart: $0.windowStart, windowEnd: $0.windowEnd, key: $0.key, values: $0.values, source: .speed) }
             }
-            return QueryResult(groupBy: groupBy, aggregates: aggregates, rows: rows, fingerprint: v.compiled.fingerprint, horizon: v.horizon, note: note)
+            return QueryResult(groupBy: groupBy, aggregates: aggregates, rows: rows, fingerprint: plan.compiled.fingerprint, horizon: plan.horizon, note: note)
         }
         var cells: [CellKey: (states: [AggregateState], batch: Bool, speed: Bool)] = [:]
         for (cell, states) in batchRows { cells[cell] = (states, true, false) }
@@ -179,7 +253,7 @@ extension Store {
         for (cell, e) in cells {
             let source: RowSource = e.batch ? (e.speed ? .merged : .batch) : .speed
             rows.append(QueryRow(windowStart: cell.windowStart, windowEnd: cell.windowStart.flatMap { layout.window.windowEnd(start: $0) },
-                                 key: cell.key.values(types: layout.groupBy.map(\.type)),
+                                 key: cell.key.values,
                                  values: e.states.map(\.result), source: source))
         }
         let keyed = zip(cells.keys, rows).sorted { a, b in
@@ -187,7 +261,7 @@ extension Store {
             return a.0.key < b.0.key
         }
         return QueryResult(groupBy: groupBy, aggregates: aggregates,
-                           rows: keyed.map(\.1), fingerprint: v.compiled.fingerprint, horizon: v.horizon, note: note)
+                           rows: keyed.map(\.1), fingerprint: plan.compiled.fingerprint, horizon: plan.horizon, note: note)
     }
 
     /// Parses `--key` constraints against the group-by fields.

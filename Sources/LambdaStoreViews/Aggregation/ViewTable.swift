@@ -344,6 +344,8 @@ public struct ViewTable: Sendable {
     ///     `int64` value matches a `timestamp` field with the same number.
     /// - Complexity: O(cells · log cells).
     public func rows(windowStartRange: Range<Int64>? = nil, keyEquals: [(groupIndex: Int, value: Value)] = []) -> [ViewRow] {
+        // An empty table (a speed generation with nothing since the horizon): no key to look up.
+        if cellCount == 0 { return [] }
         let hasWindow = layout.window != .none
         // Point and key queries (every group field given): only that key's cells, found by
         // lookups of the candidate windows or a walk of the key's chain, never a scan.
