@@ -153,12 +153,7 @@ extension Store {
             guard rt.speed != nil else { return nil }
             let keys = try Self.resolveKeys(request.keys, layout: rt.compiled.layout, schema: rt.compiled.schema)
             if let range, range.isEmpty { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: []) }
-            // Each generation's table read in place (a copy of a generation retains every array
-            // of its table).
-            let generations = rt.speed?.generations.count ?? 0
-            var rows: [[ViewRow]] = []
-            rows.reserveCapacity(generations)
-            for i in 0..<generations { rows.append(rt.speed?.generations[i].table.rows(windowStartRange: range, keyEquals: keys) ?? []) }
+            let rows = rt.speed?.rows(windowStartRange: range, keyEquals: keys) ?? []
             guard let snapshot = rt.snapshot else { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows) }
             let batchFingerprint = snapshot.fingerprint ?? rt.manifest.fingerprint
             guard batchFingerprint == rt.compiled.fingerprint else { return Taken(compiled: rt.compiled, horizon: rt.horizon, keys: keys, rows: rows, batchFingerprint: batchFingerprint) }

@@ -81,6 +81,16 @@ struct SpeedLayer: Sendable {
     /// The generations a batch taking `horizon` covers (those starting below it), after a
     /// ``rotate()``: what the speed layer serves for `[H0, horizon)`. They are frozen, so the
     /// copies share their tables without ever forcing a copy of them.
+    /// Each generation's rows matching `range` and `keys` (``ViewTable/rows(windowStartRange:keyEquals:)``),
+    /// oldest first. Each table is read in place: a copy of a generation would retain every
+    /// array of its table, per query.
+    func rows(windowStartRange range: Range<Int64>?, keyEquals keys: [(groupIndex: Int, value: Value)]) -> [[ViewRow]] {
+        var out: [[ViewRow]] = []
+        out.reserveCapacity(generations.count)
+        for i in generations.indices { out.append(generations[i].table.rows(windowStartRange: range, keyEquals: keys)) }
+        return out
+    }
+
     func frozen(below horizon: Int64) -> [SpeedGeneration] {
         generations.filter { $0.fromHorizon < horizon }
     }
