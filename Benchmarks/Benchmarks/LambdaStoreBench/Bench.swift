@@ -599,7 +599,7 @@ final class Bench {
         let ratio = parquet > 0 ? Double(bytes) / Double(parquet) : .nan
         report.add(Measurement(id: "snapshot.bytes", title: "Snapshot bytes of the view (zstd level 3)", value: Double(bytes), unit: "bytes",
                                target: parquet > 0 ? Target(text: "≤ Parquet zstd \(parquet) B", met: bytes <= parquet) : nil,
-                               cmd: cmd + "  # size of views/revenue_hourly/\(file)",
+                               cmd: cmd + "  # total size of the \(files.count) files of views/revenue_hourly/ the manifest names (head and parts)",
                                notes: parquetNote + (parquet > 0 ? "; snapshot / parquet = \(fixed(ratio, 3))" : ""),
                                extra: [("parquet_zstd_bytes", .int(Int64(parquet))), ("ratio_to_parquet", .num(ratio))]))
     }
