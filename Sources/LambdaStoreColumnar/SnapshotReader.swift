@@ -237,7 +237,10 @@ public final class SnapshotReader: Sendable {
         if let index = cached as? Index { return index }
         let (index, bytes) = build(cols)
         decodedGroups.withLock { cache in
-            guard cache.groups[g]?.index == nil else { return }
+            // Only while the group is still cached without an index: a group evicted in the
+            // meantime must not add its index's bytes to the total (which would shrink the
+            // cache for good).
+            guard let kept = cache.groups[g], kept.index == nil else { return }
             cache.groups[g]?.index = index
             cache.groups[g]?.bytes += bytes
             cache.bytes += bytes
