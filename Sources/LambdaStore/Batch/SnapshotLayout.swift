@@ -194,17 +194,18 @@ final class SnapshotLayout: Sendable {
         var out: [(CellKey, [AggregateState])] = []
         let keyed = target != nil && layout.window != .none
         for g in groups {
+            let rows: [(CellKey, [AggregateState])]
             if keyed {
                 let (cols, index) = try reader.rowGroupColumnsIndexedOnReuse(g, index: { cols in
                     let index = RowKeyIndex(cols, layout: self)
                     return (index, index.slots.count * 8)
                 })
-                let rows = try decode(cols, windowStartRange: range, keys: keys, fullKey: target, index: index, path: reader.path)
-                if out.isEmpty { out = rows } else { out += rows }
+                rows = try decode(cols, windowStartRange: range, keys: keys, fullKey: target, index: index, path: reader.path)
             } else {
-                let rows = try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, fullKey: target, path: reader.path)
-                if out.isEmpty { out = rows } else { out += rows }
+                rows = try decode(try reader.rowGroupColumns(g), windowStartRange: range, keys: keys, fullKey: target, path: reader.path)
             }
+            // (Assigned when first: appending copies each row.)
+            if out.isEmpty { out = rows } else { out += rows }
         }
         return out
     }

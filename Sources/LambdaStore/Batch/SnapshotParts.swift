@@ -127,6 +127,7 @@ struct SnapshotSet: Sendable {
         self.windowBounds = windowBounds
         fingerprint = (head ?? parts.first)?.reader.metadata["fingerprint"]
     }
+
     /// The parts that may hold a window starting in `range` (every part for nil), in order.
     /// - Complexity: O(log parts + parts returned): partitioned parts hold increasing, disjoint
     ///   window ranges (checked at open), so the first is found by binary search.

@@ -78,9 +78,6 @@ struct SpeedLayer: Sendable {
         return true
     }
 
-    /// The generations a batch taking `horizon` covers (those starting below it), after a
-    /// ``rotate()``: what the speed layer serves for `[H0, horizon)`. They are frozen, so the
-    /// copies share their tables without ever forcing a copy of them.
     /// Each generation's rows matching `range` and `keys` (``ViewTable/rows(windowStartRange:keyEquals:)``),
     /// oldest first. Each table is read in place: a copy of a generation would retain every
     /// array of its table, per query.
@@ -91,6 +88,9 @@ struct SpeedLayer: Sendable {
         return out
     }
 
+    /// The generations a batch taking `horizon` covers (those starting below it), after a
+    /// ``rotate()``: what the speed layer serves for `[H0, horizon)`. They are frozen, so the
+    /// copies share their tables without ever forcing a copy of them.
     func frozen(below horizon: Int64) -> [SpeedGeneration] {
         generations.filter { $0.fromHorizon < horizon }
     }
