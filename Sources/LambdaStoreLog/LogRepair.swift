@@ -158,7 +158,7 @@ extension EventLog {
             let c = try fs.open(Path.join(dir, copyName), mode: .truncate)
             var p = cut
             while p < size {
-                let chunk = try h.read(count: Int(min(Int64(FileWindow.chunk), size - p)), at: p)
+                let chunk = try h.read(count: Int(min(Int64(FileWindow.defaultChunk), size - p)), at: p)
                 if chunk.isEmpty { break }
                 try c.write(chunk, at: p - cut)
                 p += Int64(chunk.count)
