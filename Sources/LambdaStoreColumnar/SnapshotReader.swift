@@ -1,3 +1,4 @@
+import Dispatch
 import LambdaStoreCore
 import Synchronization
 
@@ -175,6 +176,16 @@ public final class SnapshotReader: Sendable {
     /// - Throws: as ``readColumns(_:rowGroups:)``.
     /// - Complexity: O(bytes of the chunks read + rows).
     public func readColumns(at indexes: [Int], rowGroups selected: [Int]? = nil) throws(LambdaStoreError) -> [Column] {
+        try readColumns(at: indexes, rowGroups: selected, parallel: false)
+    }
+
+    /// Rows from which ``rowGroupColumns(_:)`` decodes a group's columns on several threads.
+    static let parallelDecodeRows = 16_384
+
+    /// ``readColumns(at:rowGroups:)``; with `parallel`, the columns of at least
+    /// ``parallelDecodeRows`` rows decode on up to as many threads as cores (each column is
+    /// independent; the first error by column order is thrown).
+    func readColumns(at indexes: [Int], rowGroups selected: [Int]?, parallel: Bool) throws(LambdaStoreError) -> [Column] {
         let groups = selected ?? Array(rowGroups.indices)
         var total = 0
         for g in groups {
@@ -183,16 +194,36 @@ public final class SnapshotReader: Sendable {
             }
             total += rowGroups[g].rowCount
         }
+        for c in indexes where !columns.indices.contains(c) {
+            throw LambdaStoreError(.invalidArgument, "column index \(c) out of range 0..<\(columns.count)", path: path)
+        }
+        let rows = total
+        @Sendable func column(_ c: Int) throws(LambdaStoreError) -> Column {
+            var b = ColumnBuilder(type: columns[c].type, expectedRows: rows)
+            for g in groups { try decodeChunk(group: g, column: c, into: &b) }
+            return b.build()
+        }
+        if parallel, indexes.count > 1, rows >= Self.parallelDecodeRows, Platform.processorCount > 1 {
+            let decoded = Locked([Result<Column, LambdaStoreError>?](repeating: nil, count: indexes.count))
+            DispatchQueue.concurrentPerform(iterations: indexes.count) { i in
+                let r: Result<Column, LambdaStoreError>
+                do throws(LambdaStoreError) { r = .success(try column(indexes[i])) } catch { r = .failure(error) }
+                decoded.withLock { $0[i] = r }
+            }
+            var out: [Column] = []
+            out.reserveCapacity(indexes.count)
+            for r in decoded.withLock({ $0 }) {
+                switch r {
+                case .success(let col)?: out.append(col)
+                case .failure(let e)?: throw e
+                case nil: throw LambdaStoreError(.precondition, "a column decode did not finish", path: path)
+                }
+            }
+            return out
+        }
         var out: [Column] = []
         out.reserveCapacity(indexes.count)
-        for c in indexes {
-            guard columns.indices.contains(c) else {
-                throw LambdaStoreError(.invalidArgument, "column index \(c) out of range 0..<\(columns.count)", path: path)
-            }
-            var b = ColumnBuilder(type: columns[c].type, expectedRows: total)
-            for g in groups { try decodeChunk(group: g, column: c, into: &b) }
-            out.append(b.build())
-        }
+        for c in indexes { out.append(try column(c)) }
         return out
     }
 
@@ -202,6 +233,8 @@ public final class SnapshotReader: Sendable {
         var bytes: Int
         var index: (any Sendable)?
         var lastUse: UInt64
+        /// Decoded by ``prefetch(_:)`` and not read since: its next read counts as its first.
+        var prefetched = false
     }
 
     /// Row groups kept decoded, by group, with their total bytes and a use counter for
@@ -274,22 +307,39 @@ public final class SnapshotReader: Sendable {
     /// Group `g`'s columns and index from the cache (`hit`), or read and decoded now (and kept).
     private func cachedGroup(_ g: Int) throws(LambdaStoreError) -> (columns: [Column], index: (any Sendable)?, hit: Bool) {
         let hit: DecodedGroup? = decodedGroups.withLock { cache in
-            guard cache.groups[g] != nil else { return nil }
+            guard let kept = cache.groups[g] else { return nil }
             cache.tick += 1
             cache.groups[g]?.lastUse = cache.tick
-            return cache.groups[g]
+            if kept.prefetched { cache.groups[g]?.prefetched = false }
+            return kept
         }
-        if let hit { return (hit.columns, hit.index, true) }
-        let cols = try readColumns(at: Array(columns.indices), rowGroups: [g])
+        if let hit { return (hit.columns, hit.index, !hit.prefetched) }
+        let cols = try decodeIntoCache(g, prefetched: false)
+        return (cols, nil, false)
+    }
+
+    /// Decodes row group `g` into the cache when it is not there yet, without counting as a
+    /// use: its next read is still its first (``rowGroupColumnsIndexedOnReuse(_:index:)``
+    /// builds no index then). A reader of several cold groups prefetches them on parallel
+    /// threads first. A damaged chunk is left for that read to report: nothing is cached.
+    public func prefetch(_ g: Int) {
+        guard rowGroups.indices.contains(g), !isDecoded([g]) else { return }
+        _ = try? decodeIntoCache(g, prefetched: true)
+    }
+
+    /// Every column of group `g`, decoded and kept in the cache (unless another thread kept it
+    /// first, or it alone exceeds the cache).
+    private func decodeIntoCache(_ g: Int, prefetched: Bool) throws(LambdaStoreError) -> [Column] {
+        let cols = try readColumns(at: Array(columns.indices), rowGroups: [g], parallel: true)
         let bytes = cols.reduce(0) { $0 + $1.ints.count * 8 + $1.doubles.count * 8 + $1.offsets.count * 4 + $1.utf8.count + $1.validity.count }
         decodedGroups.withLock { cache in
             guard cache.groups[g] == nil, bytes <= Self.decodedBytesKept else { return }
             Self.evict(&cache, keeping: nil, toFit: bytes)
             cache.tick += 1
-            cache.groups[g] = DecodedGroup(columns: cols, bytes: bytes, index: nil, lastUse: cache.tick)
+            cache.groups[g] = DecodedGroup(columns: cols, bytes: bytes, index: nil, lastUse: cache.tick, prefetched: prefetched)
             cache.bytes += bytes
         }
-        return (cols, nil, false)
+        return cols
     }
 
     /// Drops least recently used groups (never `keeping`) until `toFit` more bytes fit.

@@ -84,4 +84,75 @@ import Testing
         }
         #expect(failures == 0)
     }
+
+    /// Row groups of at least `SnapshotReader.parallelDecodeRows` rows decode their columns on
+    /// parallel threads when cached: the columns must equal a one-thread read of every type,
+    /// nulls included, and a group damaged in two columns must fail naming the first column,
+    /// as the one-thread read does.
+    @Test func largeGroupsDecodeInParallelAsInOrder() throws {
+        var rng = SplitMix64(seed: 77)
+        let rows = 2 * SnapshotReader.parallelDecodeRows + 5
+        let columns = [SnapshotColumn(name: "window_start", type: .timestamp, nullable: true),
+                       SnapshotColumn(name: "merchant_id", type: .string, nullable: true),
+                       SnapshotColumn(name: "revenue", type: .int64),
+                       SnapshotColumn(name: "avg", type: .float64, nullable: true),
+                       SnapshotColumn(name: "ok", type: .bool, nullable: true),
+                       SnapshotColumn(name: "hll", type: .bytes)]
+        let data = [TestData.column(.timestamp, rows: rows, shape: .sortedSteps, nullPercent: 3, rng: &rng),
+                    TestData.column(.string, rows: rows, shape: .fewDistinct, nullPercent: 10, rng: &rng),
+                    TestData.column(.int64, rows: rows, shape: .smallRange, nullPercent: 0, rng: &rng),
+                    TestData.column(.float64, rows: rows, shape: .random, nullPercent: 20, rng: &rng),
+                    TestData.column(.bool, rows: rows, shape: .random, nullPercent: 5, rng: &rng),
+                    TestData.column(.bytes, rows: rows, shape: .random, nullPercent: 0, rng: &rng)]
+        let half = rows / 2 + 1
+        let bytes = try SnapshotWriter.encode(columns: columns, data: data, options: SnapshotOptions(codec: .zstd, rowGroupRows: half))
+        let r = try SnapshotReader(bytes: bytes)
+        try #require(r.rowGroups.count == 2 && r.rowGroups.allSatisfy { $0.rowCount >= SnapshotReader.parallelDecodeRows })
+        for g in 0..<2 {
+            let cached = try r.rowGroupColumns(g)
+            let serial = try r.readColumns(at: Array(columns.indices), rowGroups: [g])
+            for c in columns.indices {
+                let expected = TestData.slice(data[c], (g * half)..<min(rows, (g + 1) * half))
+                #expect(TestData.difference(expected, cached[c]) == nil, "group \(g) column \(columns[c].name)")
+                #expect(TestData.difference(serial[c], cached[c]) == nil, "group \(g) column \(columns[c].name)")
+            }
+        }
+        // Damage group 1 in columns 4 and 1: both reads name column 1.
+        var damaged = bytes
+        for c in [4, 1] {
+            let chunk = r.rowGroups[1].chunks[c]
+            damaged[Int(chunk.offset) + chunk.storedBytes / 2] ^= 0x40
+        }
+        let d = try SnapshotReader(bytes: damaged)
+        func failure(_ body: () throws(LambdaStoreError) -> Void) -> String {
+            do throws(LambdaStoreError) { try body(); return "no error" } catch { return "\(error.code) \(error.message) @\(error.offset ?? -1)" }
+        }
+        let serial = failure { () throws(LambdaStoreError) in _ = try d.readColumns(at: Array(columns.indices), rowGroups: [1]) }
+        let parallel = failure { () throws(LambdaStoreError) in _ = try d.rowGroupColumns(1) }
+        #expect(serial.contains("merchant_id") && serial == parallel, "\(serial) / \(parallel)")
+        #expect(try d.rowGroupColumns(0).count == columns.count, "the intact group still reads")
+    }
+
+    /// A prefetched group is decoded and cached, but its next read is still its first: no
+    /// index is built then (a one-shot query pays none), the read after builds it.
+    @Test func prefetchDecodesWithoutCountingAUse() throws {
+        let (columns, data) = DeterminismTests.sample(seed: 12)
+        let fs = SimulatedFS()
+        let w = try SnapshotWriter(fs: fs, path: "f.snapshot", columns: columns, options: SnapshotOptions(codec: .lz4, rowGroupRows: 500))
+        try w.append(columns: data)
+        _ = try w.finish()
+        let r = try SnapshotReader.open(fs: fs, path: "f.snapshot")
+        fs.resetReadCounters()
+        r.prefetch(2)
+        r.prefetch(2)
+        r.prefetch(99)
+        #expect(fs.reads == columns.count && r.isDecoded([2]), "decoded once; an index out of range is ignored")
+        var builds = 0
+        func read() throws -> Int? {
+            try r.rowGroupColumnsIndexedOnReuse(2) { cols in builds += 1; return (cols[0].count, 8) }.1
+        }
+        #expect(try read() == nil, "the first read after a prefetch builds no index")
+        #expect(try read() == 500 && builds == 1, "the second builds it")
+        #expect(fs.reads == columns.count, "no read after the prefetch")
+    }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import LambdaStoreColumnar
 import LambdaStoreCore
 import LambdaStoreViews
@@ -206,6 +207,14 @@ extension Store {
                 throw error
             } else if let codec = plan.codec {
                 let target = codec.fullKey(plan.keys)
+                // Several row groups to decode (a range over cold groups): decode them on
+                // parallel threads first; the reads below then find them in the caches.
+                if !plan.readsOnlyDecodedGroups {
+                    let cold = plan.parts.flatMap { p in p.groups.map { (p.reader, $0) } }.filter { !$0.0.isDecoded([$0.1]) }
+                    if cold.count > 1 {
+                        DispatchQueue.concurrentPerform(iterations: cold.count) { cold[$0].0.prefetch(cold[$0].1) }
+                    }
+                }
                 for p in plan.parts where !p.groups.isEmpty {
                     let rows = try codec.read(p.reader, groups: p.groups, windowStartRange: range, keys: plan.keys, fullKey: target)
                     // (Assigned when first: appending copies each row.)
