@@ -62,8 +62,26 @@ enum BitPacking {
         }
         let n = src.count
         let mask: UInt64 = width >= 64 ? ~0 : (1 &<< UInt64(width)) &- 1
-        var bit = 0
-        for j in 0..<count {
+        // Eight values at a time while 8 + 8 bytes past the group's start are in `src`: eight
+        // values of `width` bits take exactly `width` bytes, so each group starts on a byte
+        // and its eight loads are independent of each other (no running bit position).
+        var j = 0
+        while j &+ 8 <= count, (j &>> 3) &* width &+ width &+ 8 <= n {
+            let group = (j &>> 3) &* width
+            for k in 0..<8 {
+                let at = k &* width
+                let byte = group &+ (at &>> 3)
+                let shift = UInt64(at & 7)
+                var v = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) &>> shift
+                if shift &+ UInt64(width) > 64 {
+                    v |= UInt64(base.load(fromByteOffset: byte &+ 8, as: UInt8.self)) &<< (64 &- shift)
+                }
+                sink(j &+ k, v & mask)
+            }
+            j &+= 8
+        }
+        var bit = j &* width
+        for j in j..<count {
             let byte = bit &>> 3
             let shift = UInt64(bit & 7)
             var v: UInt64

@@ -604,6 +604,29 @@ final class Bench {
                                extra: [("parquet_zstd_bytes", .int(Int64(parquet))), ("ratio_to_parquet", .num(ratio))]))
     }
 
+    /// Every row group of the published snapshot read and decoded whole, one group at a time
+    /// on one thread, as a cold point query's first touch does (read, CRC, zstd, decode); the
+    /// inner loop of cold reads, in rows per second.
+    func runSnapshotDecode() async throws {
+        let store = try await ensureMainStore()
+        if store.views().first?.snapshotFile == nil { _ = try await store.runBatch(view: Workload.viewName) }
+        guard let files = store.views().first?.snapshotFiles, !files.isEmpty else { throw WorkloadError(description: "no snapshot") }
+        let fs = PosixFileSystem()
+        let readers = try files.map { try SnapshotReader.open(fs: fs, path: store.root + "/views/" + Workload.viewName + "/" + $0) }
+        let rows = readers.reduce(0) { $0 + Int($1.rowCount) }
+        log("== snapshot decode: every row group of \(readers.count) files (\(rows) rows), one at a time")
+        let t = try timeRunsSync { () throws -> Int in
+            var n = 0
+            for r in readers {
+                for g in r.rowGroups.indices { n += try r.readColumns(at: Array(r.columns.indices), rowGroups: [g]).first?.count ?? 0 }
+            }
+            return n
+        }
+        throughput("snapshot.decode", "Snapshot row groups read and decoded whole (read + CRC + zstd + decode, one thread)", t, events: rows,
+                   code: "SnapshotReader.readColumns(at: all, rowGroups: [g]) for every group of every file of the published snapshot",
+                   notes: "rows per second; \(readers.count) files, \(rows) rows")
+    }
+
     // MARK: Append-to-visible
 
     func runVisible() async throws {
@@ -695,6 +718,7 @@ final class Bench {
         if o.wants("aggregate") && !o.wants("batch") { try await runAggregateOnly() }
         if o.wants("replay") { try await runReplay() }
         if o.wants("snapshot") { try await runSnapshotSize() }
+        if o.wants("decode") { try await runSnapshotDecode() }
         if o.wants("query") { try await runQuery(state: "batch snapshot + empty speed layer") }
         if o.wants("querycold") { try await runQueryCold() }
         if o.wants("visible") { try await runVisible() }

@@ -25,7 +25,7 @@ struct Options {
     var seed: UInt64 = 42
     var childMemory = false
 
-    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "querycold", "visible", "batch", "aggregate", "replay", "snapshot",
+    static let groups = ["append", "read", "speed", "memory", "lookup", "query", "querycold", "visible", "batch", "aggregate", "replay", "snapshot", "decode",
                          "contention", "queryload", "firstpublish", "typedappend", "archive"]
 
     static let usage = """
