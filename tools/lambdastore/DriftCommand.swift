@@ -62,7 +62,7 @@ struct ReplayCommand: AsyncParsableCommand {
             if common.json {
                 print(r.json.serialized())
             } else {
-                print("view \(view): replayed \(r.events) events in \(String(format3: r.seconds)) s (\(Int(r.eventsPerSecond)) events/s); \(r.matchesPublished ? "identical to" : "DIFFERS from") the published snapshot at horizon \(r.horizon); recovery target \(r.recoveryTargetSeconds) s \(r.meetsTarget ? "met" : "MISSED")")
+                print("view \(view): replayed \(r.events) events in \(String(format3: r.seconds)) s (\(Int(r.eventsPerSecond)) events/s); \(r.identicalBytes ? "identical to" : r.matchesPublished ? "the same rows as (other bytes: written by another writer build or other snapshot options)" : "DIFFERS from") the published snapshot at horizon \(r.horizon); recovery target \(r.recoveryTargetSeconds) s \(r.meetsTarget ? "met" : "MISSED")")
             }
             return r.matchesPublished ? 0 : 1
         }
