@@ -411,6 +411,7 @@ extension Store {
             let partial = Locked([DriftAccumulator?](repeating: nil, count: parts))
             let names = acc.names, numeric = layout.aggregates.map { $0.hasNumericResult }
             let (servedRef, truthRef) = (served, truth)
+            let integerStates = truth.hasOnlyIntegerStates
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 var a = DriftAccumulator(names: names, numeric: numeric)
                 var servedValues: [Value] = [], truthValues: [Value] = []
@@ -428,6 +429,12 @@ extension Store {
                     }
                     for (i, c) in cellsOfRun.enumerated() {
                         let sc = Int(servedCells[i]), tc = touchedIsTruth ? c : Int(truthCells[i])
+                        // The common cell, the same integer states on both sides: no states or
+                        // values built (a first publish compares millions of cells).
+                        if integerStates, sc >= 0, tc >= 0, servedRef.sameIntegerStates(cell: sc, as: truthRef, cell: tc) {
+                            a.compareSame { truthRef.integerResultNumber(ofCell: tc, aggregate: $0) }
+                            continue
+                        }
                         if sc >= 0 { servedRef.results(ofCell: sc, into: &servedValues) }
                         if tc >= 0 { truthRef.results(ofCell: tc, into: &truthValues) }
                         a.compare(window: touched.windowStart(ofCell: c), served: sc < 0 ? nil : servedValues, truth: tc < 0 ? nil : truthValues)

@@ -197,7 +197,7 @@ package struct DriftAccumulator: Sendable {
     }
 
     /// The numeric value of an aggregate result for error sums (nil/null counts as 0).
-    static func number(_ v: Value?) -> Double? {
+    package static func number(_ v: Value?) -> Double? {
         switch v {
         case .none, .null?: return 0
         case .int64(let x)?: return Double(x)
@@ -243,6 +243,14 @@ package struct DriftAccumulator: Sendable {
             differing += 1
             differingWindows.insert(window)
         }
+    }
+
+    /// ``compare(window:served:truth:)`` of a cell whose two sides hold the same states, so
+    /// the same results: nothing differs and no error adds up, only the truth's magnitude of
+    /// each numeric aggregate, `truthNumber(i)` (what ``number(_:)`` gives for its result).
+    package mutating func compareSame(truthNumber: (Int) -> Double) {
+        compared += 1
+        for i in 0..<names.count where isNumeric[i] { absTruth[i] += abs(truthNumber(i)) }
     }
 
     /// Adds the comparisons of `other` (same aggregates), as if its cells had been compared

@@ -199,7 +199,59 @@ extension ViewTable {
     /// its capacity: no allocation per cell when one buffer serves many cells).
     public func results(ofCell c: Int, into out: inout [Value]) {
         out.removeAll(keepingCapacity: true)
-        for column in columns { out.append(column.state(c).result) }
+        // By index: `for column in columns` copies each StateColumn out of the array, a retain
+        // and release of each of its arrays per cell (the drift comparison of a first publish
+        // calls this for millions of cells).
+        for i in columns.indices { out.append(columns[i].state(c).result) }
+    }
+
+    // MARK: Integer states compared in place (drift)
+
+    /// Whether every aggregate is a `count` or an integer `sum` or `avg`: states of plain
+    /// integers, which ``sameIntegerStates(cell:as:cell:)`` and
+    /// ``integerResultNumber(ofCell:aggregate:)`` read without building states or values.
+    public var hasOnlyIntegerStates: Bool {
+        kinds.allSatisfy { k in
+            switch k {
+            case .count, .sumInt, .avgInt: true
+            default: false
+            }
+        }
+    }
+
+    /// Whether cell `c` holds exactly the states of cell `d` of `other`, a table of the same
+    /// layout whose aggregates are all integer states (``hasOnlyIntegerStates``; any other kind
+    /// answers false, so the caller compares results).
+    public func sameIntegerStates(cell c: Int, as other: ViewTable, cell d: Int) -> Bool {
+        guard other.columns.count == columns.count else { return false }
+        for i in columns.indices {
+            switch kinds[i] {
+            case .count:
+                guard columns[i].i64[c] == other.columns[i].i64[d] else { return false }
+            case .sumInt, .avgInt:
+                guard columns[i].i64[c] == other.columns[i].i64[d], columns[i].i128[c] == other.columns[i].i128[d] else { return false }
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Aggregate `i`'s result in cell `c` as the drift comparison counts it: the `Double` of
+    /// what ``results(ofCell:)`` returns for a count or an integer sum or average, 0 for a null
+    /// result (a sum or average of no value). NaN for another kind.
+    public func integerResultNumber(ofCell c: Int, aggregate i: Int) -> Double {
+        switch kinds[i] {
+        case .count:
+            return Double(columns[i].i64[c])
+        case .sumInt:
+            return columns[i].i64[c] == 0 ? 0 : Double(Int64(clamping: columns[i].i128[c]))
+        case .avgInt:
+            let n = columns[i].i64[c]
+            return n == 0 ? 0 : Double(columns[i].i128[c]) / Double(n)
+        default:
+            return .nan
+        }
     }
 
     // MARK: Typed gathers (snapshot writers)
