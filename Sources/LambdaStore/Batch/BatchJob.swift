@@ -145,7 +145,9 @@ extension Store {
         // recompute are independent, so they overlap: the recompute covers [0, E) with E the
         // visible end now, the speed layer catches up to at least E, and [E, H1) is added
         // afterwards (states are monoids: the same table as one recompute over [0, H1)).
-        var early: (table: ViewTable, scanned: Int64, horizon: Int64)? = nil
+        // The recompute's cells sorted for the snapshot write come with it: sorting on the
+        // recompute's thread overlaps the rest of the replay (the long pole of a first publish).
+        var early: (table: ViewTable, scanned: Int64, horizon: Int64, order: [Int]?)? = nil
         // Likewise an incremental run in such a process: the scan of the cells touched since H0
         // (step 2) reads the same new events as the speed layer's catch-up, so its part below
         // E is read while the speed layer catches up, and [E, H1) afterwards.
@@ -166,10 +168,11 @@ extension Store {
         if !isNewVersion, mode == .full || needsTouched, handle.state.withLock({ $0.speed == nil }) {
             let e = max(h0, stream.visibleEndOffset)
             if mode == .full {
-                let (t, n) = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
-                    try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress)
+                let (t, n, order) = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
+                    let (t, n) = try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress)
+                    return (t, n, layout.window == .none ? nil : t.sortedCellIndices())
                 }
-                early = (t, n, e)
+                early = (t, n, e, order)
             } else {
                 var t = ViewTable(layout: layout)
                 t.maxEventTime = maxET0
@@ -244,6 +247,8 @@ extension Store {
         // cells in those parts are replaced).
         var carryParts: [Int64: SnapshotReader] = [:]
         var recomputedSelection = WindowSelection(explicit: [], range: nil)
+        // `truth.sortedCellIndices()`, when computed already (and `truth` not changed since).
+        var presorted: [Int]? = nil
         lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
@@ -251,6 +256,7 @@ extension Store {
             if let early, early.horizon <= h1 {
                 truth = early.table
                 scanned = early.scanned
+                presorted = h1 == early.horizon ? early.order : nil
                 if h1 > early.horizon {
                     let infos = try stream.batchInfos(in: early.horizon..<h1)
                     let (rest, n) = try aggregate(stream: stream, view: compiled, batches: infos, horizon: h1, keep: nil, progress: nil)
@@ -343,7 +349,7 @@ extension Store {
         // Written on a thread of its own while the drift comparison below runs: both only read
         // the truth (the comparison's indexing mutates its own copy).
         let toWrite = truth
-        let partSpan = span, carry = carryParts, recomputedWindows = recomputedSelection
+        let partSpan = span, carry = carryParts, recomputedWindows = recomputedSelection, order = presorted
         // The file that names the horizon (a windowed view's head, else the whole snapshot) and
         // the parts written.
         typealias Written = (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)])
@@ -357,7 +363,7 @@ extension Store {
                 if layout.window != .none {
                     r = .success(try self.writeSnapshotParts(toWrite, span: partSpan, generation: generation, directory: vdir, view: name,
                                                              definition: definition, compiled: compiled, horizon: h1,
-                                                             carry: carry, recomputed: recomputedWindows))
+                                                             carry: carry, recomputed: recomputedWindows, order: order))
                 } else {
                     let fileName = Store.snapshotFileName(generation: generation)
                     let (info, _) = try self.writeSnapshot(toWrite, path: Path.join(vdir, fileName), view: name, definition: definition,

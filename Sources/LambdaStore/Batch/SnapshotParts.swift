@@ -276,14 +276,15 @@ extension Store {
     /// every window before the first recomputed row) are not decoded at all: `copied` names
     /// how many, for ``SnapshotWriter/append(rowGroup:copiedFrom:)``, and `columns` holds the
     /// rows after them.
+    /// `order` is `table.sortedCellIndices()` when the caller has it already.
     func snapshotParts(_ table: ViewTable, span given: Int64?, compiled: CompiledView,
-                       carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil) throws(LambdaStoreError)
+                       carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil, order presorted: [Int]? = nil) throws(LambdaStoreError)
         -> (span: Int64, parts: [(index: Int64, copied: (reader: SnapshotReader, groups: Int)?, columns: [Column])]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
         guard let slide = SnapshotPartition.slide(compiled.layout.window) else {
             throw LambdaStoreError(.precondition, "view '\(compiled.definition.name)' has no window: its snapshot is not split into parts")
         }
-        let order = table.sortedCellIndices()
+        let order = presorted ?? table.sortedCellIndices()
         let first = order.first.map { table.cellWindowStartValue($0) } ?? 0
         let last = order.last.map { table.cellWindowStartValue($0) } ?? 0
         let span = given ?? SnapshotPartition.span(minWindow: first, maxWindow: last, slide: slide)
@@ -379,17 +380,17 @@ extension Store {
          SnapshotPartition.spanKey: String(span), SnapshotPartition.indexKey: String(index)]
     }
 
-    /// Writes the parts of `table` (``snapshotParts(_:span:compiled:carry:recomputed:)``) as files of generation
+    /// Writes the parts of `table` (``snapshotParts(_:span:compiled:carry:recomputed:order:)``) as files of generation
     /// `generation` in `directory`, each durably and atomically, on up to `batchParallelism`
     /// threads. Returns each part's index and manifest entry, in index order.
     /// Then writes the generation's head, `<generation>.snapshot`: no rows, the horizon, the
     /// table's maxEventTime and the span (it goes first in the manifest).
-    /// `carry` and `recomputed` as for ``snapshotParts(_:span:compiled:carry:recomputed:)``.
+    /// `carry`, `recomputed` and `order` as for ``snapshotParts(_:span:compiled:carry:recomputed:order:)``.
     func writeSnapshotParts(_ table: ViewTable, span: Int64?, generation: UInt64, directory: String, view name: String,
                             definition: ViewDefinition, compiled: CompiledView, horizon: Int64,
-                            carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
+                            carry: [Int64: SnapshotReader] = [:], recomputed: WindowSelection? = nil, order: [Int]? = nil) throws(LambdaStoreError) -> (head: ManifestFile, parts: [(index: Int64, file: ManifestFile)]) {
         let slayout = try SnapshotLayout(layout: compiled.layout)
-        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled, carry: carry, recomputed: recomputed)
+        let (s, parts) = try snapshotParts(table, span: span, compiled: compiled, carry: carry, recomputed: recomputed, order: order)
         let workers = max(1, min(options.batchParallelism, parts.count))
         // One part alone compresses its columns on every thread; several parts go one per thread.
         let threads = parts.count == 1 ? options.batchParallelism : 1
