@@ -147,7 +147,7 @@ extension Store {
         // afterwards (states are monoids: the same table as one recompute over [0, H1)).
         // The recompute's cells sorted for the snapshot write come with it: sorting on the
         // recompute's thread overlaps the rest of the replay (the long pole of a first publish).
-        var early: (table: ViewTable, scanned: Int64, horizon: Int64, order: [Int]?)? = nil
+        var early: (table: ViewTable, scanned: Int64, horizon: Int64, order: [Int]?, windows: Set<Int64?>)? = nil
         // Likewise an incremental run in such a process: the scan of the cells touched since H0
         // (step 2) reads the same new events as the speed layer's catch-up, so its part below
         // E is read while the speed layer catches up, and [E, H1) afterwards.
@@ -168,11 +168,11 @@ extension Store {
         if !isNewVersion, mode == .full || needsTouched, handle.state.withLock({ $0.speed == nil }) {
             let e = max(h0, stream.visibleEndOffset)
             if mode == .full {
-                let (t, n, order) = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
+                let (t, n, order, windows) = try whileSpeedCatchesUp(handle) { () throws(LambdaStoreError) in
                     let (t, n) = try recomputeAll(stream: stream, view: compiled, horizon: e, progress: progress)
-                    return (t, n, layout.window == .none ? nil : t.sortedCellIndices())
+                    return (t, n, layout.window == .none ? nil : t.sortedCellIndices(), t.distinctWindowStarts)
                 }
-                early = (t, n, e, order)
+                early = (t, n, e, order, windows)
             } else {
                 var t = ViewTable(layout: layout)
                 t.maxEventTime = maxET0
@@ -247,8 +247,10 @@ extension Store {
         // cells in those parts are replaced).
         var carryParts: [Int64: SnapshotReader] = [:]
         var recomputedSelection = WindowSelection(explicit: [], range: nil)
-        // `truth.sortedCellIndices()`, when computed already (and `truth` not changed since).
+        // `truth.sortedCellIndices()` and `truth.distinctWindowStarts` (2 M cells at 10 M
+        // events: tens of ms each), when computed already (and `truth` not changed since).
         var presorted: [Int]? = nil
+        var truthWindows: Set<Int64?>? = nil
         lap("scan")
         let incrementalPossible = !isNewVersion && layout.windowSize > 0 && (old.snapshot != nil || h0 == 0)
         switch mode {
@@ -257,6 +259,7 @@ extension Store {
                 truth = early.table
                 scanned = early.scanned
                 presorted = h1 == early.horizon ? early.order : nil
+                truthWindows = h1 == early.horizon ? early.windows : nil
                 if h1 > early.horizon {
                     let infos = try stream.batchInfos(in: early.horizon..<h1)
                     let (rest, n) = try aggregate(stream: stream, view: compiled, batches: infos, horizon: h1, keep: nil, progress: nil)
@@ -266,7 +269,8 @@ extension Store {
             } else {
                 (truth, scanned) = try recomputeAll(stream: stream, view: compiled, horizon: h1, progress: progress)
             }
-            windowsRecomputed = Int64(truth.distinctWindowStarts.count)
+            if truthWindows == nil { truthWindows = truth.distinctWindowStarts }
+            windowsRecomputed = Int64(truthWindows?.count ?? 0)
         case .incremental, .targeted, .windows:
             var targetRange: Range<Int64>? = nil
             var explicit = touchedWindows.compactMap { $0 }
@@ -340,7 +344,7 @@ extension Store {
         }
         let maxET1 = truth.maxEventTime
         // A first full run: every cell of the recompute received an event in [0, H1).
-        if touchedTable == nil { for w in truth.distinctWindowStarts { touchedWindows.insert(w) } }
+        if touchedTable == nil { for w in truthWindows ?? truth.distinctWindowStarts { touchedWindows.insert(w) } }
         lap("recompute")
 
         // 4. Write the snapshot: for a windowed view its parts by window range (every part in a
