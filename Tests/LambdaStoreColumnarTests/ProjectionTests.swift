@@ -4,13 +4,19 @@ import LambdaStoreTestSupport
 import Testing
 
 @Suite struct ProjectionTests {
-    @Test func decodedRowGroupsAreCachedAndEqualFreshReads() throws {
-        let (columns, data) = DeterminismTests.sample(seed: 9)
+    /// `DeterminismTests.sample(seed:)` written in row groups of 500 rows to a simulated file
+    /// system, and a reader of it.
+    static func written(seed: UInt64, codec: Codec) throws -> (SimulatedFS, [SnapshotColumn], [Column], SnapshotReader) {
+        let (columns, data) = DeterminismTests.sample(seed: seed)
         let fs = SimulatedFS()
-        let w = try SnapshotWriter(fs: fs, path: "c.snapshot", columns: columns, options: SnapshotOptions(codec: .zstd, rowGroupRows: 500))
+        let w = try SnapshotWriter(fs: fs, path: "s.snapshot", columns: columns, options: SnapshotOptions(codec: codec, rowGroupRows: 500))
         try w.append(columns: data)
         _ = try w.finish()
-        let r = try SnapshotReader.open(fs: fs, path: "c.snapshot")
+        return (fs, columns, data, try SnapshotReader.open(fs: fs, path: "s.snapshot"))
+    }
+
+    @Test func decodedRowGroupsAreCachedAndEqualFreshReads() throws {
+        let (fs, columns, _, r) = try Self.written(seed: 9, codec: .zstd)
         var seen = Set<Int>()
         for g in [3, 0, 5, 3, 1, 0, 2, 4, 5] {
             fs.resetReadCounters()
@@ -136,12 +142,7 @@ import Testing
     /// A prefetched group is decoded and cached, but its next read is still its first: no
     /// index is built then (a one-shot query pays none), the read after builds it.
     @Test func prefetchDecodesWithoutCountingAUse() throws {
-        let (columns, data) = DeterminismTests.sample(seed: 12)
-        let fs = SimulatedFS()
-        let w = try SnapshotWriter(fs: fs, path: "f.snapshot", columns: columns, options: SnapshotOptions(codec: .lz4, rowGroupRows: 500))
-        try w.append(columns: data)
-        _ = try w.finish()
-        let r = try SnapshotReader.open(fs: fs, path: "f.snapshot")
+        let (fs, columns, _, r) = try Self.written(seed: 12, codec: .lz4)
         fs.resetReadCounters()
         r.prefetch(2)
         r.prefetch(2)
