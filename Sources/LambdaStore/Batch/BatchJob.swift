@@ -145,8 +145,9 @@ extension Store {
         // recompute are independent, so they overlap: the recompute covers [0, E) with E the
         // visible end now, the speed layer catches up to at least E, and [E, H1) is added
         // afterwards (states are monoids: the same table as one recompute over [0, H1)).
-        // The recompute's cells sorted for the snapshot write come with it: sorting on the
-        // recompute's thread overlaps the rest of the replay (the long pole of a first publish).
+        // The recompute's cells sorted for the snapshot write, and its window starts, come with
+        // it: working them out on the recompute's thread overlaps the rest of the replay (the
+        // long pole of a first publish).
         var early: (table: ViewTable, scanned: Int64, horizon: Int64, order: [Int]?, windows: Set<Int64?>)? = nil
         // Likewise an incremental run in such a process: the scan of the cells touched since H0
         // (step 2) reads the same new events as the speed layer's catch-up, so its part below

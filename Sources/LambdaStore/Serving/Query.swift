@@ -132,6 +132,13 @@ extension Store {
         let readsOnlyDecodedGroups: Bool
     }
 
+    /// The most cold row groups a query decodes on parallel threads before reading them (64
+    /// groups of the default 65,536 rows are about 200 MB decoded); a wider read goes one group
+    /// after the other. (A reader's cache, ``SnapshotReader/decodedBytesKept``, could otherwise
+    /// evict prefetched groups of a very wide read before they are read, which would then
+    /// decode them again.)
+    static let prefetchGroupsMax = 64
+
     /// One snapshot part a query reads: pinned by `pinKey`, and its selected row groups.
     struct PlannedPart {
         let pinKey: FilePins.Key
@@ -208,10 +215,12 @@ extension Store {
             } else if let codec = plan.codec {
                 let target = codec.fullKey(plan.keys)
                 // Several row groups to decode (a range over cold groups): decode them on
-                // parallel threads first; the reads below then find them in the caches.
-                if !plan.readsOnlyDecodedGroups {
+                // parallel threads first; the reads below then find them in the caches. Only
+                // reads that go through the caches (a range or a key: a read of everything
+                // decodes without them), and at most `prefetchGroupsMax` groups.
+                if !plan.readsOnlyDecodedGroups, range != nil || !plan.keys.isEmpty {
                     let cold = plan.parts.flatMap { p in p.groups.map { (p.reader, $0) } }.filter { !$0.0.isDecoded([$0.1]) }
-                    if cold.count > 1 {
+                    if cold.count > 1, cold.count <= Self.prefetchGroupsMax {
                         DispatchQueue.concurrentPerform(iterations: cold.count) { cold[$0].0.prefetch(cold[$0].1) }
                     }
                 }
