@@ -226,7 +226,14 @@ struct SegmentScanner {
         var crcs: [UInt32] = []
         var stop: Result<SegmentTail, LambdaStoreError>
         headers: while true {
-            switch try next() {
+            let step: ScanStep
+            do throws(LambdaStoreError) { step = try next() } catch {
+                // (A read failing at a header: the one-pass scan would have checked every
+                // payload before it first, so it is reported after them, as a damaged header.)
+                stop = .failure(error)
+                break headers
+            }
+            switch step {
             case .batch(let h, let p, _):
                 entries.append(IndexEntry(header: h, position: p))
                 crcs.append(h.payloadCRC)
@@ -245,29 +252,38 @@ struct SegmentScanner {
         var split = 0, acc: Int64 = 0
         while split < entries.count, acc * 2 < total { acc += Int64(entries[split].storedLength); split += 1 }
         let halves = [0..<split, split..<entries.count]
-        let found = Locked<[Result<(index: Int, computed: UInt32)?, LambdaStoreError>]>(Array(repeating: .success(nil), count: 2))
+        // Per half, its first batch whose payload does not match (the CRC computed) or could
+        // not be read.
+        let found = Locked<[(index: Int, outcome: Result<UInt32, LambdaStoreError>)?]>(Array(repeating: nil, count: 2))
         let (handle, size, batches, stored) = (full.handle, full.fileSize, entries, crcs)
         DispatchQueue.concurrentPerform(iterations: 2) { half in
             var w = FileWindow(handle: handle, fileSize: size)
-            var r: Result<(index: Int, computed: UInt32)?, LambdaStoreError> = .success(nil)
-            do throws(LambdaStoreError) {
-                for i in halves[half] {
-                    let computed = try w.checksum(at: batches[i].position + Int64(LogFormat.batchHeaderSize), count: batches[i].storedLength)
-                    if computed != stored[i] { r = .success((i, computed)); break }
+            for i in halves[half] {
+                let r: Result<UInt32, LambdaStoreError>
+                do throws(LambdaStoreError) {
+                    r = .success(try w.checksum(at: batches[i].position + Int64(LogFormat.batchHeaderSize), count: batches[i].storedLength))
+                } catch {
+                    r = .failure(error)
                 }
-            } catch {
-                r = .failure(error)
+                if case .success(let computed) = r, computed == stored[i] { continue }
+                found.withLock { $0[half] = (i, r) }
+                return
             }
-            found.withLock { $0[half] = r }
         }
-        for r in found.withLock({ $0 }) {
-            switch r {
-            case .failure(let e): throw e
-            case .success(let bad?):
-                let e = entries[bad.index]
-                intactOffset = e.baseOffset
-                throw .checksumMismatch(stored: crcs[bad.index], computed: bad.computed, what: "batch payload", path: path, offset: e.position)
-            case .success(nil): continue
+        if let (k, outcome) = found.withLock({ $0 }).compactMap({ $0 }).first {
+            // Where the one-pass scan stops: a mismatch after moving past batch k, a failed
+            // read at its start; batch k is not intact either way (what repair reads).
+            let e = entries[k]
+            intactOffset = e.baseOffset
+            switch outcome {
+            case .success(let computed):
+                position = e.endPosition
+                nextOffset = e.endOffset
+                throw .checksumMismatch(stored: crcs[k], computed: computed, what: "batch payload", path: path, offset: e.position)
+            case .failure(let error):
+                position = e.position
+                nextOffset = e.baseOffset
+                throw error
             }
         }
         switch stop {
